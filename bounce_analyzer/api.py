@@ -1,0 +1,340 @@
+"""``analyze()``: one raw message in, one ``Report`` out. The stages, in order:
+
+1. parse the bytes (size-capped, any line endings) with the standard library;
+2. read the notice once: its human-readable text, its delivery-status parts, the attached original;
+3. tell what kind of message it is (failure, delay, success, auto-reply, feedback report, or not a bounce);
+4. let every format parser of the registry that recognises the message extract its raw findings; the surest one
+   gives the recipients and the others fill in what it left empty;
+5. classify each recipient with the rules.
+
+Bad input never raises: it becomes a ``Problem`` on the report (unless ``Options.strict`` asks for exceptions).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from email.message import Message
+from pathlib import Path
+
+from .classify import rules as rules_mod
+from .classify.engine import classify
+from .classify.rules import RuleSet
+from .errors import InputError
+from .formats import FORMATS, Bounce, Extract, Finding
+from .model import Kind, Problem, Recipient, Report
+from .options import DEFAULT, Options
+from .original import describe, find_original
+from .parse import bounded as rx
+from .parse import dsn as dsn_mod
+from .parse import smtp
+from .parse.message import (
+    DSN_TYPES,
+    content_type,
+    header,
+    normalise_newlines,
+    parse_bytes,
+    part_text,
+    walk,
+)
+
+RulesArg = RuleSet | Iterable[str | os.PathLike[str]] | None
+_FEEDBACK_TYPES = frozenset({"message/feedback-report"})
+_TAG = rx.compile(r"<(?:style|script)\b.*?</(?:style|script)>|<[^>]{0,2000}>", rx.I | rx.S)
+_ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#39;": "'"}
+_rules_cache: dict[tuple[str, ...], RuleSet] = {}
+
+
+def _ruleset(rules: RulesArg) -> RuleSet:
+    if rules is None:
+        return rules_mod.default()
+    if isinstance(rules, RuleSet):
+        return rules
+    key = tuple(os.fspath(p) for p in rules)
+    if not key:
+        return rules_mod.default()
+    if key not in _rules_cache:
+        _rules_cache[key] = rules_mod.load(list(key))
+    return _rules_cache[key]
+
+
+def _html_to_text(html: str) -> str:
+    text = rx.sub(_TAG, " ", html.replace("<br", "\n<br").replace("<p", "\n\n<p").replace("<tr", "\n<tr")
+                  .replace("<div", "\n<div"))
+    for k, v in _ENTITIES.items():
+        text = text.replace(k, v)
+    return "\n".join(line.strip() for line in text.split("\n"))
+
+
+def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[str]]:
+    """The notice's text (plain parts, else HTML made plain), its delivery-status texts, its feedback-report texts."""
+    plain: list[str] = []
+    html: list[str] = []
+    dsns: list[str] = []
+    feedback: list[str] = []
+    budget = options.max_text
+    for part in walk(msg):
+        ctype = content_type(part)
+        if ctype in DSN_TYPES:
+            dsns.append(part_text(part))
+            continue
+        if ctype in _FEEDBACK_TYPES:
+            feedback.append(part_text(part))
+            continue
+        if part.is_multipart():
+            continue
+        maintype = ctype.split("/", 1)[0]
+        if maintype == "multipart" and budget > 0:
+            # a multipart whose boundary never shows up: its whole body is one text
+            maintype = "text"
+        if maintype != "text" or budget <= 0:
+            continue
+        text = part_text(part)[:budget]
+        budget -= len(text)
+        if ctype == "text/html":
+            html.append(text)
+        else:
+            plain.append(text)
+    if not plain and html:
+        plain = [_html_to_text(h) for h in html]
+    return "\n\n".join(plain).replace("\r", ""), dsns, feedback
+
+
+def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
+    """Split the notice where the quoted original message starts."""
+    low = notice.lower()
+    cut = len(notice)
+    for marker in markers:
+        i = low.find(marker)
+        if 0 <= i < cut:
+            cut = i
+    return notice[:cut], notice[cut:]
+
+
+def _local_part(address: str) -> str:
+    m = rx.search(rx.compile(r"([^\s<>\"@]+)@"), address)
+    return m.group(1).lower() if m else address.lower().strip()
+
+
+def _any(text: str, words: tuple[str, ...]) -> bool:
+    return any(w in text for w in words)
+
+
+def _sender_address(msg: Message) -> str:
+    value = header(msg, "from")
+    m = rx.search(rx.compile(r"<([^<>]+)>"), value)
+    return (m.group(1) if m else value).strip().lower()
+
+
+class _Signals:
+    """What the headers and text say about the kind of message, before any recipient is read."""
+
+    def __init__(self, b: Bounce, rules: RuleSet) -> None:
+        d = rules.detect
+        subject = b.subject.lower()
+        low_notice = b.notice[:8000].lower()
+        sender_local = _local_part(b.sender)
+        self.dsn = bool(b.dsn_texts) or dsn_mod.looks_like_dsn_text(b.notice)
+        self.failed_header = bool(header(b.msg, "x-failed-recipients"))
+        self.report_dsn = b.report_type == "delivery-status"
+        self.sender = _any(sender_local, d.bounce_senders) or "mailer-daemon" in b.sender
+        self.subject = _any(subject, d.bounce_subjects)
+        self.phrase = _any(low_notice, d.bounce_phrases)
+        self.delay = _any(subject, d.delay_subjects) or _any(low_notice, d.delay_phrases)
+        auto = header(b.msg, "auto-submitted").lower()
+        precedence = header(b.msg, "precedence").lower()
+        self.autoreply = (
+            any(header(b.msg, h) for h in d.autoreply_headers)
+            or auto.startswith("auto-replied")
+            or precedence in ("auto_reply", "auto-reply")
+            or _any(subject, d.autoreply_subjects)
+        )
+        self.bounce = (self.dsn or self.failed_header or self.report_dsn
+                       or (self.sender and (self.subject or self.phrase))
+                       or (self.subject and self.phrase))
+
+
+def _build(msg: Message, rules: RuleSet, options: Options) -> tuple[Bounce, list[str], str]:
+    notice_full, dsns, feedback = _read_parts(msg, options)
+    notice, tail = _cut_original(notice_full, rules.detect.original_markers)
+    ctype = content_type(msg)
+    report_type = ""
+    if ctype == "multipart/report":
+        report_type = (msg.get_param("report-type") or "")  # type: ignore[assignment]
+        report_type = str(report_type).strip().lower()
+    keep = ("to", "from", "x-failed-recipients", "auto-submitted")
+    b = Bounce(
+        msg=msg, subject=header(msg, "subject"), sender=_sender_address(msg), to=header(msg, "to"),
+        content_type=ctype, report_type=report_type, notice=notice, dsn_texts=dsns,
+        headers_lower={k: header(msg, k) for k in keep}, original=find_original(msg, tail),
+    )
+    return b, feedback, tail
+
+
+def _merge(primary: Extract, others: list[Extract]) -> None:
+    """Let other parsers fill in what the surest one left empty, recipient by recipient."""
+    by_address: dict[str, Finding] = {}
+    for f in primary.findings:
+        by_address.setdefault(f.address, f)
+        if f.original_recipient:
+            by_address.setdefault(f.original_recipient, f)
+    for other in others:
+        for g in other.findings:
+            found = by_address.get(g.address)
+            if found is None or found is g:
+                continue
+            f = found
+            if g.diagnostic and g.diagnostic not in f.context:
+                f.context = f"{f.context} {g.diagnostic}".strip()
+            if not f.diagnostic.strip():
+                f.diagnostic = g.diagnostic
+            elif g.diagnostic and smtp.find_reply(f.diagnostic) is None and smtp.find_status(f.diagnostic) is None \
+                    and (smtp.find_reply(g.diagnostic) is not None or smtp.find_status(g.diagnostic)):
+                f.diagnostic = f"{f.diagnostic} {g.diagnostic}"
+            f.smtp_command = f.smtp_command or g.smtp_command
+            f.remote_mta = f.remote_mta or g.remote_mta
+        primary.reporting_mta = primary.reporting_mta or other.reporting_mta
+        primary.arrival_date = primary.arrival_date or other.arrival_date
+
+
+def _fill_actions(findings: list[Finding], signals: _Signals) -> None:
+    """Findings whose notice states no action: a delay warning if the notice says delivery goes on, else failed."""
+    for f in findings:
+        if f.action:
+            continue
+        status = smtp.find_status(f.status or "") or smtp.find_status(f.diagnostic)
+        reply = smtp.find_reply(f.diagnostic)
+        cls = status[0] if status else (str(reply)[0] if reply else "")
+        if cls == "2":
+            f.action = "delivered"
+        elif signals.delay and cls != "5":
+            f.action = "delayed"
+        else:
+            f.action = "failed"
+
+
+def _kind(recipients: list[Recipient]) -> Kind:
+    actions = {r.action for r in recipients}
+    if "failed" in actions:
+        return Kind.FAILURE
+    if "delayed" in actions:
+        return Kind.DELAY
+    return Kind.SUCCESS
+
+
+def _feedback(b: Bounce, texts: list[str], rules: RuleSet, source: str, options: Options,
+              problems: list[Problem]) -> Report:
+    fields: dict[str, str] = {}
+    for text in texts:
+        for line in text.split("\n"):
+            name, sep, value = line.partition(":")
+            if sep and name.strip() and not name.startswith((" ", "\t")):
+                fields.setdefault(name.strip().lower(), value.strip())
+    address = dsn_mod.address_of(fields.get("original-rcpt-to", ""))
+    if not address and b.original is not None:
+        address = dsn_mod.address_of(header(b.original, "to"))
+    reason = rules.reasons["feedback"]
+    recipients: tuple[Recipient, ...] = ()
+    if address:
+        from .model import Evidence
+        recipients = (Recipient(address=address, action="complained", reason="feedback", verdict=None,
+                                hint=reason.hint, rule="feedback-report",
+                                evidence=(Evidence("reason", "message/feedback-report",
+                                                   f"Feedback-Type: {fields.get('feedback-type', '')}"),)),)
+    return Report(source=source, is_bounce=False, kind=Kind.FEEDBACK, format="arf",
+                  reporting_mta=(fields.get("reporting-mta") and dsn_mod.host_of(fields["reporting-mta"])) or None,
+                  arrival_date=fields.get("arrival-date") or fields.get("received-date") or None,
+                  subject=b.subject or None, feedback_type=fields.get("feedback-type", "").lower() or None,
+                  original=describe(b.original, b.msg, options.extra_headers), recipients=recipients,
+                  problems=tuple(problems))
+
+
+def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems: list[Problem]) -> Report:
+    msg = parse_bytes(normalise_newlines(raw))
+    b, feedback_texts, _ = _build(msg, rules, options)
+    if feedback_texts or b.report_type == "feedback-report":
+        return _feedback(b, feedback_texts, rules, source, options, problems)
+    signals = _Signals(b, rules)
+    original = describe(b.original, msg, options.extra_headers)
+    if not signals.bounce:
+        kind = Kind.AUTOREPLY if signals.autoreply else Kind.NOT_BOUNCE
+        return Report(source=source, is_bounce=False, kind=kind, subject=b.subject or None,
+                      original=original if kind is Kind.AUTOREPLY else None, problems=tuple(problems))
+
+    ranked = sorted(((p.sniff(b), i, p) for i, p in enumerate(FORMATS)), key=lambda t: (-t[0], t[1]))
+    extracts: list[tuple[str, Extract]] = []
+    for score, _, parser in ranked:
+        if score <= 0:
+            continue
+        ex = parser.parse(b)
+        if ex.findings:
+            extracts.append((parser.name, ex))
+    if not extracts:
+        problems.append(Problem(source, "no-recipient", "looks like a bounce, but no failed recipient could be read"))
+        return Report(source=source, is_bounce=True, kind=Kind.FAILURE, subject=b.subject or None,
+                      original=original, problems=tuple(problems))
+    fmt, primary = extracts[0]
+    _merge(primary, [ex for _, ex in extracts[1:]])
+    _fill_actions(primary.findings, signals)
+    recipients = [classify(f, notice=b.notice, reporting_mta=primary.reporting_mta,
+                           dsn_gateway=primary.dsn_gateway, rules=rules) for f in primary.findings]
+    kind = _kind(recipients)
+    return Report(
+        source=source, is_bounce=kind in (Kind.FAILURE, Kind.DELAY), kind=kind, format=fmt,
+        reporting_mta=primary.reporting_mta, arrival_date=primary.arrival_date, envelope_id=primary.envelope_id,
+        subject=b.subject or None, original=original, recipients=tuple(recipients), problems=tuple(problems),
+    )
+
+
+def analyze(raw: bytes | str, *, source: str = "-", rules: RulesArg = None,
+            options: Options = DEFAULT) -> Report:
+    """Analyze one raw message (bytes as read from disk or the wire; str is encoded as UTF-8).
+
+    ``rules`` is a ``RuleSet``, or paths of extra rule files and folders to load on top of the shipped ones.
+    Never raises on bad input: a problem is reported in ``Report.problems`` instead.
+    """
+    ruleset = _ruleset(rules)
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    problems: list[Problem] = []
+    if len(raw) > options.max_size:
+        problems.append(Problem(source, "truncated", f"message is {len(raw):,} bytes; only the first "
+                                                     f"{options.max_size:,} were analyzed"))
+        raw = raw[:options.max_size]
+    token = rx.TIMEOUT.set(options.regex_timeout)
+    try:
+        return _analyze(raw, source, ruleset, options, problems)
+    except TimeoutError:
+        if options.strict:
+            raise
+        problems.append(Problem(source, "regex-timeout", "a pattern took too long on this message; it was given up"))
+    except RecursionError:
+        if options.strict:
+            raise
+        problems.append(Problem(source, "unreadable", "the MIME structure is nested too deeply to read"))
+    except Exception as e:  # the last line of defence: a report, never a traceback
+        if options.strict:
+            raise
+        problems.append(Problem(source, "internal-error", f"could not be analyzed ({type(e).__name__}: {e})"))
+    finally:
+        rx.TIMEOUT.reset(token)
+    return Report(source=source, is_bounce=False, kind=Kind.NOT_BOUNCE, problems=tuple(problems))
+
+
+def analyze_file(path: str | os.PathLike[str], *, rules: RulesArg = None, options: Options = DEFAULT,
+                 source: str | None = None) -> Report:
+    """Read a file and analyze it. Raises ``InputError`` (naming the file) when it cannot be read."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            raw = fh.read(options.max_size + 1)
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+    report = analyze(raw, source=source if source is not None else os.fspath(path), rules=rules, options=options)
+    return report

@@ -1,0 +1,75 @@
+"""Checks on a rule set, run by the test suite and by ``bounce-analyzer rules check``: every offender is collected
+before anything is reported."""
+
+from __future__ import annotations
+
+from .rules import Example, Rule, RuleSet, status_matches
+
+
+def _example_matches(rule: Rule, ex: Example) -> bool:
+    if rule.text_matches(ex.text.lower(), timeout=2.0) is None:
+        return False
+    if not ex.whole_rule:
+        return True
+    return rule.guards_hold(ex.status, ex.reply, (ex.host,) if ex.host else ())
+
+
+def check(rules: RuleSet) -> list[str]:
+    """Every problem found, one line each, naming the file and the rule."""
+    problems: list[str] = []
+    for rule in rules.rules:
+        where = f'{rule.file}: rule "{rule.id}"'
+        if not rule.match_examples:
+            problems.append(f"{where}: has no examples.match")
+        if not rule.no_match_examples:
+            problems.append(f"{where}: has no examples.no_match")
+        for ex in rule.match_examples:
+            if not _example_matches(rule, ex):
+                problems.append(f"{where}: example should match but does not: {ex.text!r}")
+        for ex in rule.no_match_examples:
+            if _example_matches(rule, ex):
+                problems.append(f"{where}: example should not match but does: {ex.text!r}")
+        # a guard on both codes must not ask for a reply class the status class contradicts
+        for s in rule.status:
+            for r in rule.reply:
+                if s[0] in "245" and r[0] in "245" and s[0] != r[0] and not _mixed_on_purpose(rule):
+                    problems.append(f'{where}: status guard "{s}" and reply guard "{r}" have different classes')
+    for code, entry in rules.statuses.items():
+        if code[0] in "245" and entry.reason == "delivered" and code[0] != "2":
+            problems.append(f'status "{code}": a failure code cannot mean "delivered"')
+    for entry in rules.statuses.values():
+        if entry.reason and entry.reason not in rules.reasons:
+            problems.append(f'status "{entry.code}": unknown reason "{entry.reason}"')
+    # an example that another rule, earlier in precedence, would take from this one is worth knowing about
+    problems.extend(_shadowed(rules))
+    return problems
+
+
+def _mixed_on_purpose(rule: Rule) -> bool:
+    """Rules about codes that lie (``550 4.7.1``) may guard on mixed classes; they say so in their id."""
+    return "conflict" in rule.id or "mixed" in rule.id
+
+
+def _shadowed(rules: RuleSet) -> list[str]:
+    out: list[str] = []
+    ordered = list(rules.rules)
+    for i, rule in enumerate(ordered):
+        for ex in rule.match_examples:
+            low = ex.text.lower()
+            for earlier in ordered[:i]:
+                if earlier.reason == rule.reason or earlier.priority < rule.priority:
+                    continue
+                if earlier.text_matches(low, timeout=2.0) is None:
+                    continue
+                status = ex.status if ex.whole_rule else None
+                if ex.whole_rule and not earlier.guards_hold(status, ex.reply, (ex.host,) if ex.host else ()):
+                    continue
+                if not ex.whole_rule and (earlier.status or earlier.reply or earlier.hosts):
+                    continue
+                out.append(f'{rule.file}: rule "{rule.id}": its example {ex.text!r} is taken first by rule '
+                           f'"{earlier.id}" ({earlier.reason}) from {earlier.file}')
+                break
+    return out
+
+
+__all__ = ["check", "status_matches"]

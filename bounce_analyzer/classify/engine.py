@@ -1,0 +1,199 @@
+"""From what a notice says about one recipient to what it means: codes, responder, reason, verdict, hint.
+
+The decision is made by the rules (``rules.py``): provider and text rules, then enhanced codes, then reply codes,
+then the subject and class defaults, highest priority first. Every value that is inferred carries an ``Evidence``
+entry naming the rule or table that decided it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..formats.base import Finding
+from ..model import Evidence, Recipient, Responder, Role
+from ..parse import bounded as rx
+from ..parse import smtp
+from .rules import CodeEntry, Rule, RuleSet
+
+NON_FAILURE_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
+LOCAL_DIAGNOSTIC_TYPES = ("x-", "unix", "local")
+GENERIC_DETAIL = ".0.0"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    reason: str
+    rule: str
+    priority: int
+    evidence: Evidence
+    verdict: str | None = None
+    hint: str | None = None
+
+
+def _excerpt(text: str, needle: str, width: int = 160) -> str:
+    low = text.lower()
+    i = low.find(needle.lower()) if needle else -1
+    if i < 0:
+        return " ".join(text.split())[:width]
+    start = max(0, i - 40)
+    return " ".join(text[start:start + width].split())
+
+
+def pick_codes(f: Finding) -> tuple[str | None, int | None, list[Evidence]]:
+    """The enhanced status code and reply code the message gives for this recipient, and where each came from."""
+    ev: list[Evidence] = []
+    field_status = smtp.find_status(f.status) if f.status else None
+    reply, diag_status = smtp.find_pair(f.diagnostic)
+    status = field_status
+    if field_status:
+        ev.append(Evidence("status", "dsn:Status", f.status or ""))
+    if diag_status and diag_status[0] in "45" and (
+        status is None
+        or (status.endswith(GENERIC_DETAIL) and diag_status[0] == status[0] and diag_status != status)
+    ):
+        status = diag_status
+        ev.append(Evidence("status", "diagnostic", diag_status))
+    if reply is not None:
+        ev.append(Evidence("reply_code", "diagnostic", str(reply)))
+    return status, reply, ev
+
+
+def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_gateway: str | None,
+                  rules: RuleSet) -> Responder:
+    cue = smtp.find_server(f.diagnostic) or (smtp.find_server(f.context) if f.context else None)
+    dtype = f.diagnostic_type.lower()
+    if cue is not None and cue.role == "remote":
+        host = cue.host or f.remote_mta
+        ip = cue.ip or (smtp.ip_in(f.diagnostic) if host else None)
+        role, evidence = Role.REMOTE, cue.evidence
+    elif f.remote_mta and (dtype == "smtp" or reply is not None) and cue is None:
+        host, ip = f.remote_mta, None
+        role, evidence = Role.REMOTE, f"Remote-MTA: {f.remote_mta}"
+    elif cue is not None:
+        host, ip = cue.host or reporting_mta, cue.ip
+        role, evidence = Role.REPORTING, cue.evidence
+    elif dtype.startswith(LOCAL_DIAGNOSTIC_TYPES):
+        host, ip = reporting_mta, None
+        role, evidence = Role.REPORTING, f"Diagnostic-Code type {f.diagnostic_type}"
+    elif f.source == "dsn" or reply is None:
+        host, ip = reporting_mta, None
+        role = Role.REPORTING if (reporting_mta or reply is None) else Role.UNKNOWN
+        evidence = "no remote server is quoted" if reply is None else "the reporting MTA quotes no other host"
+    else:
+        host, ip, role, evidence = None, None, Role.UNKNOWN, "an SMTP reply without the host that sent it"
+    gw = rules.gateway_for(host) or (rules.gateway_for(dsn_gateway) if dsn_gateway else None)
+    if gw is not None:
+        role, evidence = Role.GATEWAY, f"{host or dsn_gateway} is a {gw.name} filtering gateway"
+    return Responder(role=role, host=host, ip=ip, evidence=evidence)
+
+
+def _code_decision(status: str | None, reply: int | None, rules: RuleSet) -> Decision:
+    if status:
+        entry = rules.status_entry(status)
+        if entry is not None and entry.reason:
+            return Decision(entry.reason, f"status:{entry.code}", 40 if entry.specific else 20,
+                            Evidence("reason", f"status-codes:{entry.code}", status), hint=entry.hint)
+    if reply is not None:
+        rentry: CodeEntry | None = rules.replies.get(reply)
+        if rentry is not None and rentry.reason:
+            return Decision(rentry.reason, f"reply:{reply}", 15, Evidence("reason", f"reply-codes:{reply}",
+                                                                            str(reply)), hint=rentry.hint)
+    if status:
+        sentry = rules.subject_entry(status)
+        if sentry is not None and sentry.reason:
+            return Decision(sentry.reason, f"status:{sentry.code}", 10,
+                            Evidence("reason", f"status-codes:{sentry.code}", status))
+    return Decision("undefined", "default", 0, Evidence("reason", "default", "no rule, code or default applied"))
+
+
+def _rule_decision(rule: Rule, matched: str, text: str, field: str) -> Decision:
+    return Decision(rule.reason, rule.id, rule.priority,
+                    Evidence("reason", f"rule:{rule.id}", f"{field}: {_excerpt(text, matched)}"),
+                    verdict=rule.verdict, hint=rule.hint)
+
+
+def decide(text: str, field: str, status: str | None, reply: int | None, hosts: tuple[str, ...],
+           rules: RuleSet) -> Decision:
+    """The winning decision for one recipient: the highest-priority rule that matches, or the code tables."""
+    by_code = _code_decision(status, reply, rules)
+    low = text.lower()
+    timeout = rx.TIMEOUT.get()
+    for rule in rules.rules:
+        if rule.priority < by_code.priority:
+            break
+        if not rule.guards_hold(status, reply, hosts):
+            continue
+        matched = rule.text_matches(low, timeout)
+        if matched is not None:
+            return _rule_decision(rule, matched, text, field)
+    return by_code
+
+
+def code_class(status: str | None, reply: int | None) -> str | None:
+    if status:
+        return status[0]
+    if reply is not None:
+        return str(reply)[0]
+    return None
+
+
+def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway: str | None,
+             rules: RuleSet) -> Recipient:
+    """Turn one finding into a recipient result."""
+    status, reply, evidence = pick_codes(f)
+    action = f.action or "failed"
+    responder = responder_for(f, reply, reporting_mta, dsn_gateway, rules)
+    evidence.append(Evidence("responder", str(responder.role), responder.evidence))
+    cls = code_class(status, reply)
+    permanent: bool | None = {"5": True, "4": False, "2": None}.get(cls or "")
+    if permanent is None and cls is None:
+        permanent = True if action == "failed" else (False if action == "delayed" else None)
+    conflict = bool(status and reply is not None and status[0] in "45" and str(reply)[0] in "45"
+                    and status[0] != str(reply)[0])
+    if conflict:
+        evidence.append(Evidence("status", "conflict", f"reply {reply} and status {status} disagree on the class"))
+
+    if action in NON_FAILURE_ACTIONS:
+        reason = rules.reasons["delivered"]
+        decision = Decision("delivered", "action", 100, Evidence("reason", "dsn:Action", action))
+    else:
+        if f.diagnostic.strip():
+            text, field = f.diagnostic, "diagnostic"
+        elif f.context.strip():
+            text, field = f.context, "notice"
+        else:
+            text, field = notice[:4000], "notice"
+        hosts = tuple(h for h in (responder.host, f.remote_mta, reporting_mta, f.address.rpartition("@")[2]) if h)
+        decision = decide(text, field, status, reply, hosts, rules)
+        reason = rules.reasons[decision.reason]
+    evidence.append(decision.evidence)
+
+    verdict_word = decision.verdict or reason.verdict
+    if verdict_word == "by-class":
+        verdict_word = "soft" if cls == "4" else "hard"
+    verdict: str | None = None if verdict_word == "none" else verdict_word
+    if action == "delayed" and verdict is not None:
+        verdict = "soft"
+    hint = decision.hint or reason.hint
+    diag_for_hints = f"{f.diagnostic}\n{f.context}" if f.context else f.diagnostic
+    return Recipient(
+        address=f.address,
+        action=action,
+        status=status,
+        reply_code=reply,
+        diagnostic=" ".join(f.diagnostic.split())[:2000],
+        smtp_command=f.smtp_command or smtp.find_command(diag_for_hints),
+        remote_mta=f.remote_mta,
+        responder=responder,
+        reason=decision.reason,
+        verdict=verdict,
+        permanent=permanent,
+        retry_after=smtp.find_retry_after(diag_for_hints),
+        hint=hint,
+        rule=decision.rule,
+        code_conflict=conflict,
+        original_recipient=f.original_recipient,
+        last_attempt=f.last_attempt,
+        will_retry_until=f.will_retry_until,
+        evidence=tuple(evidence),
+    )

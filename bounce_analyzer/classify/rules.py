@@ -1,0 +1,439 @@
+"""Load the TOML files of ``rules/`` (and the user's own) into frozen, validated types.
+
+Every value is checked on load; an error names the file, the rule id and the field. See ``rules/README.md`` for
+the format and the precedence between rules, codes and defaults.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
+
+import regex
+
+from ..errors import RulesError
+
+SCHEMA = 1
+RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+VERDICTS = ("hard", "soft", "by-class", "none")
+PRIORITY_PROVIDER = 80
+PRIORITY_PATTERN = 30
+_ID = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_REASON_ID = regex.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+_STATUS_PREFIX = regex.compile(r"^[245X](?:\.\d{1,3}){0,2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    id: str
+    verdict: str
+    description: str
+    hint: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEntry:
+    """An enhanced status code (class, ``X.Y`` subject or ``X.Y.Z`` detail) or a reply code."""
+
+    code: str
+    title: str
+    meaning: str
+    reason: str | None = None
+    specific: bool = False
+    hint: str | None = None
+    standard: bool = True
+    used_by: str = ""
+    refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    status: str | None = None
+    reply: int | None = None
+    host: str | None = None
+    whole_rule: bool = False  # a table example is checked against the guards too
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    reason: str
+    file: str
+    contains: tuple[str, ...] = ()
+    regex: regex.Pattern[str] | None = None
+    priority: int = PRIORITY_PATTERN
+    status: tuple[str, ...] = ()
+    reply: tuple[str, ...] = ()  # "550" or "5xx"
+    hosts: tuple[str, ...] = ()
+    verdict: str | None = None
+    hint: str | None = None
+    refs: tuple[str, ...] = ()
+    match_examples: tuple[Example, ...] = ()
+    no_match_examples: tuple[Example, ...] = ()
+
+    def text_matches(self, low: str, timeout: float = 0.5) -> str | None:
+        """The piece of ``low`` (lower-cased text) that makes this rule match, or None."""
+        for needle in self.contains:
+            if needle in low:
+                return needle
+        if self.regex is not None:
+            m = self.regex.search(low, timeout=timeout)
+            if m:
+                return str(m.group(0))
+        return None
+
+    def guards_hold(self, status: str | None, reply: int | None, hosts: tuple[str, ...]) -> bool:
+        if self.status and not (status and any(status_matches(p, status) for p in self.status)):
+            return False
+        if self.reply and not (reply and any(reply_matches(p, reply) for p in self.reply)):
+            return False
+        return not (self.hosts and not any(host_matches(s, h) for s in self.hosts for h in hosts if h))
+
+
+def status_matches(prefix: str, status: str) -> bool:
+    """``X.7`` matches 5.7.1 and 4.7.0; ``5.1.1`` matches only itself; ``5`` matches every 5.y.z."""
+    p = prefix.split(".")
+    s = status.split(".")
+    if len(p) > len(s):
+        return False
+    return all(a == "X" or a == b for a, b in zip(p, s, strict=False))
+
+
+def reply_matches(pattern: str, reply: int) -> bool:
+    if pattern.endswith("xx"):
+        return str(reply)[0] == pattern[0]
+    return pattern == str(reply)
+
+
+def host_matches(suffix: str, host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host == suffix or host.endswith("." + suffix)
+
+
+@dataclass(frozen=True, slots=True)
+class Detect:
+    bounce_senders: tuple[str, ...] = ()
+    bounce_subjects: tuple[str, ...] = ()
+    bounce_phrases: tuple[str, ...] = ()
+    delay_subjects: tuple[str, ...] = ()
+    delay_phrases: tuple[str, ...] = ()
+    original_markers: tuple[str, ...] = ()
+    autoreply_headers: tuple[str, ...] = ()
+    autoreply_subjects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    name: str
+    hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    reasons: dict[str, Reason]
+    classes: dict[str, CodeEntry]
+    subjects: dict[str, CodeEntry]
+    statuses: dict[str, CodeEntry]
+    replies: dict[int, CodeEntry]
+    rules: tuple[Rule, ...]  # highest priority first; ties keep file order
+    detect: Detect
+    gateways: tuple[Gateway, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    def status_entry(self, code: str) -> CodeEntry | None:
+        """The most specific entry for an enhanced code: the full code, then ``X.Y.Z``."""
+        entry = self.statuses.get(code)
+        if entry is None:
+            _, _, rest = code.partition(".")
+            entry = self.statuses.get("X." + rest)
+        return entry
+
+    def subject_entry(self, code: str) -> CodeEntry | None:
+        parts = code.split(".")
+        return self.subjects.get("X." + parts[1]) if len(parts) > 1 else None
+
+    def gateway_for(self, host: str | None) -> Gateway | None:
+        if not host:
+            return None
+        for gw in self.gateways:
+            if any(host_matches(s, host) for s in gw.hosts):
+                return gw
+        return None
+
+
+# ---- loading -------------------------------------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.reasons: dict[str, Reason] = {}
+        self.classes: dict[str, CodeEntry] = {}
+        self.subjects: dict[str, CodeEntry] = {}
+        self.statuses: dict[str, CodeEntry] = {}
+        self.replies: dict[int, CodeEntry] = {}
+        self.rules: dict[str, Rule] = {}
+        self.detect: dict[str, list[str]] = {}
+        self.gateways: dict[str, Gateway] = {}
+        self.disabled: list[tuple[str, str]] = []
+        self.warnings: list[str] = []
+
+
+def _err(path: str, where: str, msg: str) -> RulesError:
+    return RulesError(f"{path}: {where}{': ' if where else ''}{msg}")
+
+
+def _str(d: dict[str, Any], key: str, path: str, where: str, *, required: bool = True, default: str = "") -> str:
+    v = d.get(key)
+    if v is None:
+        if required:
+            raise _err(path, where, f'field "{key}" is missing')
+        return default
+    if not isinstance(v, str):
+        raise _err(path, where, f'field "{key}" must be a string, got {v!r}')
+    return v
+
+
+def _strs(d: dict[str, Any], key: str, path: str, where: str) -> tuple[str, ...]:
+    v = d.get(key, [])
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise _err(path, where, f'field "{key}" must be a list of strings, got {v!r}')
+    return tuple(v)
+
+
+def _check_keys(d: dict[str, Any], allowed: set[str], path: str, where: str) -> None:
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise _err(path, where, f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as e:
+        raise RulesError(f"{path}: cannot read rules file: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise RulesError(f"{path}: not valid TOML: {e}") from None
+    schema = data.get("schema")
+    if schema is None:
+        raise RulesError(f'{path}: missing "schema = {SCHEMA}" at the top of the file')
+    if not isinstance(schema, int) or schema > SCHEMA or schema < 1:
+        raise RulesError(f"{path}: schema {schema!r} is not supported (this version reads schema {SCHEMA})")
+    return data
+
+
+_TOP = {"schema", "reason", "class", "subject", "status", "reply", "rule", "detect", "gateway", "extend"}
+
+
+def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
+    p = str(path)
+    data = _read(path)
+    _check_keys(data, _TOP, p, "")
+    for i, d in enumerate(data.get("reason", [])):
+        where = f'reason #{i + 1}'
+        _check_keys(d, {"id", "verdict", "description", "hint"}, p, where)
+        rid = _str(d, "id", p, where)
+        where = f'reason "{rid}"'
+        if not _REASON_ID.match(rid):
+            raise _err(p, where, 'field "id" must be snake_case like "mailbox_full"')
+        verdict = _str(d, "verdict", p, where)
+        if verdict not in VERDICTS:
+            raise _err(p, where, f'field "verdict" must be one of {", ".join(VERDICTS)}, got {verdict!r}')
+        b.reasons[rid] = Reason(rid, verdict, _str(d, "description", p, where), _str(d, "hint", p, where))
+    for kind, table in (("class", b.classes), ("subject", b.subjects), ("status", b.statuses)):
+        for i, d in enumerate(data.get(kind, [])):
+            where = f"{kind} #{i + 1}"
+            _check_keys(d, {"code", "title", "meaning", "reason", "specific", "hint", "refs"}, p, where)
+            code = _str(d, "code", p, where)
+            where = f'{kind} "{code}"'
+            expected = {"class": r"^[245]$", "subject": r"^X\.\d{1,3}$",
+                        "status": r"^[245X]\.\d{1,3}\.\d{1,3}$"}[kind]
+            if not regex.match(expected, code):
+                raise _err(p, where, f'field "code" is not a valid {kind} code (write it as a string like '
+                                     f'{ {"class": "5", "subject": "X.2", "status": "X.2.2"}[kind]!r})')
+            specific = d.get("specific", False)
+            if not isinstance(specific, bool):
+                raise _err(p, where, 'field "specific" must be true or false')
+            table[code] = CodeEntry(code, _str(d, "title", p, where), _str(d, "meaning", p, where),
+                                    _str(d, "reason", p, where, required=False) or None, specific,
+                                    _str(d, "hint", p, where, required=False) or None,
+                                    refs=_strs(d, "refs", p, where))
+    for i, d in enumerate(data.get("reply", [])):
+        where = f"reply #{i + 1}"
+        _check_keys(d, {"code", "title", "meaning", "standard", "used_by", "reason", "hint", "refs"}, p, where)
+        code = d.get("code")
+        if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 599:
+            raise _err(p, where, f'field "code" must be a 3-digit number like 550, got {code!r}')
+        where = f"reply {code}"
+        standard = d.get("standard", True)
+        if not isinstance(standard, bool):
+            raise _err(p, where, 'field "standard" must be true or false')
+        b.replies[code] = CodeEntry(str(code), _str(d, "title", p, where), _str(d, "meaning", p, where),
+                                    _str(d, "reason", p, where, required=False) or None, False,
+                                    _str(d, "hint", p, where, required=False) or None, standard,
+                                    _str(d, "used_by", p, where, required=False), _strs(d, "refs", p, where))
+    for i, d in enumerate(data.get("rule", [])):
+        rule = _rule(d, p, i, default_priority)
+        b.rules[rule.id] = rule  # a later file replaces a rule with the same id whole
+    det = data.get("detect")
+    if det is not None:
+        allowed = set(Detect.__dataclass_fields__)
+        _check_keys(det, allowed, p, "detect")
+        for key in det:
+            b.detect.setdefault(key, []).extend(s.lower() for s in _strs(det, key, p, "detect"))
+    for i, d in enumerate(data.get("gateway", [])):
+        where = f"gateway #{i + 1}"
+        _check_keys(d, {"name", "hosts"}, p, where)
+        name = _str(d, "name", p, where)
+        b.gateways[name] = Gateway(name, tuple(h.lower() for h in _strs(d, "hosts", p, f'gateway "{name}"')))
+    ext = data.get("extend")
+    if ext is not None:
+        _check_keys(ext, {"disable"}, p, "extend")
+        b.disabled.extend((rid, p) for rid in _strs(ext, "disable", p, "extend"))
+
+
+_RULE_KEYS = {"id", "reason", "contains", "regex", "priority", "status", "reply", "hosts", "verdict", "hint", "refs",
+              "examples"}
+
+
+def _rule(d: dict[str, Any], p: str, i: int, default_priority: int) -> Rule:
+    where = f"rule #{i + 1}"
+    _check_keys(d, _RULE_KEYS, p, where)
+    rid = _str(d, "id", p, where)
+    where = f'rule "{rid}"'
+    if not _ID.match(rid):
+        raise _err(p, where, 'field "id" must be kebab-case like "mailbox-over-quota"')
+    reason = _str(d, "reason", p, where)
+    contains = tuple(s.lower() for s in _strs(d, "contains", p, where))
+    if any(not s.strip() for s in contains):
+        raise _err(p, where, 'field "contains" has an empty string, which would match everything')
+    pattern = _str(d, "regex", p, where, required=False)
+    compiled = None
+    if pattern:
+        try:
+            compiled = regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
+        except regex.error as e:
+            raise _err(p, where, f'field "regex" does not compile: {e}') from None
+    if not contains and compiled is None:
+        raise _err(p, where, 'needs "contains" or "regex"')
+    priority = d.get("priority", default_priority)
+    if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 1000:
+        raise _err(p, where, f'field "priority" must be a whole number from 0 to 1000, got {priority!r}')
+    status = _strs(d, "status", p, where)
+    for s in status:
+        if not _STATUS_PREFIX.match(s):
+            raise _err(p, where, f'field "status" has {s!r}: write a code or prefix like "5.1.1", "X.7" or "4"')
+    reply_raw = d.get("reply", [])
+    if not isinstance(reply_raw, list):
+        reply_raw = [reply_raw]
+    reply: list[str] = []
+    for r in reply_raw:
+        if isinstance(r, int) and not isinstance(r, bool) and 200 <= r <= 599:
+            reply.append(str(r))
+        elif isinstance(r, str) and regex.match(r"^[245]xx$", r):
+            reply.append(r)
+        else:
+            raise _err(p, where, f'field "reply" has {r!r}: write a code like 550 or a class like "5xx"')
+    verdict = _str(d, "verdict", p, where, required=False) or None
+    if verdict is not None and verdict not in VERDICTS:
+        raise _err(p, where, f'field "verdict" must be one of {", ".join(VERDICTS)}, got {verdict!r}')
+    ex = d.get("examples", {})
+    if not isinstance(ex, dict):
+        raise _err(p, where, 'field "examples" must be a table with "match" and "no_match" lists')
+    _check_keys(ex, {"match", "no_match"}, p, where + " examples")
+    return Rule(
+        id=rid, reason=reason, file=p, contains=contains, regex=compiled, priority=priority, status=status,
+        reply=tuple(reply), hosts=tuple(h.lower() for h in _strs(d, "hosts", p, where)), verdict=verdict,
+        hint=_str(d, "hint", p, where, required=False) or None, refs=_strs(d, "refs", p, where),
+        match_examples=_examples(ex.get("match", []), p, where, "match"),
+        no_match_examples=_examples(ex.get("no_match", []), p, where, "no_match"),
+    )
+
+
+def _examples(items: Any, p: str, where: str, kind: str) -> tuple[Example, ...]:
+    if not isinstance(items, list):
+        raise _err(p, where, f'field "examples.{kind}" must be a list')
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(Example(item))
+        elif isinstance(item, dict):
+            _check_keys(item, {"text", "status", "reply", "host"}, p, f"{where} examples.{kind}")
+            reply = item.get("reply")
+            if reply is not None and (not isinstance(reply, int) or isinstance(reply, bool)):
+                raise _err(p, where, f'examples.{kind}: "reply" must be a number like 550, got {reply!r}')
+            out.append(Example(_str(item, "text", p, where), _str(item, "status", p, where, required=False) or None,
+                               reply, _str(item, "host", p, where, required=False) or None, True))
+        else:
+            raise _err(p, where, f"examples.{kind} entries must be strings or tables, got {item!r}")
+    return tuple(out)
+
+
+def shipped_files() -> list[tuple[Path, int]]:
+    """The shipped rule files in load order, each with the default priority of its rules."""
+    files = [(RULES_DIR / n, PRIORITY_PATTERN) for n in ("reasons.toml", "status-codes.toml", "reply-codes.toml",
+                                                         "detect.toml", "gateways.toml")]
+    files += [(f, PRIORITY_PATTERN) for f in sorted((RULES_DIR / "patterns").glob("*.toml"))]
+    files += [(f, PRIORITY_PROVIDER) for f in sorted((RULES_DIR / "providers").glob("*.toml"))]
+    return [(f, prio) for f, prio in files if f.exists()]
+
+
+def _user_files(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(path.rglob("*.toml")))
+        elif path.exists():
+            out.append(path)
+        else:
+            raise RulesError(f"{path}: rules file not found")
+    return out
+
+
+def load(extra: Sequence[str | Path] = ()) -> RuleSet:
+    """The shipped rules, then each extra file or folder in order (later ones override earlier ones by id)."""
+    b = _Builder()
+    for f, prio in shipped_files():
+        _load_file(b, f, default_priority=prio)
+    for f in _user_files([Path(x) for x in extra]):
+        prio = PRIORITY_PROVIDER if "providers" in f.parts else PRIORITY_PATTERN
+        _load_file(b, f, default_priority=prio)
+    return _finish(b)
+
+
+def _finish(b: _Builder) -> RuleSet:
+    for rid, path in b.disabled:
+        if b.rules.pop(rid, None) is None:
+            b.warnings.append(f'{path}: disables rule "{rid}", which does not exist')
+    problems = []
+    for rule in b.rules.values():
+        if rule.reason not in b.reasons:
+            problems.append(f'{rule.file}: rule "{rule.id}": reason "{rule.reason}" is not defined in any '
+                            "[[reason]] table")
+    for table in (b.classes, b.subjects, b.statuses, b.replies):
+        for entry in table.values():
+            if entry.reason and entry.reason not in b.reasons:
+                problems.append(f'code "{entry.code}": reason "{entry.reason}" is not defined')
+    if problems:
+        raise RulesError("\n".join(problems))
+    ordered = sorted(b.rules.values(), key=lambda r: -r.priority)  # stable: file order among equals
+    detect = Detect(**{k: tuple(v) for k, v in b.detect.items()})
+    return RuleSet(b.reasons, b.classes, b.subjects, b.statuses, b.replies, tuple(ordered), detect,
+                   tuple(b.gateways.values()), tuple(b.warnings))
+
+
+_DEFAULT: RuleSet | None = None
+
+
+def default() -> RuleSet:
+    """The shipped rules, loaded once per process."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = load()
+    return _DEFAULT

@@ -1,0 +1,20 @@
+"""Exceptions, for misuse and I/O only; bad input becomes a ``Problem`` in the report instead.
+
+    BounceAnalyzerError
+     ├── InputError        a file or stream could not be read
+     └── RulesError        a rules file is invalid (names the file, the rule id and the field)
+"""
+
+from __future__ import annotations
+
+
+class BounceAnalyzerError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class InputError(BounceAnalyzerError):
+    """An input could not be read."""
+
+
+class RulesError(BounceAnalyzerError):
+    """A rules file is invalid."""

@@ -1,0 +1,112 @@
+"""``explain()``: what a reply code (``550``), an enhanced status code (``5.7.1``) or a whole diagnostic line means,
+with the reason, verdict and hint the rules give it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .classify import rules as rules_mod
+from .classify.engine import code_class, decide
+from .classify.rules import RuleSet
+from .parse import bounded as rx
+from .parse import smtp
+
+_REPLY_ONLY = rx.compile(r"^\s*([1-5]\d\d)\s*$")
+_STATUS_ONLY = rx.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\s*$")
+_REPLY_CLASSES = {
+    "1": "Positive preliminary reply: the server accepted the command but waits for confirmation (rare in SMTP).",
+    "2": "Success: the server did what was asked.",
+    "3": "Intermediate: the server needs more input before it can finish (e.g. the message body after DATA).",
+    "4": "Temporary failure: the command was not carried out this time, but the same attempt may work later.",
+    "5": "Permanent failure: the command was refused and repeating it unchanged will not help.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    query: str
+    known: bool
+    reply_code: int | None = None
+    status: str | None = None
+    reply_title: str | None = None
+    reply_meaning: str | None = None
+    reply_class: str | None = None
+    standard: bool | None = None
+    used_by: str | None = None
+    status_class: str | None = None
+    status_subject: str | None = None
+    status_title: str | None = None
+    status_meaning: str | None = None
+    reason: str | None = None
+    reason_description: str | None = None
+    verdict: str | None = None
+    permanent: bool | None = None
+    hint: str | None = None
+    rule: str | None = None
+    refs: tuple[str, ...] = ()
+    conflict: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["refs"] = list(self.refs)
+        return d
+
+
+def explain(query: str, *, rules: RuleSet | None = None) -> Explanation:
+    """Explain a reply code, an enhanced status code, or a diagnostic line such as ``550 5.1.1 User unknown``."""
+    rs = rules or rules_mod.default()
+    text = " ".join(str(query).split())[:4000]
+    m = rx.match(_REPLY_ONLY, text)
+    if m:
+        reply: int | None = int(m.group(1))
+        status: str | None = None
+    elif rx.match(_STATUS_ONLY, text):
+        reply, status = None, text.strip()
+    else:
+        reply, status = smtp.find_pair(text)
+    fields: dict[str, Any] = {"query": query, "reply_code": reply, "status": status}
+    refs: list[str] = []
+    known = False
+    if reply is not None:
+        fields["reply_class"] = _REPLY_CLASSES.get(str(reply)[0])
+        entry = rs.replies.get(reply)
+        if entry is not None:
+            known = True
+            fields.update(reply_title=entry.title, reply_meaning=entry.meaning, standard=entry.standard,
+                          used_by=entry.used_by or None)
+            refs.extend(entry.refs)
+    if status is not None:
+        cls = rs.classes.get(status[0])
+        subj = rs.subject_entry(status)
+        detail = rs.status_entry(status)
+        fields["status_class"] = cls.meaning if cls else None
+        fields["status_subject"] = f"{subj.title}: {subj.meaning}" if subj else None
+        if detail is not None:
+            known = True
+            fields.update(status_title=detail.title, status_meaning=detail.meaning)
+            refs.extend(r for r in detail.refs if r not in refs)
+        elif cls is not None and subj is not None:
+            known = True
+    is_text = (reply is None and status is None) or not (rx.match(_REPLY_ONLY, text) or rx.match(_STATUS_ONLY, text))
+    if reply is None and status is None and not text:
+        return Explanation(query=query, known=False)
+    decision = decide(text if is_text else "", "text", status, reply, (), rs)
+    if decision.reason != "undefined" or is_text:
+        known = known or decision.reason != "undefined"
+    reason = rs.reasons[decision.reason]
+    cls_digit = code_class(status, reply)
+    verdict_word = decision.verdict or reason.verdict
+    if verdict_word == "by-class":
+        verdict_word = "soft" if cls_digit == "4" else "hard"
+    if cls_digit == "2":
+        verdict_word = "none"
+    conflict = bool(status and reply and str(reply)[0] in "45" and status[0] in "45" and str(reply)[0] != status[0])
+    return Explanation(
+        known=known, reason=decision.reason if cls_digit not in ("2", "1", "3") else None,
+        reason_description=reason.description if cls_digit not in ("2", "1", "3") else None,
+        verdict=None if verdict_word == "none" or cls_digit in ("1", "3") else verdict_word,
+        permanent={"5": True, "4": False}.get(cls_digit or ""),
+        hint=(decision.hint or reason.hint) if cls_digit in ("4", "5") or (is_text and cls_digit is None) else None,
+        rule=decision.rule, refs=tuple(refs), conflict=conflict, **fields,
+    )

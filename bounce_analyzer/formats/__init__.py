@@ -1,0 +1,19 @@
+"""The registry of format parsers: one explicit, ordered tuple. Nothing registers itself.
+
+Every parser sniffs every message; the analyzer reads recipients with the surest one (ties go to the earlier entry)
+and lets the others fill in what it left empty. To add a layout: write a module with a class that keeps the
+``FormatParser`` contract of ``base.py``, add it here, and add samples for it.
+"""
+
+from __future__ import annotations
+
+from .base import Bounce, Extract, Finding, FormatParser
+from .generic import GenericText
+from .rfc3464 import RFC3464
+
+FORMATS: tuple[FormatParser, ...] = (
+    RFC3464(),
+    GenericText(),
+)
+
+__all__ = ["FORMATS", "Bounce", "Extract", "Finding", "FormatParser"]

@@ -1,0 +1,161 @@
+"""Last-resort reading of a human-readable notice with no known layout.
+
+Most MTAs write the failed address on a line of its own or at the start of one, followed by what went wrong:
+
+    <alice@example.net>: host mx.example.net[192.0.2.10] said: 550 5.1.1 User unknown (in reply to RCPT TO command)
+
+      bob@example.org
+        SMTP error from remote mail server after RCPT TO:<bob@example.org>:
+        host mx.example.org [192.0.2.20]: 550 5.1.1 unknown user
+
+    <carol@example.com>... User unknown
+
+    Delivery has failed to these recipients or groups:
+    dave@example.com (dave@example.com)
+
+The parser collects every such address line and the lines that belong to it (up to a blank line or the next
+address). An address the notice names several times keeps the block that carries an SMTP code. Addresses of the
+notice's own sender, postmasters and MAIL FROM arguments are never taken for recipients.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..parse import bounded as rx
+from ..parse import smtp
+from ..parse.message import header
+from .base import Bounce, Extract, Finding
+
+ADDR = r"[\w.%+=/'&!#$*?^{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}"
+_ADDR = rx.compile(ADDR)
+# an address line: the address (bracketed or not) at the start of the line, then ":" / "..." / "(" / text / nothing
+_ADDR_LINE = rx.compile(
+    rf"^[ \t>*-]{{0,8}}(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipient(?: address)?:\s*|"
+    rf"Failed recipient:\s*|To:\s*|Address:\s*|"
+    rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
+    rf"<?(?:mailto:)?({ADDR})>?"
+    rf"(?:\s*(?:\.\.\.|:|,|\(|\s+on\s|\s+-\s|\s+\[)|\s*$)(.*)$",
+    rx.M | rx.I,
+)
+# "Your message to alice@example.net couldn't be delivered." / "failed to deliver to <alice@example.net>"
+_ADDR_SENTENCE = rx.compile(
+    rf"(?:\b(?:deliver\w*|send\w*|sent|transmi\w*|message|mail|relay\w*)\b[^\n<>@]{{0,40}}?\b(?:to|for)|"
+    rf"\brecipients?:?|\baddress(?:es)?:?)\s+<?({ADDR})>?", rx.I)
+_SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-path|from:|reply-to:)\s*<?({ADDR})",
+                             rx.I)
+_CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d[ -]|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d")
+_SELF_LOCALS = ("mailer-daemon", "postmaster", "mailer_daemon", "maildaemon", "mail-daemon", "abuse", "noreply")
+
+
+def _excluded(bounce: Bounce) -> set[str]:
+    """Addresses that are never failed recipients: the notice's own sender and addressee, MAIL FROM arguments."""
+    out = {bounce.sender}
+    for name in ("to", "return-path", "reply-to", "sender"):
+        for m in rx.finditer(_ADDR, header(bounce.msg, name)):
+            out.add(m.group(0).lower())
+    if bounce.original is not None:
+        for name in ("from", "return-path", "sender", "reply-to"):
+            for m in rx.finditer(_ADDR, header(bounce.original, name)):
+                out.add(m.group(0).lower())
+    for m in rx.finditer(_SENDER_CONTEXT, bounce.notice):
+        out.add(m.group(1).lower())
+    return out
+
+
+def _clean(address: str) -> str:
+    return address.strip(".'\"").lower()
+
+
+def recipient_blocks(notice: str) -> dict[str, list[str]]:
+    """Every address line of the notice, with the lines that belong to it, by address in order of appearance."""
+    lines = notice.split("\n")
+    blocks: dict[str, list[str]] = {}
+    starts: list[tuple[int, str, str]] = []
+    for i, line in enumerate(lines):
+        if len(line) > 1000 or "@" not in line:
+            continue
+        m = rx.match(_ADDR_LINE, line)
+        if m:
+            starts.append((i, _clean(m.group(1)), m.group(2).strip()))
+    for n, (i, address, rest) in enumerate(starts):
+        end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
+        body = [rest] if rest else []
+        base_indent = len(lines[i]) - len(lines[i].lstrip())
+        for j in range(i + 1, min(end, i + 40)):
+            line = lines[j]
+            if not line.strip():
+                # a blank line ends the block, unless the block has no text yet and the next line is indented
+                if body:
+                    break
+                if j + 1 < end and lines[j + 1][:1] in (" ", "\t") and not rx.match(_ADDR_LINE, lines[j + 1]):
+                    continue
+                break
+            indent = len(line) - len(line.lstrip())
+            if body and indent < base_indent and not line[:1].isspace() and base_indent:
+                break
+            body.append(line.strip())
+        blocks.setdefault(address, []).append(" ".join(body).strip())
+    return blocks
+
+
+def _best_block(texts: list[str]) -> str:
+    with_code = [t for t in texts if rx.search(_CODE_LINE, t)]
+    if with_code:
+        return max(with_code, key=len)
+    non_empty = [t for t in texts if t]
+    return non_empty[0] if non_empty else ""
+
+
+def _code_paragraphs(notice: str) -> str:
+    """The paragraphs of a notice that quote an SMTP reply (Gmail and Exchange put it away from the address)."""
+    out: list[str] = []
+    for para in notice.split("\n\n"):
+        if rx.search(_CODE_LINE, para):
+            out.append(" ".join(para.split()))
+    return " ".join(out)[:2000]
+
+
+class GenericText:
+    name: ClassVar[str] = "generic"
+
+    def sniff(self, bounce: Bounce) -> int:
+        return 1 if bounce.notice.strip() else 0
+
+    def parse(self, bounce: Bounce) -> Extract:
+        notice = bounce.notice
+        excluded = _excluded(bounce)
+        blocks = recipient_blocks(notice)
+        failed_header = header(bounce.msg, "x-failed-recipients")
+        named = [_clean(m.group(0)) for m in rx.finditer(_ADDR, failed_header)]
+        if blocks:  # the header only adds what the text names too
+            low_notice = notice.lower()
+            named = [a for a in named if a in low_notice]
+        findings: list[Finding] = []
+        order = named + [a for a in blocks if a not in named]
+        for address in order:
+            local = address.split("@", 1)[0]
+            if address in excluded and address not in named:
+                continue
+            if local in _SELF_LOCALS and address not in named:
+                continue
+            findings.append(Finding(address=address, diagnostic=_best_block(blocks.get(address, [])),
+                                    source="text"))
+        if not findings:
+            for m in rx.finditer(_ADDR_SENTENCE, notice):
+                address = _clean(m.group(1))
+                if address not in excluded and address.split("@")[0] not in _SELF_LOCALS and \
+                        all(f.address != address for f in findings):
+                    findings.append(Finding(address=address, source="text"))
+        if not findings:
+            return Extract()
+        # a notice that puts the server's reply away from the address: give it to a lone recipient
+        if len(findings) == 1 and not rx.search(_CODE_LINE, findings[0].diagnostic):
+            quoted = _code_paragraphs(notice)
+            if quoted:
+                findings[0].diagnostic = f"{findings[0].diagnostic} {quoted}".strip()
+        for f in findings:
+            f.smtp_command = smtp.find_command(f.diagnostic)
+            if not f.diagnostic:
+                f.diagnostic = ""
+        return Extract(findings=findings)

@@ -1,0 +1,69 @@
+"""The message that bounced: found in a ``message/rfc822`` or ``text/rfc822-headers`` part, or quoted in the
+notice's text, and read for the headers a list manager needs to find the campaign and the subscriber."""
+
+from __future__ import annotations
+
+from email.message import Message
+
+from .model import Original
+from .parse import bounded as rx
+from .parse.message import ORIGINAL_TYPES, content_type, header, parse_headers_text, part_text, walk
+
+# bounces+alice=example.com@lists.example.org  /  list-bounces-alice=example.com@example.org
+_VERP = rx.compile(r"^[^@\s]*?[+-]([A-Za-z0-9._%!#$&'*/?^`{|}~-]{1,64})=([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+)@"
+                   r"[A-Za-z0-9.-]+$")
+_ADDR_IN = rx.compile(r"<([^<>\s]+@[^<>\s]+)>|([^\s<>,;\"']+@[^\s<>,;\"']+)")
+_HEADER_START = rx.compile(r"^(?:Return-Path|Received|Message-ID|From|To|Subject|Date|MIME-Version|DKIM-Signature)"
+                           r":", rx.I | rx.M)
+
+
+def find_original(msg: Message, notice_tail: str = "") -> Message | None:
+    """The attached original (or its headers), else headers quoted after the notice's original-message marker."""
+    for part in walk(msg):
+        if part is msg:
+            continue
+        ctype = content_type(part)
+        if ctype not in ORIGINAL_TYPES:
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+            return payload[0]
+        text = part_text(part)
+        if text.strip():
+            return parse_headers_text(text.lstrip())
+    if notice_tail:
+        m = rx.search(_HEADER_START, notice_tail)
+        if m:
+            return parse_headers_text(notice_tail[m.start():])
+    return None
+
+
+def verp_recipient(*addresses: str) -> str | None:
+    """``bounces+alice=example.com@lists.example.org`` → ``alice@example.com``."""
+    for value in addresses:
+        for m in rx.finditer(_ADDR_IN, value or ""):
+            address = (m.group(1) or m.group(2)).strip()
+            v = rx.match(_VERP, address)
+            if v:
+                return f"{v.group(1)}@{v.group(2)}".lower()
+    return None
+
+
+def describe(original: Message | None, bounce: Message, extra_headers: tuple[str, ...] = ()) -> Original | None:
+    verp = verp_recipient(header(bounce, "to"), header(bounce, "delivered-to"), header(bounce, "x-original-to"),
+                          header(bounce, "return-path"), header(bounce, "envelope-to"))
+    if original is None:
+        return Original(verp_recipient=verp) if verp else None
+    extras = tuple((name, header(original, name)) for name in extra_headers if header(original, name))
+    return Original(
+        message_id=header(original, "message-id") or None,
+        from_=header(original, "from") or None,
+        to=header(original, "to") or None,
+        subject=header(original, "subject") or None,
+        date=header(original, "date") or None,
+        list_id=header(original, "list-id") or None,
+        list_unsubscribe=header(original, "list-unsubscribe") or None,
+        feedback_id=header(original, "feedback-id") or None,
+        verp_recipient=verp,
+        headers=extras,
+    )

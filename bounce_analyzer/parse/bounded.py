@@ -1,0 +1,43 @@
+"""Time-limited regular expressions for untrusted text.
+
+Every pattern that runs on message text goes through here, so that no input can make a pattern run for long: the
+``regex`` package stops a match after ``timeout`` seconds with the built-in ``TimeoutError``, which the analyzer
+turns into a problem on the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import TypeAlias
+
+import regex
+
+TIMEOUT: ContextVar[float] = ContextVar("regex_timeout", default=0.5)
+
+I = regex.IGNORECASE  # noqa: E741 (the flag names of the re module)
+M = regex.MULTILINE
+S = regex.DOTALL
+
+Pattern: TypeAlias = "regex.Pattern[str]"
+Match: TypeAlias = "regex.Match[str]"
+
+
+def compile(pattern: str, flags: int = 0) -> Pattern:
+    return regex.compile(pattern, flags | regex.VERSION0)
+
+
+def search(pattern: Pattern, text: str, pos: int = 0) -> Match | None:
+    return pattern.search(text, pos, timeout=TIMEOUT.get())
+
+
+def match(pattern: Pattern, text: str) -> Match | None:
+    return pattern.match(text, timeout=TIMEOUT.get())
+
+
+def finditer(pattern: Pattern, text: str) -> Iterator[Match]:
+    return pattern.finditer(text, timeout=TIMEOUT.get())
+
+
+def sub(pattern: Pattern, repl: str, text: str) -> str:
+    return pattern.sub(repl, text, timeout=TIMEOUT.get())

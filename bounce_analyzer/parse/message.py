@@ -1,0 +1,161 @@
+"""Bytes to a parsed message, and helpers that read headers and text parts without ever raising.
+
+The standard library's ``email`` package with ``policy.compat32`` does the MIME work: it is the fastest full parser
+for Python and it never raises on damaged input. Everything here is defensive about what it gets back: headers may
+hold raw 8-bit bytes, charsets may be unknown, payloads may be truncated.
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.parser
+import email.policy
+from collections.abc import Iterator
+from email.message import Message
+
+ORIGINAL_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global",
+                            "message/global-headers", "text/rfc822-header"})
+DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+
+CHARSET_ALIASES = {
+    "x-unknown": "latin-1", "unknown-8bit": "latin-1", "us-ascii": "ascii", "ascii": "ascii",
+    "iso-8859-8-i": "iso-8859-8", "ks_c_5601-1987": "cp949", "x-sjis": "shift_jis", "sjis": "shift_jis",
+    "shift-jis": "shift_jis", "gb2312": "gbk", "x-gbk": "gbk", "windows-874": "cp874", "utf8": "utf-8",
+    "iso-2022-jp-ms": "iso2022_jp_ext", "cp932": "cp932", "x-mac-roman": "mac_roman", "ansi_x3.4-1968": "ascii",
+}
+
+
+def normalise_newlines(raw: bytes) -> bytes:
+    """CRLF and CR-only line endings to LF, so that every later stage sees one kind."""
+    if b"\r" not in raw:
+        return raw
+    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def parse_bytes(raw: bytes) -> Message:
+    return email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+def parse_headers_text(text: str) -> Message:
+    """Parse a block of headers (a text/rfc822-headers part, say) into a message without a body."""
+    return email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text, headersonly=True)
+
+
+def decode_bytes(data: bytes, charset: str | None = None) -> str:
+    """Bytes to text: the declared charset if Python knows it, else UTF-8, else Windows-1252 (which never fails)."""
+    if charset:
+        cs = charset.strip().strip('"').lower()
+        cs = CHARSET_ALIASES.get(cs, cs)
+        try:
+            return data.decode(cs)
+        except (LookupError, UnicodeDecodeError, ValueError):
+            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _unsurrogate(value: str) -> str:
+    """compat32 keeps raw 8-bit header bytes as surrogate escapes; turn them back into text."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return decode_bytes(value.encode("ascii", "surrogateescape"))
+
+
+def decode_header_value(value: object) -> str:
+    """A header value as text: RFC 2047 encoded words decoded, raw 8-bit bytes read as UTF-8 or Windows-1252."""
+    if value is None:
+        return ""
+    if isinstance(value, email.header.Header):
+        try:
+            return str(value)
+        except Exception:
+            return _decode_parts(email.header.decode_header(value))
+    text = _unsurrogate(str(value))
+    if "=?" not in text:
+        return text
+    try:
+        return _decode_parts(email.header.decode_header(text))
+    except Exception:
+        return text
+
+
+def _decode_parts(parts: list[tuple[bytes | str, str | None]]) -> str:
+    out = []
+    for chunk, charset in parts:
+        out.append(decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk)
+    text = "".join(out)
+    return text
+
+
+def header(msg: Message, name: str) -> str:
+    """The first value of a header, decoded and unfolded; "" when absent or unreadable."""
+    try:
+        value = msg.get(name)
+    except Exception:
+        return ""
+    if value is None:
+        return ""
+    return " ".join(decode_header_value(value).split())
+
+
+def content_type(msg: Message) -> str:
+    try:
+        return msg.get_content_type()
+    except Exception:
+        return "text/plain"
+
+
+def part_bytes(part: Message) -> bytes:
+    """The decoded body of a leaf part (transfer encoding undone), or b"" if there is none."""
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return payload.encode("ascii", "surrogateescape")
+    return b""
+
+
+def part_text(part: Message) -> str:
+    """The text of a part. A ``message/*`` part (whose payload compat32 parses into messages) is written back out as
+    its header blocks and body, which is how a delivery-status part reads."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        blocks = []
+        for sub in payload:
+            if isinstance(sub, Message):
+                lines = [f"{k}: {decode_header_value(v)}" for k, v in sub.items()]
+                body = sub.get_payload()
+                if isinstance(body, str) and body.strip():
+                    lines.append("")
+                    lines.append(_unsurrogate(body))
+                blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
+    charset = None
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    return decode_bytes(part_bytes(part), charset)
+
+
+def walk(msg: Message, *, into_originals: bool = False) -> Iterator[Message]:
+    """Every part of a message, depth first; the content of attached original messages only if asked."""
+    stack = [msg]
+    while stack:
+        part = stack.pop()
+        yield part
+        ctype = content_type(part)
+        if not into_originals and (ctype in ORIGINAL_TYPES or ctype in DSN_TYPES):
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
