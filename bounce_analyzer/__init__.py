@@ -5,17 +5,42 @@ whether the address is hard- or soft-bounced, and what to do about it.
     >>> report = bounce_analyzer.analyze(raw_bytes)
     >>> for r in report.recipients:
     ...     print(r.address, r.status, r.reason, r.verdict, r.hint)
+
+Names are imported on first use, so that the command line starts quickly.
 """
 
 from __future__ import annotations
 
-from .api import analyze, analyze_file
-from .errors import BounceAnalyzerError, InputError, RulesError
-from .explain import Explanation, explain
-from .model import Evidence, Kind, Original, Problem, Recipient, Report, Responder, Role
-from .options import DEFAULT, STRICT, Options
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_WHERE = {
+    "analyze": "api", "analyze_file": "api",
+    "explain": "explain", "Explanation": "explain",
+    "BounceAnalyzerError": "errors", "InputError": "errors", "RulesError": "errors",
+    "Evidence": "model", "Kind": "model", "Original": "model", "Problem": "model", "Recipient": "model",
+    "Report": "model", "Responder": "model", "Role": "model",
+    "DEFAULT": "options", "STRICT": "options", "Options": "options",
+}
+
+if TYPE_CHECKING:
+    from .api import analyze, analyze_file
+    from .errors import BounceAnalyzerError, InputError, RulesError
+    from .explain import Explanation, explain
+    from .model import Evidence, Kind, Original, Problem, Recipient, Report, Responder, Role
+    from .options import DEFAULT, STRICT, Options
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bounce_analyzer' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT",

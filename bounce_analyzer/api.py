@@ -202,7 +202,7 @@ def _fill_actions(findings: list[Finding], signals: _Signals) -> None:
     for f in findings:
         if f.action:
             continue
-        status = smtp.find_status(f.status or "") or smtp.find_status(f.diagnostic)
+        status = smtp.find_status(f.status or "", successes=True) or smtp.find_status(f.diagnostic)
         reply = smtp.find_reply(f.diagnostic)
         cls = status[0] if status else (str(reply)[0] if reply else "")
         if cls == "2":

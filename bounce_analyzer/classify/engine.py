@@ -42,15 +42,16 @@ def _excerpt(text: str, needle: str, width: int = 160) -> str:
 def pick_codes(f: Finding) -> tuple[str | None, int | None, list[Evidence]]:
     """The enhanced status code and reply code the message gives for this recipient, and where each came from."""
     ev: list[Evidence] = []
-    field_status = smtp.find_status(f.status) if f.status else None
-    reply, diag_status = smtp.find_pair(f.diagnostic)
+    field_status = smtp.find_status(f.status, successes=True) if f.status else None
+    # a local program's exit status ("X-Unix; 255") is not an SMTP reply
+    exit_status = f.diagnostic_type.lower().startswith(LOCAL_DIAGNOSTIC_TYPES) and f.diagnostic.strip().isdigit()
+    reply, diag_status = smtp.find_pair(f.diagnostic, bare_reply=not exit_status)
     status = field_status
     if field_status:
         ev.append(Evidence("status", "dsn:Status", f.status or ""))
-    if diag_status and diag_status[0] in "45" and (
-        status is None
-        or (status.endswith(GENERIC_DETAIL) and diag_status[0] == status[0] and diag_status != status)
-    ):
+    # the server's own words are more telling than the reporting MTA's summary of them
+    if diag_status and diag_status[0] in "45" and diag_status != status and not (
+            status and diag_status.endswith(GENERIC_DETAIL)):
         status = diag_status
         ev.append(Evidence("status", "diagnostic", diag_status))
     if reply is not None:
@@ -118,13 +119,15 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
     by_code = _code_decision(status, reply, rules)
     low = text.lower()
     timeout = rx.TIMEOUT.get()
-    for rule in rules.rules:
+    found, gated = rules.index.matches(low)
+    for n, rule in enumerate(rules.rules):
         if rule.priority < by_code.priority:
             break
-        if not rule.guards_hold(status, reply, hosts):
-            continue
-        matched = rule.text_matches(low, timeout)
-        if matched is not None:
+        matched = found.get(n)
+        if matched is None and rule.regex is not None and n in gated:
+            m = rule.regex.search(low, timeout=timeout)
+            matched = str(m.group(0)) if m else None
+        if matched is not None and rule.guards_hold(status, reply, hosts):
             return _rule_decision(rule, matched, text, field)
     return by_code
 

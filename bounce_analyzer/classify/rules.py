@@ -15,6 +15,7 @@ from typing import Any
 import regex
 
 from ..errors import RulesError
+from ..parse.literals import required
 
 SCHEMA = 1
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -132,6 +133,54 @@ class Gateway:
     hosts: tuple[str, ...]
 
 
+class NeedleIndex:
+    """Finds which rules' ``contains`` strings occur in a text without testing every string of every rule, and which
+    rules' regexes are worth running at all (see ``literals.required``).
+
+    Each string is filed under one of its three-character pieces (the one fewest other strings share); a text is
+    cut into its own pieces, and only the strings filed under those are tested with ``in``."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        entries: list[tuple[int, str, bool]] = []  # (rule position, string, is a regex gate)
+        self.ungated: set[int] = set()
+        for n, rule in enumerate(rules):
+            entries.extend((n, needle, False) for needle in rule.contains)
+            if rule.regex is not None:
+                gates = required(rule.regex.pattern)
+                if gates is None:
+                    self.ungated.add(n)
+                else:
+                    entries.extend((n, gate, True) for gate in gates)
+        counts: dict[str, int] = {}
+        for _, needle, _ in entries:
+            for gram in {needle[i:i + 3] for i in range(len(needle) - 2)}:
+                counts[gram] = counts.get(gram, 0) + 1
+        self.buckets: dict[str, list[tuple[int, str, bool]]] = {}
+        self.short: list[tuple[int, str, bool]] = []
+        for entry in entries:
+            needle = entry[1]
+            if len(needle) < 3:
+                self.short.append(entry)
+                continue
+            gram = min((needle[i:i + 3] for i in range(len(needle) - 2)), key=lambda g: counts[g])
+            self.buckets.setdefault(gram, []).append(entry)
+
+    def matches(self, low: str) -> tuple[dict[int, str], set[int]]:
+        """For a lower-cased text: rule position → the first of its strings found, and the rules whose regex
+        may match."""
+        found: dict[int, str] = {}
+        gated = set(self.ungated)
+        buckets = self.buckets
+        hits = [e for gram in {low[i:i + 3] for i in range(len(low) - 2)} for e in buckets.get(gram, ())]
+        for n, needle, is_gate in hits + self.short:
+            if is_gate:
+                if n not in gated and needle in low:
+                    gated.add(n)
+            elif n not in found and needle in low:
+                found[n] = needle
+        return found, gated
+
+
 @dataclass(frozen=True, slots=True)
 class RuleSet:
     reasons: dict[str, Reason]
@@ -143,6 +192,10 @@ class RuleSet:
     detect: Detect
     gateways: tuple[Gateway, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    index: NeedleIndex = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", NeedleIndex(self.rules))
 
     def status_entry(self, code: str) -> CodeEntry | None:
         """The most specific entry for an enhanced code: the full code, then ``X.Y.Z``."""
@@ -304,9 +357,9 @@ _RULE_KEYS = {"id", "reason", "contains", "regex", "priority", "status", "reply"
 
 def _rule(d: dict[str, Any], p: str, i: int, default_priority: int) -> Rule:
     where = f"rule #{i + 1}"
-    _check_keys(d, _RULE_KEYS, p, where)
     rid = _str(d, "id", p, where)
     where = f'rule "{rid}"'
+    _check_keys(d, _RULE_KEYS, p, where)
     if not _ID.match(rid):
         raise _err(p, where, 'field "id" must be kebab-case like "mailbox-over-quota"')
     reason = _str(d, "reason", p, where)

@@ -13,6 +13,8 @@ from typing import TypeAlias
 
 import regex
 
+from .literals import required
+
 TIMEOUT: ContextVar[float] = ContextVar("regex_timeout", default=0.5)
 
 I = regex.IGNORECASE  # noqa: E741 (the flag names of the re module)
@@ -25,6 +27,22 @@ Match: TypeAlias = "regex.Match[str]"
 
 def compile(pattern: str, flags: int = 0) -> Pattern:
     return regex.compile(pattern, flags | regex.VERSION0)
+
+
+class Gated:
+    """A pattern that is only run on texts holding one of the literals it cannot match without."""
+
+    __slots__ = ("gates", "pattern")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = compile(pattern, flags)
+        self.gates = required(pattern)
+
+    def search(self, text: str, low: str) -> Match | None:
+        """Search ``text``; ``low`` is the same text lower-cased, for the cheap test."""
+        if self.gates is not None and not any(g in low for g in self.gates):
+            return None
+        return search(self.pattern, text)
 
 
 def search(pattern: Pattern, text: str, pos: int = 0) -> Match | None:

@@ -92,22 +92,41 @@ def _decode_parts(parts: list[tuple[bytes | str, str | None]]) -> str:
     return text
 
 
+_CACHE = "_bounce_analyzer_headers"
+
+
+def _raw_headers(msg: Message) -> dict[str, str]:
+    """Lower-cased header name → first raw value, built once per message (``Message.get`` scans every header)."""
+    cache: dict[str, str] | None = msg.__dict__.get(_CACHE)
+    if cache is None:
+        cache = {}
+        try:
+            for name, value in msg.raw_items():
+                cache.setdefault(name.lower(), value)
+        except Exception:
+            pass
+        msg.__dict__[_CACHE] = cache
+    return cache
+
+
 def header(msg: Message, name: str) -> str:
     """The first value of a header, decoded and unfolded; "" when absent or unreadable."""
-    try:
-        value = msg.get(name)
-    except Exception:
-        return ""
-    if value is None:
+    value = _raw_headers(msg).get(name.lower())
+    if not value:
         return ""
     return " ".join(decode_header_value(value).split())
 
 
 def content_type(msg: Message) -> str:
-    try:
-        return msg.get_content_type()
-    except Exception:
+    """The part's type as ``maintype/subtype`` in lower case; text/plain when missing or malformed (RFC 2045)."""
+    value = _raw_headers(msg).get("content-type")
+    if value is None:
+        parent_default = msg.get_default_type()
+        return parent_default
+    ctype = value.split(";", 1)[0].strip().lower()
+    if ctype.count("/") != 1 or " " in ctype:
         return "text/plain"
+    return ctype
 
 
 def part_bytes(part: Message) -> bytes:

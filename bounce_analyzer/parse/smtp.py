@@ -13,8 +13,9 @@ HOST = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}\.?)*"
 # 5.1.1 — class 2/4/5, no leading zeros; not a piece of an IP address or version number
 _STATUS = rx.compile(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?![\w]|\.\d)")
 # 550 5.1.1 / 550-5.1.1 / 550 (followed by text)
-_PAIR = rx.compile(r"(?<![\w.:/=+%])([245][0-5]\d)(?:[ -]|\s*#)\s*\(?([245]\.\d{1,3}\.\d{1,3})(?![\w]|\.\d)")
-_REPLY = rx.compile(r"(?<![\w.:/=+%,-])([245][0-5]\d)(?=[ -](?!\d{1,3}\.\d{1,3}\.\d{1,3}\.\d)|\s*$|\s*[\]'\")])"
+_PAIR = rx.compile(r"(?<![\w.:/=+%])([245][0-5]\d)(?:[ -]|\s*#)\s*[('\"]?([245]\.\d{1,3}\.\d{1,3})(?![\w]|\.\d)")
+_REPLY = rx.compile(r"(?<![\w./=+%,-])(?<!\d:)([245][0-5]\d)(?=[ -](?!\d{1,3}\.\d{1,3}\.\d{1,3}\.\d)|[:,][ :]|\s*$|"
+                    r"\s*[\]'\")])"
                     r"(?!\s*(?:bytes|kb|mb|seconds?|secs?|minutes?|days?|hours?)\b)")
 
 
@@ -22,8 +23,9 @@ def _valid_status(cls: str, subject: str, detail: str) -> bool:
     return not ((len(subject) > 1 and subject[0] == "0") or (len(detail) > 1 and detail[0] == "0"))
 
 
-def find_status(text: str) -> str | None:
-    """The first RFC 3463 code in the text, failures (4/5) before successes."""
+def find_status(text: str, *, successes: bool = False) -> str | None:
+    """The first RFC 3463 failure code (4/5) in the text; success codes (2) too when asked, for a Status field.
+    (A lone 2.x.y in free text is more often a version number than a status.)"""
     if not text:
         return None
     found2 = None
@@ -34,8 +36,8 @@ def find_status(text: str) -> str | None:
         if cls == "2":
             found2 = found2 or m.group(0)
             continue
-        return m.group(0)
-    return found2
+        return str(m.group(0))
+    return found2 if successes else None
 
 
 def find_reply(text: str) -> int | None:
@@ -49,14 +51,15 @@ def find_reply(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def find_pair(text: str) -> tuple[int | None, str | None]:
-    """Reply code and enhanced code as they stand together in the text, else each found on its own."""
+def find_pair(text: str, *, bare_reply: bool = True) -> tuple[int | None, str | None]:
+    """Reply code and enhanced code as they stand together in the text, else each found on its own.
+    ``bare_reply=False`` ignores a reply code that stands alone (in text an MTA wrote, 255 is an exit status)."""
     m = rx.search(_PAIR, text) if text else None
     if m:
         cls, subject, detail = m.group(2).split(".")
         if _valid_status(cls, subject, detail):
             return int(m.group(1)), m.group(2)
-    return find_reply(text), find_status(text)
+    return (find_reply(text) if bare_reply else None), find_status(text)
 
 
 # ---- the SMTP stage ------------------------------------------------------------------------------------------------
@@ -69,12 +72,12 @@ _COMMAND_WORDS = {
 }
 # Postfix: "(in reply to RCPT TO command)"; Exim: "after RCPT TO:<a@b>", "after end of data";
 # Sendmail: ">>> RCPT To:<a@b>" then "<<< 550 ..."; qmail: "does not like recipient."
-_COMMAND = rx.compile(
+_COMMAND = rx.Gated(
     r"\b(?:in\s+reply\s+to|after|during|in\s+response\s+to|while\s+sending|response\s+to)\s+(?:the\s+)?"
     r"(?:pipelined\s+|initial\s+)?(mail\s+from|rcpt\s+to|end\s+of\s+data|end\s+of\s+message|data|helo|ehlo|lhlo|"
     r"starttls|auth|xforward|initial\s+connection|connection|greeting|banner|sending\s+message\s+body)\b", rx.I)
 _TRANSCRIPT = rx.compile(r"^>>>\s*(MAIL|RCPT|DATA|HELO|EHLO|STARTTLS|AUTH|QUIT|\.)\b", rx.I | rx.M)
-_QMAIL = rx.compile(r"does not like (recipient|sender)|failed after I sent the message|"
+_QMAIL = rx.Gated(r"does not like (recipient|sender)|failed after I sent the message|"
                     r"(?:greeting|connection)\s+(?:failed|refused)|but greeting failed|Connection refused|"
                     r"connection timed out|refused to talk to me", rx.I)
 
@@ -82,7 +85,8 @@ _QMAIL = rx.compile(r"does not like (recipient|sender)|failed after I sent the m
 def find_command(text: str) -> str | None:
     if not text:
         return None
-    m = rx.search(_COMMAND, text)
+    low = text.lower()
+    m = _COMMAND.search(text, low)
     if m:
         word = " ".join(m.group(1).lower().split())
         if word == "connection":
@@ -92,7 +96,7 @@ def find_command(text: str) -> str | None:
     if m:
         word = m.group(1).upper()
         return "DATA-END" if word == "." else {"HELO": "HELO", "EHLO": "EHLO"}.get(word, word)
-    m = rx.search(_QMAIL, text)
+    m = _QMAIL.search(text, low)
     if m:
         s = m.group(0).lower()
         if "recipient" in s:
@@ -107,9 +111,9 @@ def find_command(text: str) -> str | None:
 
 # ---- retry hints ---------------------------------------------------------------------------------------------------
 
-_RETRY_CLOCK = rx.compile(r"\b(?:try|retry|come\s+back|resend|wait)\w*\b[^.\n]{0,40}?\b(?:in|after|for)\s+"
+_RETRY_CLOCK = rx.Gated(r"\b(?:try|retry|come\s+back|resend|wait)\w*\b[^.\n]{0,40}?\b(?:in|after|for)\s+"
                           r"(\d{1,2}):(\d{2}):(\d{2})\b", rx.I)
-_RETRY_UNITS = rx.compile(r"\b(?:try|retry|come\s+back|resend|wait)\w*\b[^.\n]{0,40}?\b(?:in|after|for)\s+"
+_RETRY_UNITS = rx.Gated(r"\b(?:try|retry|come\s+back|resend|wait)\w*\b[^.\n]{0,40}?\b(?:in|after|for)\s+"
                           r"(?:about\s+|at\s+least\s+)?(\d{1,6})\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h)\b",
                           rx.I)
 _UNIT = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "mins": 60, "minute": 60,
@@ -120,11 +124,12 @@ def find_retry_after(text: str) -> int | None:
     """Seconds to wait, from "try again in 5 minutes" or "come back in 00:02:00"."""
     if not text:
         return None
-    m = rx.search(_RETRY_CLOCK, text)
+    low = text.lower()
+    m = _RETRY_CLOCK.search(text, low)
     if m:
         h, mi, s = (int(x) for x in m.groups())
         return h * 3600 + mi * 60 + s
-    m = rx.search(_RETRY_UNITS, text)
+    m = _RETRY_UNITS.search(text, low)
     if m:
         return int(m.group(1)) * _UNIT.get(m.group(2).lower(), 1)
     return None
@@ -142,34 +147,34 @@ class ServerCue:
 
 
 # Each cue: (pattern, role, host group, ip group). The first cue that matches wins, so the most telling come first.
-_REMOTE_CUES: list[tuple[rx.Pattern, str, int, int]] = [
+_REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
     # Postfix: host mx.example.net[192.0.2.1] said: 550 ...
-    (rx.compile(rf"\bhost\s+({HOST})\[({IP})\]\s+(?:said|refused\s+to\s+talk\s+to\s+me)", rx.I), "remote", 1, 2),
+    (rx.Gated(rf"\bhost\s+({HOST})\[({IP})\]\s+(?:said|refused\s+to\s+talk\s+to\s+me)", rx.I), "remote", 1, 2),
     # Exim: host mx.example.net [192.0.2.1]: 550 ...   /  SMTP error from remote mail server after RCPT TO
-    (rx.compile(rf"\bhost\s+({HOST})\s+\[({IP})\](?::\d+)?\s*:\s*[245]\d\d", rx.I), "remote", 1, 2),
-    (rx.compile(rf"SMTP error from remote (?:mail server|mailer)[^\n]{{0,200}}?host\s+({HOST})\s+\[({IP})\]", rx.I),
+    (rx.Gated(rf"\bhost\s+({HOST})\s+\[({IP})\](?::\d+)?\s*:\s*[245]\d\d", rx.I), "remote", 1, 2),
+    (rx.Gated(rf"SMTP error from remote (?:mail server|mailer)[^\n]{{0,200}}?host\s+({HOST})\s+\[({IP})\]", rx.I),
      "remote", 1, 2),
     # Sendmail: ... while talking to mx.example.net.:
-    (rx.compile(rf"\bwhile\s+talking\s+to\s+\[?({HOST}|{IP})\]?\s*:", rx.I), "remote", 1, 0),
+    (rx.Gated(rf"\bwhile\s+talking\s+to\s+\[?({HOST}|{IP})\]?\s*:", rx.I), "remote", 1, 0),
     # Exchange: Remote Server at mx.example.net (192.0.2.1) returned '550 ...'
-    (rx.compile(rf"\bRemote\s+Server\s+at\s+({HOST})\s+\(({IP})\)\s+returned", rx.I), "remote", 1, 2),
+    (rx.Gated(rf"\bRemote\s+Server\s+at\s+({HOST})\s+\(({IP})\)\s+returned", rx.I), "remote", 1, 2),
     # DragonFly: mx.example.net [192.0.2.1] did not like our RCPT TO:
-    (rx.compile(rf"^\s*({HOST})\s+\[({IP})\]\s+did\s+not\s+like\s+our", rx.I | rx.M), "remote", 1, 2),
+    (rx.Gated(rf"^\s*({HOST})\s+\[({IP})\]\s+did\s+not\s+like\s+our", rx.I | rx.M), "remote", 1, 2),
     # qmail: Connected to 192.0.2.1 but sender was rejected. / 192.0.2.1 does not like recipient.
-    (rx.compile(rf"\bConnected\s+to\s+({IP})\s+but\b", rx.I), "remote", 0, 1),
-    (rx.compile(rf"^\s*({IP})\s+does\s+not\s+like\s+(?:recipient|sender)", rx.I | rx.M), "remote", 0, 1),
+    (rx.Gated(rf"\bConnected\s+to\s+({IP})\s+but\b", rx.I), "remote", 0, 1),
+    (rx.Gated(rf"^\s*({IP})\s+does\s+not\s+like\s+(?:recipient|sender)", rx.I | rx.M), "remote", 0, 1),
     # the receiving server's own reply, quoted by the notice
-    (rx.compile(r"\bRemote\s+(?:Server|host)\s+(?:returned|said)\b|\bSMTP error from remote\b|"
+    (rx.Gated(r"\bRemote\s+(?:Server|host)\s+(?:returned|said)\b|\bSMTP error from remote\b|"
                 r"\bresponse from the remote server\b|\berror that the other server returned\b|"
                 r"\bremote server (?:replied|said|responded)\b|\bremote mail server said\b", rx.I), "remote", 0, 0),
     # Google appends its own tag to every reply it sends
-    (rx.compile(r"\s-\s(?:gsmtp|gcdp)\b"), "remote", 0, 0),
+    (rx.Gated(r"\s-\s(?:gsmtp|gcdp)\b"), "remote", 0, 0),
 ]
-_LOCAL_CUES: list[tuple[rx.Pattern, str, int, int]] = [
+_LOCAL_CUES: list[tuple[rx.Gated, str, int, int]] = [
     # Postfix: connect to mx.example.net[192.0.2.1]:25: Connection timed out
-    (rx.compile(rf"\bconnect\s+to\s+({HOST})\[({IP})\](?::\d+)?:\s*(?:Connection|No route|Network)", rx.I),
+    (rx.Gated(rf"\bconnect\s+to\s+({HOST})\[({IP})\](?::\d+)?:\s*(?:Connection|No route|Network)", rx.I),
      "reporting", 1, 2),
-    (rx.compile(r"\b(?:Host or domain name not found|Name service error|no mail exchanger|MX record[^\n]{0,40}"
+    (rx.Gated(r"\b(?:Host or domain name not found|Name service error|no mail exchanger|MX record[^\n]{0,40}"
                 r"not found|unrouteable (?:mail )?domain|all relevant MX records point to non-existent hosts|"
                 r"retry timeout exceeded|delivery time expired|message expired|could not be delivered within|"
                 r"has not been delivered for|giving up on|all hosts? (?:for [^\n]{0,60})?(?:have )?been failing|"
@@ -192,12 +197,9 @@ def find_server(text: str) -> ServerCue | None:
     """The strongest cue in the text about which server produced the response."""
     if not text:
         return None
-    for pat, role, hg, ig in _REMOTE_CUES:
-        m = rx.search(pat, text)
-        if m:
-            return _cue_from(m, role, hg, ig)
-    for pat, role, hg, ig in _LOCAL_CUES:
-        m = rx.search(pat, text)
+    low = text.lower()
+    for pat, role, hg, ig in _REMOTE_CUES + _LOCAL_CUES:
+        m = pat.search(text, low)
         if m:
             return _cue_from(m, role, hg, ig)
     return None

@@ -1,0 +1,66 @@
+"""The literal strings a regular expression cannot match without: a cheap test that lets a rule's regex run only
+on texts where it has a chance.
+
+``required("\\\\bmailbox\\\\b.{0,40}\\\\bfull\\\\b")`` gives ``{"mailbox"}``: any text the pattern matches contains
+"mailbox". ``required("spam|virus")`` gives ``{"spam", "virus"}``: any match contains one of them. When nothing
+can be said for sure, the answer is None and the regex always runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:  # the standard library's own regex parser; regex-only syntax simply gets no shortcut
+    from re import _constants as C
+    from re import _parser as sre_parse
+except ImportError:  # pragma: no cover - other Pythons
+    sre_parse = None  # type: ignore[assignment]
+
+MIN = 3
+
+
+def required(pattern: str) -> frozenset[str] | None:
+    """Lower-cased strings of which every match contains at least one, or None."""
+    if sre_parse is None:
+        return None
+    try:
+        parsed = sre_parse.parse(pattern)
+    except Exception:
+        return None
+    found = _seq(list(parsed))
+    return frozenset(s.lower() for s in found) if found else None
+
+
+def _seq(items: list[tuple[Any, Any]]) -> set[str] | None:
+    candidates: list[set[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) >= MIN:
+            candidates.append({"".join(run)})
+        run.clear()
+
+    for op, av in items:
+        if op is C.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        sub: set[str] | None = None
+        if op is C.SUBPATTERN:
+            sub = _seq(list(av[-1]))
+        elif op is C.BRANCH:
+            alts = [_seq(list(b)) for b in av[1]]
+            if alts and all(alts):
+                sub = set().union(*[a for a in alts if a])
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", None)):
+            low, _, body = av
+            if low >= 1:
+                sub = _seq(list(body))
+        elif op is C.ATOMIC_GROUP if hasattr(C, "ATOMIC_GROUP") else False:
+            sub = _seq(list(av))
+        if sub:
+            candidates.append(sub)
+    flush()
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: min(len(s) for s in c))

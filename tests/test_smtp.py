@@ -1,0 +1,66 @@
+"""Reading codes, the SMTP stage, retry hints and the answering server out of diagnostic text."""
+
+from __future__ import annotations
+
+import pytest
+
+from bounce_analyzer.parse import smtp
+
+
+@pytest.mark.parametrize("text,reply,status", [
+    ("550 5.1.1 <a@example.net>: Recipient address rejected", 550, "5.1.1"),
+    ("550-5.1.1 The email account that you tried to reach does not exist", 550, "5.1.1"),
+    ("host mx.example.net[192.0.2.1] said: 452 4.2.2 Mailbox full", 452, "4.2.2"),
+    ("#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##", 550, "5.1.1"),
+    ("Remote Server returned '550 5.7.1 Access denied'", 550, "5.7.1"),
+    ("554 delivery error: dd This mailbox is disabled (554.30)", 554, None),
+    ("550: : User unknown", 550, None),
+    ("Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)", None, "4.4.1"),
+    ("connect to 192.0.2.55[192.0.2.55]:25: Connection timed out", None, None),
+    ("Postfix 2.10.1 queue 550x", None, None),
+    ("message size 5242880 exceeds the limit of 26214400 bytes", None, None),
+    ("450 5.2.3 message too big", 450, "5.2.3"),
+    ("5.01.1 looks like a code but has a leading zero", None, None),
+])
+def test_codes(text, reply, status):
+    assert smtp.find_pair(text) == (reply, status)
+
+
+@pytest.mark.parametrize("text,command", [
+    ("said: 550 5.1.1 unknown (in reply to RCPT TO command)", "RCPT"),
+    ("(in reply to end of DATA command)", "DATA-END"),
+    ("SMTP error from remote mail server after MAIL FROM:<a@example.org> SIZE=1234:", "MAIL"),
+    ("SMTP error from remote mail server after pipelined RCPT TO:<a@example.org>:", "RCPT"),
+    ("... while talking to mx.example.net.:\n>>> DATA\n<<< 554 5.7.1 spam", "DATA"),
+    ("192.0.2.1 does not like recipient.", "RCPT"),
+    ("nothing about commands here", None),
+])
+def test_commands(text, command):
+    assert smtp.find_command(text) == command
+
+
+@pytest.mark.parametrize("text,seconds", [
+    ("450 4.7.1 Greylisted, please try again in 5 minutes", 300),
+    ("421 Too many connections, come back in 00:02:00", 120),
+    ("451 Temporary failure, retry after 90 seconds", 90),
+    ("452 Try again later", None),
+])
+def test_retry_after(text, seconds):
+    assert smtp.find_retry_after(text) == seconds
+
+
+def test_server_cues():
+    cue = smtp.find_server("host mx.example.net[192.0.2.1] said: 550 5.1.1 no")
+    assert (cue.role, cue.host, cue.ip) == ("remote", "mx.example.net", "192.0.2.1")
+    cue = smtp.find_server("SMTP error from remote mail server after RCPT TO:<a@b.example>:\n"
+                           "    host mx.b.example [192.0.2.2]: 550 no")
+    assert (cue.role, cue.host, cue.ip) == ("remote", "mx.b.example", "192.0.2.2")
+    cue = smtp.find_server("----- Transcript -----\n... while talking to mail.example.org.:\n<<< 550 no")
+    assert (cue.role, cue.host) == ("remote", "mail.example.org")
+    cue = smtp.find_server("connect to mx.example.net[192.0.2.9]:25: Connection timed out")
+    assert (cue.role, cue.host) == ("reporting", "mx.example.net")
+    cue = smtp.find_server("Host or domain name not found. Name service error for name=x.example type=MX")
+    assert cue.role == "reporting"
+    cue = smtp.find_server("550-5.1.1 The email account does not exist. - gsmtp")
+    assert cue.role == "remote"
+    assert smtp.find_server("a sentence with nothing in it") is None
