@@ -22,6 +22,7 @@ from .classify.engine import classify
 from .classify.rules import RuleSet
 from .errors import InputError
 from .formats import FORMATS, Bounce, Extract, Finding
+from .formats.generic import code_paragraphs
 from .model import Kind, Problem, Recipient, Report
 from .options import DEFAULT, Options
 from .original import describe, find_original
@@ -30,6 +31,7 @@ from .parse import dsn as dsn_mod
 from .parse import smtp
 from .parse.message import (
     DSN_TYPES,
+    ORIGINAL_TYPES,
     content_type,
     header,
     normalise_newlines,
@@ -42,6 +44,9 @@ RulesArg = RuleSet | Iterable[str | os.PathLike[str]] | None
 _FEEDBACK_TYPES = frozenset({"message/feedback-report"})
 _TAG = rx.compile(r"<(?:style|script)\b.*?</(?:style|script)>|<[^>]{0,2000}>", rx.I | rx.S)
 _ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#39;": "'"}
+_REPLY_SUBJECT = rx.compile(r"^\s*(?:re|aw|sv|antw|vs|r|rif|res)\s*:", rx.I)
+_ANGLE_ADDRESS = rx.compile(r"<([^<>]+)>")
+_LOCAL_PART = rx.compile(r"([^\s<>\"@]+)@")
 _rules_cache: dict[tuple[str, ...], RuleSet] = {}
 
 
@@ -81,7 +86,7 @@ def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[st
         if ctype in _FEEDBACK_TYPES:
             feedback.append(part_text(part))
             continue
-        if part.is_multipart():
+        if part.is_multipart() or ctype in ORIGINAL_TYPES:
             continue
         maintype = ctype.split("/", 1)[0]
         if maintype == "multipart" and budget > 0:
@@ -106,13 +111,17 @@ def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
     cut = len(notice)
     for marker in markers:
         i = low.find(marker)
-        if 0 <= i < cut:
-            cut = i
+        while 0 <= i < cut:
+            line_start = low.rfind("\n", 0, i) + 1
+            if not low[line_start:i].strip(" \t-=*_>[("):  # the marker starts its line: not a word in a sentence
+                cut = i
+                break
+            i = low.find(marker, i + 1)
     return notice[:cut], notice[cut:]
 
 
 def _local_part(address: str) -> str:
-    m = rx.search(rx.compile(r"([^\s<>\"@]+)@"), address)
+    m = rx.search(_LOCAL_PART, address)
     return m.group(1).lower() if m else address.lower().strip()
 
 
@@ -122,7 +131,7 @@ def _any(text: str, words: tuple[str, ...]) -> bool:
 
 def _sender_address(msg: Message) -> str:
     value = header(msg, "from")
-    m = rx.search(rx.compile(r"<([^<>]+)>"), value)
+    m = rx.search(_ANGLE_ADDRESS, value)
     return (m.group(1) if m else value).strip().lower()
 
 
@@ -149,9 +158,11 @@ class _Signals:
             or precedence in ("auto_reply", "auto-reply")
             or _any(subject, d.autoreply_subjects)
         )
+        # a person's reply that talks about a bounce is not one
+        self.reply = bool(rx.match(_REPLY_SUBJECT, b.subject)) or bool(header(b.msg, "in-reply-to"))
         self.bounce = (self.dsn or self.failed_header or self.report_dsn
                        or (self.sender and (self.subject or self.phrase))
-                       or (self.subject and self.phrase))
+                       or (self.subject and self.phrase and not self.reply))
 
 
 def _build(msg: Message, rules: RuleSet, options: Options) -> tuple[Bounce, list[str], str]:
@@ -255,7 +266,7 @@ def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems
     if feedback_texts or b.report_type == "feedback-report":
         return _feedback(b, feedback_texts, rules, source, options, problems)
     signals = _Signals(b, rules)
-    original = describe(b.original, msg, options.extra_headers)
+    original = describe(b.original, msg, options.extra_headers, b.notice)
     if not signals.bounce:
         kind = Kind.AUTOREPLY if signals.autoreply else Kind.NOT_BOUNCE
         return Report(source=source, is_bounce=False, kind=kind, subject=b.subject or None,
@@ -275,6 +286,10 @@ def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems
                       original=original, problems=tuple(problems))
     fmt, primary = extracts[0]
     _merge(primary, [ex for _, ex in extracts[1:]])
+    lone = primary.findings[0] if len(primary.findings) == 1 else None
+    if lone is not None and not lone.diagnostic.strip() and not lone.context.strip():
+        # one recipient and no words about it: the notice's paragraphs that quote an SMTP reply are about it
+        lone.diagnostic = code_paragraphs(b.notice)
     _fill_actions(primary.findings, signals)
     recipients = [classify(f, notice=b.notice, reporting_mta=primary.reporting_mta,
                            dsn_gateway=primary.dsn_gateway, rules=rules) for f in primary.findings]

@@ -49,11 +49,19 @@ def verp_recipient(*addresses: str) -> str | None:
     return None
 
 
-def describe(original: Message | None, bounce: Message, extra_headers: tuple[str, ...] = ()) -> Original | None:
+# a notice that quotes no original but names it: "The subject of the message is: Invoice 2023-1187" (Exim)
+_NAMED_SUBJECT = rx.compile(r"^[ \t]*The subject of the (?:original )?message (?:is|was):[ \t]*(\S[^\n]{0,300})$",
+                            rx.I | rx.M)
+
+
+def describe(original: Message | None, bounce: Message, extra_headers: tuple[str, ...] = (),
+             notice: str = "") -> Original | None:
     verp = verp_recipient(header(bounce, "to"), header(bounce, "delivered-to"), header(bounce, "x-original-to"),
                           header(bounce, "return-path"), header(bounce, "envelope-to"))
     if original is None:
-        return Original(verp_recipient=verp) if verp else None
+        m = rx.search(_NAMED_SUBJECT, notice[:4000]) if notice else None
+        subject = m.group(1).strip() if m else None
+        return Original(verp_recipient=verp, subject=subject) if verp or subject else None
     extras = tuple((name, header(original, name)) for name in extra_headers if header(original, name))
     return Original(
         message_id=header(original, "message-id") or None,

@@ -35,8 +35,8 @@ def test_installed_wheel_analyzes(wheel, tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target",
                     str(target), str(wheel)], check=True, capture_output=True, timeout=300)
     code = ("import bounce_analyzer, pathlib; p = pathlib.Path(bounce_analyzer.__file__).parent; "
-            "assert str(p).startswith(%r), p; "
-            "r = bounce_analyzer.explain('550 5.1.1 user unknown'); print(r.reason)" % str(target))
+            f"assert str(p).startswith({str(target)!r}), p; "
+            "r = bounce_analyzer.explain('550 5.1.1 user unknown'); print(r.reason)")
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr

@@ -11,7 +11,7 @@ def _example_matches(rule: Rule, ex: Example) -> bool:
         return False
     if not ex.whole_rule:
         return True
-    return rule.guards_hold(ex.status, ex.reply, (ex.host,) if ex.host else ())
+    return rule.guards_hold(ex.status, ex.reply, (ex.host,) if ex.host else (), ex.command)
 
 
 def check(rules: RuleSet) -> list[str]:
@@ -62,9 +62,10 @@ def _shadowed(rules: RuleSet) -> list[str]:
                 if earlier.text_matches(low, timeout=2.0) is None:
                     continue
                 status = ex.status if ex.whole_rule else None
-                if ex.whole_rule and not earlier.guards_hold(status, ex.reply, (ex.host,) if ex.host else ()):
+                if ex.whole_rule and not earlier.guards_hold(status, ex.reply, (ex.host,) if ex.host else (),
+                                                             ex.command):
                     continue
-                if not ex.whole_rule and (earlier.status or earlier.reply or earlier.hosts):
+                if not ex.whole_rule and (earlier.status or earlier.reply or earlier.hosts or earlier.commands):
                     continue
                 out.append(f'{rule.file}: rule "{rule.id}": its example {ex.text!r} is taken first by rule '
                            f'"{earlier.id}" ({earlier.reason}) from {earlier.file}')

@@ -49,9 +49,10 @@ def pick_codes(f: Finding) -> tuple[str | None, int | None, list[Evidence]]:
     status = field_status
     if field_status:
         ev.append(Evidence("status", "dsn:Status", f.status or ""))
-    # the server's own words are more telling than the reporting MTA's summary of them
+    # the server's own words are more telling than the reporting MTA's summary of them, unless they are vaguer
+    # (X.0.0) or of another class (then the Status field says what the reporting MTA made of them)
     if diag_status and diag_status[0] in "45" and diag_status != status and not (
-            status and diag_status.endswith(GENERIC_DETAIL)):
+            status and (diag_status.endswith(GENERIC_DETAIL) or diag_status[0] != status[0])):
         status = diag_status
         ev.append(Evidence("status", "diagnostic", diag_status))
     if reply is not None:
@@ -60,7 +61,7 @@ def pick_codes(f: Finding) -> tuple[str | None, int | None, list[Evidence]]:
 
 
 def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_gateway: str | None,
-                  rules: RuleSet) -> Responder:
+                  rules: RuleSet, notice: str = "") -> Responder:
     cue = smtp.find_server(f.diagnostic) or (smtp.find_server(f.context) if f.context else None)
     dtype = f.diagnostic_type.lower()
     if cue is not None and cue.role == "remote":
@@ -76,16 +77,34 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
     elif dtype.startswith(LOCAL_DIAGNOSTIC_TYPES):
         host, ip = reporting_mta, None
         role, evidence = Role.REPORTING, f"Diagnostic-Code type {f.diagnostic_type}"
-    elif f.source == "dsn" or reply is None:
+    elif reply is None:
         host, ip = reporting_mta, None
-        role = Role.REPORTING if (reporting_mta or reply is None) else Role.UNKNOWN
-        evidence = "no remote server is quoted" if reply is None else "the reporting MTA quotes no other host"
+        role, evidence = Role.REPORTING, "no SMTP reply is quoted: the reporting MTA gave up by itself"
+    elif reporting_mta and org_domain(reporting_mta) == org_domain(f.address.rpartition("@")[2]):
+        host, ip = reporting_mta, None
+        role, evidence = Role.REPORTING, f"{reporting_mta} belongs to the recipient's own domain and wrote the reply"
+    elif dtype == "smtp":
+        host, ip = None, None
+        role, evidence = Role.REMOTE, "the diagnostic is an SMTP reply from a server the notice does not name"
     else:
         host, ip, role, evidence = None, None, Role.UNKNOWN, "an SMTP reply without the host that sent it"
     gw = rules.gateway_for(host) or (rules.gateway_for(dsn_gateway) if dsn_gateway else None)
     if gw is not None:
         role, evidence = Role.GATEWAY, f"{host or dsn_gateway} is a {gw.name} filtering gateway"
+    elif role is Role.REPORTING and notice:
+        gw = rules.gateway_signed(notice[:4000].lower())
+        if gw is not None:
+            role, evidence = Role.GATEWAY, f"the notice was written by {gw.name}, a content filter"
     return Responder(role=role, host=host, ip=ip, evidence=evidence)
+
+
+def org_domain(host: str) -> str:
+    """The organisation's part of a host name: ``mx1.mail.example.co.jp`` → ``example.co.jp`` (a close
+    approximation of the registrable domain, without a public-suffix list)."""
+    labels = host.lower().strip(".").split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= 3:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
 
 
 def _code_decision(status: str | None, reply: int | None, rules: RuleSet) -> Decision:
@@ -114,20 +133,22 @@ def _rule_decision(rule: Rule, matched: str, text: str, field: str) -> Decision:
 
 
 def decide(text: str, field: str, status: str | None, reply: int | None, hosts: tuple[str, ...],
-           rules: RuleSet) -> Decision:
+           rules: RuleSet, command: str | None = None) -> Decision:
     """The winning decision for one recipient: the highest-priority rule that matches, or the code tables."""
     by_code = _code_decision(status, reply, rules)
     low = text.lower()
     timeout = rx.TIMEOUT.get()
     found, gated = rules.index.matches(low)
-    for n, rule in enumerate(rules.rules):
+    # only rules that can match: a string of theirs is in the text, their regex may match, or they need no text
+    for n in sorted(found.keys() | gated | rules.index.guards_only):
+        rule = rules.rules[n]
         if rule.priority < by_code.priority:
             break
-        matched = found.get(n)
+        matched = "" if rule.guards_only else found.get(n)
         if matched is None and rule.regex is not None and n in gated:
             m = rule.regex.search(low, timeout=timeout)
             matched = str(m.group(0)) if m else None
-        if matched is not None and rule.guards_hold(status, reply, hosts):
+        if matched is not None and rule.guards_hold(status, reply, hosts, command):
             return _rule_decision(rule, matched, text, field)
     return by_code
 
@@ -145,7 +166,7 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
     """Turn one finding into a recipient result."""
     status, reply, evidence = pick_codes(f)
     action = f.action or "failed"
-    responder = responder_for(f, reply, reporting_mta, dsn_gateway, rules)
+    responder = responder_for(f, reply, reporting_mta, dsn_gateway, rules, notice)
     evidence.append(Evidence("responder", str(responder.role), responder.evidence))
     cls = code_class(status, reply)
     permanent: bool | None = {"5": True, "4": False, "2": None}.get(cls or "")
@@ -156,18 +177,22 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
     if conflict:
         evidence.append(Evidence("status", "conflict", f"reply {reply} and status {status} disagree on the class"))
 
+    diag_for_hints = f"{f.diagnostic}\n{f.context}" if f.context else f.diagnostic
+    command = f.smtp_command or smtp.find_command(diag_for_hints)
     if action in NON_FAILURE_ACTIONS:
         reason = rules.reasons["delivered"]
         decision = Decision("delivered", "action", 100, Evidence("reason", "dsn:Action", action))
     else:
         if f.diagnostic.strip():
-            text, field = f.diagnostic, "diagnostic"
+            # what the notice's own text says about this recipient counts too (Postfix: "Command died with status")
+            extra = f.context if f.context.strip() and f.context not in f.diagnostic else ""
+            text, field = f"{f.diagnostic}\n{extra}" if extra else f.diagnostic, "diagnostic"
         elif f.context.strip():
             text, field = f.context, "notice"
         else:
             text, field = notice[:4000], "notice"
         hosts = tuple(h for h in (responder.host, f.remote_mta, reporting_mta, f.address.rpartition("@")[2]) if h)
-        decision = decide(text, field, status, reply, hosts, rules)
+        decision = decide(" ".join(text.split()), field, status, reply, hosts, rules, command)
         reason = rules.reasons[decision.reason]
     evidence.append(decision.evidence)
 
@@ -178,14 +203,13 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
     if action == "delayed" and verdict is not None:
         verdict = "soft"
     hint = decision.hint or reason.hint
-    diag_for_hints = f"{f.diagnostic}\n{f.context}" if f.context else f.diagnostic
     return Recipient(
         address=f.address,
         action=action,
         status=status,
         reply_code=reply,
         diagnostic=" ".join(f.diagnostic.split())[:2000],
-        smtp_command=f.smtp_command or smtp.find_command(diag_for_hints),
+        smtp_command=command,
         remote_mta=f.remote_mta,
         responder=responder,
         reason=decision.reason,

@@ -7,9 +7,9 @@ the format and the precedence between rules, codes and defaults.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 import regex
@@ -56,6 +56,7 @@ class Example:
     status: str | None = None
     reply: int | None = None
     host: str | None = None
+    command: str | None = None
     whole_rule: bool = False  # a table example is checked against the guards too
 
 
@@ -70,14 +71,22 @@ class Rule:
     status: tuple[str, ...] = ()
     reply: tuple[str, ...] = ()  # "550" or "5xx"
     hosts: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
     verdict: str | None = None
     hint: str | None = None
     refs: tuple[str, ...] = ()
     match_examples: tuple[Example, ...] = ()
     no_match_examples: tuple[Example, ...] = ()
 
+    @property
+    def guards_only(self) -> bool:
+        """A rule without text conditions matches on its guards alone."""
+        return not self.contains and self.regex is None
+
     def text_matches(self, low: str, timeout: float = 0.5) -> str | None:
         """The piece of ``low`` (lower-cased text) that makes this rule match, or None."""
+        if self.guards_only:
+            return ""
         for needle in self.contains:
             if needle in low:
                 return needle
@@ -87,10 +96,13 @@ class Rule:
                 return str(m.group(0))
         return None
 
-    def guards_hold(self, status: str | None, reply: int | None, hosts: tuple[str, ...]) -> bool:
+    def guards_hold(self, status: str | None, reply: int | None, hosts: tuple[str, ...],
+                    command: str | None = None) -> bool:
         if self.status and not (status and any(status_matches(p, status) for p in self.status)):
             return False
         if self.reply and not (reply and any(reply_matches(p, reply) for p in self.reply)):
+            return False
+        if self.commands and command not in self.commands:
             return False
         return not (self.hosts and not any(host_matches(s, h) for s in self.hosts for h in hosts if h))
 
@@ -131,6 +143,7 @@ class Detect:
 class Gateway:
     name: str
     hosts: tuple[str, ...]
+    signatures: tuple[str, ...] = ()  # lower-case words a notice written by this product carries
 
 
 class NeedleIndex:
@@ -143,6 +156,7 @@ class NeedleIndex:
     def __init__(self, rules: Sequence[Rule]) -> None:
         entries: list[tuple[int, str, bool]] = []  # (rule position, string, is a regex gate)
         self.ungated: set[int] = set()
+        self.guards_only: frozenset[int] = frozenset(n for n, r in enumerate(rules) if r.guards_only)
         for n, rule in enumerate(rules):
             entries.extend((n, needle, False) for needle in rule.contains)
             if rule.regex is not None:
@@ -214,6 +228,13 @@ class RuleSet:
             return None
         for gw in self.gateways:
             if any(host_matches(s, host) for s in gw.hosts):
+                return gw
+        return None
+
+    def gateway_signed(self, low_notice: str) -> Gateway | None:
+        """The filtering product whose signature the (lower-cased) notice carries, if any."""
+        for gw in self.gateways:
+            if any(w in low_notice for w in gw.signatures):
                 return gw
         return None
 
@@ -342,17 +363,20 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
             b.detect.setdefault(key, []).extend(s.lower() for s in _strs(det, key, p, "detect"))
     for i, d in enumerate(data.get("gateway", [])):
         where = f"gateway #{i + 1}"
-        _check_keys(d, {"name", "hosts"}, p, where)
+        _check_keys(d, {"name", "hosts", "signatures"}, p, where)
         name = _str(d, "name", p, where)
-        b.gateways[name] = Gateway(name, tuple(h.lower() for h in _strs(d, "hosts", p, f'gateway "{name}"')))
+        where = f'gateway "{name}"'
+        b.gateways[name] = Gateway(name, tuple(h.lower() for h in _strs(d, "hosts", p, where)),
+                                   tuple(w.lower() for w in _strs(d, "signatures", p, where)))
     ext = data.get("extend")
     if ext is not None:
         _check_keys(ext, {"disable"}, p, "extend")
         b.disabled.extend((rid, p) for rid in _strs(ext, "disable", p, "extend"))
 
 
-_RULE_KEYS = {"id", "reason", "contains", "regex", "priority", "status", "reply", "hosts", "verdict", "hint", "refs",
-              "examples"}
+_RULE_KEYS = {"id", "reason", "contains", "regex", "priority", "status", "reply", "hosts", "commands", "verdict",
+              "hint", "refs", "examples"}
+COMMANDS = ("CONNECT", "HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "DATA-END")
 
 
 def _rule(d: dict[str, Any], p: str, i: int, default_priority: int) -> Rule:
@@ -373,8 +397,9 @@ def _rule(d: dict[str, Any], p: str, i: int, default_priority: int) -> Rule:
             compiled = regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
         except regex.error as e:
             raise _err(p, where, f'field "regex" does not compile: {e}') from None
-    if not contains and compiled is None:
-        raise _err(p, where, 'needs "contains" or "regex"')
+    guarded = bool(d.get("status") or d.get("reply") or d.get("hosts") or d.get("commands"))
+    if not contains and compiled is None and not guarded:
+        raise _err(p, where, 'needs "contains" or "regex" (or, to match on codes, hosts or stage alone, a guard)')
     priority = d.get("priority", default_priority)
     if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 1000:
         raise _err(p, where, f'field "priority" must be a whole number from 0 to 1000, got {priority!r}')
@@ -393,6 +418,10 @@ def _rule(d: dict[str, Any], p: str, i: int, default_priority: int) -> Rule:
             reply.append(r)
         else:
             raise _err(p, where, f'field "reply" has {r!r}: write a code like 550 or a class like "5xx"')
+    commands = _strs(d, "commands", p, where)
+    for c in commands:
+        if c not in COMMANDS:
+            raise _err(p, where, f'field "commands" has {c!r}: use {", ".join(COMMANDS)}')
     verdict = _str(d, "verdict", p, where, required=False) or None
     if verdict is not None and verdict not in VERDICTS:
         raise _err(p, where, f'field "verdict" must be one of {", ".join(VERDICTS)}, got {verdict!r}')
@@ -402,7 +431,8 @@ def _rule(d: dict[str, Any], p: str, i: int, default_priority: int) -> Rule:
     _check_keys(ex, {"match", "no_match"}, p, where + " examples")
     return Rule(
         id=rid, reason=reason, file=p, contains=contains, regex=compiled, priority=priority, status=status,
-        reply=tuple(reply), hosts=tuple(h.lower() for h in _strs(d, "hosts", p, where)), verdict=verdict,
+        reply=tuple(reply), hosts=tuple(h.lower() for h in _strs(d, "hosts", p, where)), commands=commands,
+        verdict=verdict,
         hint=_str(d, "hint", p, where, required=False) or None, refs=_strs(d, "refs", p, where),
         match_examples=_examples(ex.get("match", []), p, where, "match"),
         no_match_examples=_examples(ex.get("no_match", []), p, where, "no_match"),
@@ -417,12 +447,13 @@ def _examples(items: Any, p: str, where: str, kind: str) -> tuple[Example, ...]:
         if isinstance(item, str):
             out.append(Example(item))
         elif isinstance(item, dict):
-            _check_keys(item, {"text", "status", "reply", "host"}, p, f"{where} examples.{kind}")
+            _check_keys(item, {"text", "status", "reply", "host", "command"}, p, f"{where} examples.{kind}")
             reply = item.get("reply")
             if reply is not None and (not isinstance(reply, int) or isinstance(reply, bool)):
                 raise _err(p, where, f'examples.{kind}: "reply" must be a number like 550, got {reply!r}')
             out.append(Example(_str(item, "text", p, where), _str(item, "status", p, where, required=False) or None,
-                               reply, _str(item, "host", p, where, required=False) or None, True))
+                               reply, _str(item, "host", p, where, required=False) or None,
+                               _str(item, "command", p, where, required=False) or None, True))
         else:
             raise _err(p, where, f"examples.{kind} entries must be strings or tables, got {item!r}")
     return tuple(out)

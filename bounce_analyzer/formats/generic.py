@@ -45,6 +45,11 @@ _ADDR_SENTENCE = rx.compile(
 _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-path|from:|reply-to:)\s*<?({ADDR})",
                              rx.I)
 _CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d[ -]|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d")
+# "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com."
+_SELF_HOST = rx.Gated(r"\b(?:mail\s+system|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|mail\s+delivery\s+"
+                      r"(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program)\s+(?:at|on|of)?"
+                      r"\s*(?:host\s+)?([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})\b", rx.I)
+_SECTION_STARTS = ("... while talking", ">>>", "<<<", "-----", "=====")
 _SELF_LOCALS = ("mailer-daemon", "postmaster", "mailer_daemon", "maildaemon", "mail-daemon", "abuse", "noreply")
 
 
@@ -72,18 +77,28 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
     lines = notice.split("\n")
     blocks: dict[str, list[str]] = {}
     starts: list[tuple[int, str, str]] = []
+    indent_of_start = -1
     for i, line in enumerate(lines):
+        if not line.strip():
+            indent_of_start = -1  # a blank line closes the paragraph
+            continue
         if len(line) > 1000 or "@" not in line:
             continue
         m = rx.match(_ADDR_LINE, line)
         if m:
+            indent = len(line) - len(line.lstrip())
+            if 0 <= indent_of_start < indent:
+                continue  # a folded continuation of the block above that quotes the address again
             starts.append((i, _clean(m.group(1)), m.group(2).strip()))
+            indent_of_start = indent
     for n, (i, address, rest) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
         body = [rest] if rest else []
         base_indent = len(lines[i]) - len(lines[i].lstrip())
         for j in range(i + 1, min(end, i + 40)):
             line = lines[j]
+            if line.lstrip().startswith(_SECTION_STARTS):
+                break  # a session transcript or a new section begins
             if not line.strip():
                 # a blank line ends the block, unless the block has no text yet and the next line is indented
                 if body:
@@ -95,8 +110,50 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
             if body and indent < base_indent and not line[:1].isspace() and base_indent:
                 break
             body.append(line.strip())
-        blocks.setdefault(address, []).append(" ".join(body).strip())
+        blocks.setdefault(address, []).append("\n".join(body).strip())
     return blocks
+
+
+_SENT = rx.compile(r"^\s*>>>\s*([A-Za-z]{4}(?:\s+(?:FROM|TO))?|\.)", rx.I)
+_STAGE = {"MAIL FROM": "MAIL", "RCPT TO": "RCPT", "DATA": "DATA", ".": "DATA-END", "HELO": "HELO", "EHLO": "EHLO",
+          "STARTTLS": "STARTTLS", "AUTH": "AUTH", "MAIL": "MAIL", "RCPT": "RCPT", "LHLO": "EHLO"}
+
+
+def transcript_stages(notice: str) -> tuple[dict[str, str], str | None]:
+    """From a session transcript (``>>> DATA`` / ``<<< 550 ...``): the command each recipient's rejection answered,
+    by the address quoted in the reply, and the command of the first rejection of all."""
+    by_address: dict[str, str] = {}
+    first: str | None = None
+    last: str | None = None
+    rejected: str | None = None  # the command whose rejection the lines below talk about
+    if ">>>" not in notice:
+        return by_address, first
+    for line in notice.split("\n"):
+        m = rx.match(_SENT, line)
+        if m:
+            last = _STAGE.get(" ".join(m.group(1).upper().split()))
+            rejected = None
+            continue
+        stripped = line.strip()
+        if rejected and not stripped.startswith("<<<") and "@" in stripped:
+            # Sendmail sums up under the reply: "<a@example.org>... Deferred: 452 4.3.1 Insufficient storage"
+            for a in rx.finditer(_ADDR, stripped.split("...")[0]):
+                by_address.setdefault(_clean(a.group(0)), rejected)
+            continue
+        if not (stripped.startswith("<<<") and last and stripped[4:5] in "45" and rx.search(_CODE_LINE, stripped[:12])):
+            continue
+        rejected = last
+        low = stripped.lower()
+        if first is not None and ("rcpt" in low or "recipient" in low):
+            # "503 Need RCPT" after a rejection that followed ">>> DATA": the client pipelined its commands and
+            # the rejection was the answer to RCPT TO
+            by_address = {a: ("RCPT" if s == "DATA" else s) for a, s in by_address.items()}
+            first = "RCPT" if first == "DATA" else first
+            continue
+        first = first or last
+        for a in rx.finditer(_ADDR, stripped):
+            by_address.setdefault(_clean(a.group(0)), last)
+    return by_address, first
 
 
 def _best_block(texts: list[str]) -> str:
@@ -107,13 +164,25 @@ def _best_block(texts: list[str]) -> str:
     return non_empty[0] if non_empty else ""
 
 
-def _code_paragraphs(notice: str) -> str:
+def code_paragraphs(notice: str) -> str:
     """The paragraphs of a notice that quote an SMTP reply (Gmail and Exchange put it away from the address)."""
     out: list[str] = []
     for para in notice.split("\n\n"):
         if rx.search(_CODE_LINE, para):
             out.append(" ".join(para.split()))
     return " ".join(out)[:2000]
+
+
+def reporting_host(bounce: Bounce) -> str | None:
+    """The host the notice names as its own, else the domain of a MAILER-DAEMON / postmaster sender."""
+    head = bounce.notice[:600]
+    m = _SELF_HOST.search(head, head.lower())
+    if m:
+        return m.group(1).rstrip(".").lower()
+    local, _, domain = bounce.sender.partition("@")
+    if domain and "." in domain and local.lower() in (*_SELF_LOCALS, "mail-delivery-subsystem", "mailer"):
+        return domain.strip(">").lower()
+    return None
 
 
 class GenericText:
@@ -151,11 +220,11 @@ class GenericText:
             return Extract()
         # a notice that puts the server's reply away from the address: give it to a lone recipient
         if len(findings) == 1 and not rx.search(_CODE_LINE, findings[0].diagnostic):
-            quoted = _code_paragraphs(notice)
+            quoted = code_paragraphs(notice)
             if quoted:
                 findings[0].diagnostic = f"{findings[0].diagnostic} {quoted}".strip()
+        stages, first_stage = transcript_stages(notice)
         for f in findings:
-            f.smtp_command = smtp.find_command(f.diagnostic)
-            if not f.diagnostic:
-                f.diagnostic = ""
-        return Extract(findings=findings)
+            f.smtp_command = stages.get(f.address) or smtp.find_command(f.diagnostic) or (
+                first_stage if len(findings) == 1 else None)
+        return Extract(findings=findings, reporting_mta=reporting_host(bounce))

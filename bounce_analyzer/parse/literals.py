@@ -8,13 +8,18 @@ can be said for sure, the answer is None and the regex always runs.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
-try:  # the standard library's own regex parser; regex-only syntax simply gets no shortcut
-    from re import _constants as C
-    from re import _parser as sre_parse
+# The standard library's own regex parser reads the pattern; syntax only the regex package knows simply gets no
+# shortcut (the pattern then always runs).
+sre_parse: Any
+C: Any
+try:
+    sre_parse = import_module("re._parser")
+    C = import_module("re._constants")
 except ImportError:  # pragma: no cover - other Pythons
-    sre_parse = None  # type: ignore[assignment]
+    sre_parse = C = None
 
 MIN = 3
 

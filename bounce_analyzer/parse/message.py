@@ -151,11 +151,13 @@ def part_text(part: Message) -> str:
         blocks = []
         for sub in payload:
             if isinstance(sub, Message):
-                lines = [f"{k}: {decode_header_value(v)}" for k, v in sub.items()]
-                body = sub.get_payload()
-                if isinstance(body, str) and body.strip():
-                    lines.append("")
-                    lines.append(_unsurrogate(body))
+                lines = [f"{k}: {decode_header_value(v)}" for k, v in sub.raw_items()]
+                if not sub.is_multipart():
+                    # bytes, not text: get_payload() would replace raw UTF-8 (RFC 6533) with question marks
+                    body = decode_bytes(part_bytes(sub), "utf-8")
+                    if body.strip():
+                        lines.append("")
+                        lines.append(body)
                 blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
     charset = None

@@ -13,8 +13,8 @@ HOST = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}\.?)*"
 # 5.1.1 — class 2/4/5, no leading zeros; not a piece of an IP address or version number
 _STATUS = rx.compile(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?![\w]|\.\d)")
 # 550 5.1.1 / 550-5.1.1 / 550 (followed by text)
-_PAIR = rx.compile(r"(?<![\w.:/=+%])([245][0-5]\d)(?:[ -]|\s*#)\s*[('\"]?([245]\.\d{1,3}\.\d{1,3})(?![\w]|\.\d)")
-_REPLY = rx.compile(r"(?<![\w./=+%,-])(?<!\d:)([245][0-5]\d)(?=[ -](?!\d{1,3}\.\d{1,3}\.\d{1,3}\.\d)|[:,][ :]|\s*$|"
+_PAIR = rx.compile(r"(?<![\w.:/=+%])([245][0-5]\d)(?:[\s-]|\s*#)\s*[('\"]?([245]\.\d{1,3}\.\d{1,3})(?![\w]|\.\d)")
+_REPLY = rx.compile(r"(?<![\w./=+%,-])(?<!\d:)([245][0-5]\d)(?=[\s-](?!\d{1,3}\.\d{1,3}\.\d{1,3}\.\d)|[:,][ :]|\s*$|"
                     r"\s*[\]'\")])"
                     r"(?!\s*(?:bytes|kb|mb|seconds?|secs?|minutes?|days?|hours?)\b)")
 
@@ -77,6 +77,8 @@ _COMMAND = rx.Gated(
     r"(?:pipelined\s+|initial\s+)?(mail\s+from|rcpt\s+to|end\s+of\s+data|end\s+of\s+message|data|helo|ehlo|lhlo|"
     r"starttls|auth|xforward|initial\s+connection|connection|greeting|banner|sending\s+message\s+body)\b", rx.I)
 _TRANSCRIPT = rx.compile(r"^>>>\s*(MAIL|RCPT|DATA|HELO|EHLO|STARTTLS|AUTH|QUIT|\.)\b", rx.I | rx.M)
+# the command named in upper case in any language: "en réponse à la commande RCPT TO", "nach RCPT TO:"
+_BARE_COMMAND = rx.Gated(r"\b(RCPT\s+TO|MAIL\s+FROM|STARTTLS|EHLO|HELO)\b")
 _QMAIL = rx.Gated(r"does not like (recipient|sender)|failed after I sent the message|"
                     r"(?:greeting|connection)\s+(?:failed|refused)|but greeting failed|Connection refused|"
                     r"connection timed out|refused to talk to me", rx.I)
@@ -106,6 +108,9 @@ def find_command(text: str) -> str | None:
         if "sent the message" in s:
             return "DATA-END"
         return "CONNECT"
+    m = _BARE_COMMAND.search(text, low)
+    if m:
+        return _COMMAND_WORDS.get(" ".join(m.group(1).lower().split()))
     return None
 
 
@@ -154,6 +159,8 @@ _REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
     (rx.Gated(rf"\bhost\s+({HOST})\s+\[({IP})\](?::\d+)?\s*:\s*[245]\d\d", rx.I), "remote", 1, 2),
     (rx.Gated(rf"SMTP error from remote (?:mail server|mailer)[^\n]{{0,200}}?host\s+({HOST})\s+\[({IP})\]", rx.I),
      "remote", 1, 2),
+    # Exim 4.9x: the host on a line of its own above "SMTP error from remote mail server after RCPT TO:..."
+    (rx.Gated(rf"^[ \t]*host[ \t]+({HOST})[ \t]+\[({IP})\](?::\d+)?[ \t]*$", rx.I | rx.M), "remote", 1, 2),
     # Sendmail: ... while talking to mx.example.net.:
     (rx.Gated(rf"\bwhile\s+talking\s+to\s+\[?({HOST}|{IP})\]?\s*:", rx.I), "remote", 1, 0),
     # Exchange: Remote Server at mx.example.net (192.0.2.1) returned '550 ...'
@@ -171,6 +178,8 @@ _REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
     (rx.Gated(r"\s-\s(?:gsmtp|gcdp)\b"), "remote", 0, 0),
 ]
 _LOCAL_CUES: list[tuple[rx.Gated, str, int, int]] = [
+    # Exchange: the server that wrote the NDR itself, when no remote server is quoted
+    (rx.Gated(rf"\bGenerating\s+server:\s*({HOST})", rx.I), "reporting", 1, 0),
     # Postfix: connect to mx.example.net[192.0.2.1]:25: Connection timed out
     (rx.Gated(rf"\bconnect\s+to\s+({HOST})\[({IP})\](?::\d+)?:\s*(?:Connection|No route|Network)", rx.I),
      "reporting", 1, 2),
@@ -185,11 +194,20 @@ _LOCAL_CUES: list[tuple[rx.Gated, str, int, int]] = [
 ]
 
 
+# Last, a host with its address inside a recipient's block: the server the reply came from, whatever the language
+# of the sentence around it ("serveur distant mx.example.net [192.0.2.1]", "servidor remoto ... [...]").
+_WEAK_REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
+    (rx.Gated(rf"\b({HOST}\.[A-Za-z]{{2,}})\.?\s*\[({IP})\]"), "remote", 1, 2),
+]
+
+
 def _cue_from(m: rx.Match, role: str, hg: int, ig: int) -> ServerCue:
     host = m.group(hg).rstrip(".").lower() if hg and m.group(hg) else None
     ip = m.group(ig) if ig and m.group(ig) else None
     if host and ip is None and all(c.isdigit() or c == "." for c in host):
-        host, ip = None, host
+        ip = host
+    if ip and not host and role == "remote":
+        host = ip  # the notice names the server by its address alone
     return ServerCue(role, host, ip, " ".join(m.group(0).split())[:160])
 
 
@@ -198,7 +216,7 @@ def find_server(text: str) -> ServerCue | None:
     if not text:
         return None
     low = text.lower()
-    for pat, role, hg, ig in _REMOTE_CUES + _LOCAL_CUES:
+    for pat, role, hg, ig in _REMOTE_CUES + _LOCAL_CUES + _WEAK_REMOTE_CUES:
         m = pat.search(text, low)
         if m:
             return _cue_from(m, role, hg, ig)
