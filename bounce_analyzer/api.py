@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from functools import cached_property
 from email.message import Message
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from .parse import smtp
 from .parse.message import (
     DSN_TYPES,
     ORIGINAL_TYPES,
+    content_param,
     content_type,
     header,
     normalise_newlines,
@@ -136,43 +138,56 @@ def _sender_address(msg: Message) -> str:
 
 
 class _Signals:
-    """What the headers and text say about the kind of message, before any recipient is read."""
+    """What the headers and text say about the kind of message, before any recipient is read. Each signal is
+    worked out only when asked for, since a delivery-status part settles most questions at once."""
 
     def __init__(self, b: Bounce, rules: RuleSet) -> None:
-        d = rules.detect
-        subject = b.subject.lower()
-        low_notice = b.notice[:8000].lower()
-        sender_local = _local_part(b.sender)
-        self.dsn = bool(b.dsn_texts) or dsn_mod.looks_like_dsn_text(b.notice)
-        self.failed_header = bool(header(b.msg, "x-failed-recipients"))
-        self.report_dsn = b.report_type == "delivery-status"
-        self.sender = _any(sender_local, d.bounce_senders) or "mailer-daemon" in b.sender
-        self.subject = _any(subject, d.bounce_subjects)
-        self.phrase = _any(low_notice, d.bounce_phrases)
-        self.delay = _any(subject, d.delay_subjects) or _any(low_notice, d.delay_phrases)
-        auto = header(b.msg, "auto-submitted").lower()
-        precedence = header(b.msg, "precedence").lower()
-        self.autoreply = (
-            any(header(b.msg, h) for h in d.autoreply_headers)
-            or auto.startswith("auto-replied")
-            or precedence in ("auto_reply", "auto-reply")
-            or _any(subject, d.autoreply_subjects)
-        )
+        self.b = b
+        self.d = rules.detect
+
+    @cached_property
+    def _subject(self) -> str:
+        return self.b.subject.lower()
+
+    @cached_property
+    def _notice(self) -> str:
+        return self.b.notice[:8000].lower()
+
+    @cached_property
+    def bounce(self) -> bool:
+        b, d = self.b, self.d
+        if b.dsn_texts or b.report_type in ("delivery-status", "global-delivery-status") \
+                or header(b.msg, "x-failed-recipients") or dsn_mod.looks_like_dsn_text(b.notice):
+            return True
+        sender = _any(_local_part(b.sender), d.bounce_senders) or "mailer-daemon" in b.sender
+        subject = _any(self._subject, d.bounce_subjects)
+        if sender and subject:
+            return True
+        if not (sender or subject) or not _any(self._notice, d.bounce_phrases):
+            return False
         # a person's reply that talks about a bounce is not one
-        self.reply = bool(rx.match(_REPLY_SUBJECT, b.subject)) or bool(header(b.msg, "in-reply-to"))
-        self.bounce = (self.dsn or self.failed_header or self.report_dsn
-                       or (self.sender and (self.subject or self.phrase))
-                       or (self.subject and self.phrase and not self.reply))
+        return sender or not (rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
+
+    @cached_property
+    def delay(self) -> bool:
+        return _any(self._subject, self.d.delay_subjects) or _any(self._notice, self.d.delay_phrases)
+
+    @cached_property
+    def autoreply(self) -> bool:
+        b, d = self.b, self.d
+        return bool(
+            any(header(b.msg, h) for h in d.autoreply_headers)
+            or header(b.msg, "auto-submitted").lower().startswith("auto-replied")
+            or header(b.msg, "precedence").lower() in ("auto_reply", "auto-reply")
+            or _any(self._subject, d.autoreply_subjects)
+        )
 
 
 def _build(msg: Message, rules: RuleSet, options: Options) -> tuple[Bounce, list[str], str]:
     notice_full, dsns, feedback = _read_parts(msg, options)
     notice, tail = _cut_original(notice_full, rules.detect.original_markers)
     ctype = content_type(msg)
-    report_type = ""
-    if ctype == "multipart/report":
-        report_type = (msg.get_param("report-type") or "")  # type: ignore[assignment]
-        report_type = str(report_type).strip().lower()
+    report_type = content_param(msg, "report-type") if ctype == "multipart/report" else ""
     keep = ("to", "from", "x-failed-recipients", "auto-submitted")
     b = Bounce(
         msg=msg, subject=header(msg, "subject"), sender=_sender_address(msg), to=header(msg, "to"),

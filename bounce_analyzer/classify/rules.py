@@ -178,6 +178,7 @@ class NeedleIndex:
                 continue
             gram = min((needle[i:i + 3] for i in range(len(needle) - 2)), key=lambda g: counts[g])
             self.buckets.setdefault(gram, []).append(entry)
+        self.keys = frozenset(self.buckets)
 
     def matches(self, low: str) -> tuple[dict[int, str], set[int]]:
         """For a lower-cased text: rule position → the first of its strings found, and the rules whose regex
@@ -185,7 +186,8 @@ class NeedleIndex:
         found: dict[int, str] = {}
         gated = set(self.ungated)
         buckets = self.buckets
-        hits = [e for gram in {low[i:i + 3] for i in range(len(low) - 2)} for e in buckets.get(gram, ())]
+        grams = self.keys.intersection([low[i:i + 3] for i in range(len(low) - 2)])
+        hits = [e for gram in grams for e in buckets[gram]]
         for n, needle, is_gate in hits + self.short:
             if is_gate:
                 if n not in gated and needle in low:

@@ -53,19 +53,34 @@ _SECTION_STARTS = ("... while talking", ">>>", "<<<", "-----", "=====")
 _SELF_LOCALS = ("mailer-daemon", "postmaster", "mailer_daemon", "maildaemon", "mail-daemon", "abuse", "noreply")
 
 
-def _excluded(bounce: Bounce) -> set[str]:
-    """Addresses that are never failed recipients: the notice's own sender and addressee, MAIL FROM arguments."""
-    out = {bounce.sender}
-    for name in ("to", "return-path", "reply-to", "sender"):
-        for m in rx.finditer(_ADDR, header(bounce.msg, name)):
-            out.add(m.group(0).lower())
-    if bounce.original is not None:
-        for name in ("from", "return-path", "sender", "reply-to"):
-            for m in rx.finditer(_ADDR, header(bounce.original, name)):
-                out.add(m.group(0).lower())
-    for m in rx.finditer(_SENDER_CONTEXT, bounce.notice):
-        out.add(m.group(1).lower())
-    return out
+class _Excluded:
+    """Tells whether an address is never a failed recipient: the notice's own sender and addressee, the original's
+    sender, and any address the notice gives as a MAIL FROM or sender. Worked out only for addresses asked about."""
+
+    def __init__(self, bounce: Bounce) -> None:
+        self.bounce = bounce
+        self._headers: set[str] | None = None
+
+    def __contains__(self, address: str) -> bool:
+        if address == self.bounce.sender or address.split("@", 1)[0] in _SELF_LOCALS:
+            return True
+        if self._headers is None:
+            b = self.bounce
+            values = [header(b.msg, n) for n in ("to", "return-path", "reply-to", "sender")]
+            if b.original is not None:
+                values += [header(b.original, n) for n in ("from", "return-path", "sender", "reply-to")]
+            self._headers = {_clean(m.group(0)) for m in rx.finditer(_ADDR, " ".join(values))}
+        if address in self._headers:
+            return True
+        notice = self.bounce.notice
+        low = notice.lower()
+        i = low.find(address)
+        while i >= 0:  # "MAIL FROM:<a@example.org>", "Sender: a@example.org"
+            m = rx.search(_SENDER_CONTEXT, notice[max(0, i - 20):i + len(address) + 1])
+            if m and _clean(m.group(1)) == address:
+                return True
+            i = low.find(address, i + 1)
+        return False
 
 
 def _clean(address: str) -> str:
@@ -193,7 +208,7 @@ class GenericText:
 
     def parse(self, bounce: Bounce) -> Extract:
         notice = bounce.notice
-        excluded = _excluded(bounce)
+        excluded = _Excluded(bounce)
         blocks = recipient_blocks(notice)
         failed_header = header(bounce.msg, "x-failed-recipients")
         named = [_clean(m.group(0)) for m in rx.finditer(_ADDR, failed_header)]
@@ -203,18 +218,14 @@ class GenericText:
         findings: list[Finding] = []
         order = named + [a for a in blocks if a not in named]
         for address in order:
-            local = address.split("@", 1)[0]
-            if address in excluded and address not in named:
-                continue
-            if local in _SELF_LOCALS and address not in named:
+            if address not in named and address in excluded:
                 continue
             findings.append(Finding(address=address, diagnostic=_best_block(blocks.get(address, [])),
                                     source="text"))
         if not findings:
             for m in rx.finditer(_ADDR_SENTENCE, notice):
                 address = _clean(m.group(1))
-                if address not in excluded and address.split("@")[0] not in _SELF_LOCALS and \
-                        all(f.address != address for f in findings):
+                if all(f.address != address for f in findings) and address not in excluded:
                     findings.append(Finding(address=address, source="text"))
         if not findings:
             return Extract()

@@ -34,9 +34,9 @@ class Gated:
 
     __slots__ = ("gates", "pattern")
 
-    def __init__(self, pattern: str, flags: int = 0) -> None:
+    def __init__(self, pattern: str, flags: int = 0, gates: tuple[str, ...] | None = None) -> None:
         self.pattern = compile(pattern, flags)
-        self.gates = required(pattern)
+        self.gates = frozenset(gates) if gates else required(pattern)
 
     def search(self, text: str, low: str) -> Match | None:
         """Search ``text``; ``low`` is the same text lower-cased, for the cheap test."""

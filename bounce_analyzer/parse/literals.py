@@ -21,7 +21,7 @@ try:
 except ImportError:  # pragma: no cover - other Pythons
     sre_parse = C = None
 
-MIN = 3
+MIN = 2
 
 
 def required(pattern: str) -> frozenset[str] | None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import email
 import email.header
-import email.parser
 import email.policy
 from collections.abc import Iterator
 from email.message import Message
+
+import regex
 
 ORIGINAL_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global",
                             "message/global-headers", "text/rfc822-header"})
@@ -37,9 +38,25 @@ def parse_bytes(raw: bytes) -> Message:
     return email.message_from_bytes(raw, policy=email.policy.compat32)
 
 
-def parse_headers_text(text: str) -> Message:
-    """Parse a block of headers (a text/rfc822-headers part, say) into a message without a body."""
-    return email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text, headersonly=True)
+def parse_headers_text(text: str, limit: int = 64 * 1024) -> Message:
+    """A block of headers (a text/rfc822-headers part, or headers quoted in a notice) as a message without a body.
+    Reads up to the first blank line; lines that are not headers end the block too."""
+    msg = Message()
+    name = value = None
+    for line in text[:limit].split("\n"):
+        if line[:1] in (" ", "\t") and name is not None:
+            value = f"{value}\n{line}"
+            continue
+        if name is not None:
+            msg.set_raw(name, value)  # type: ignore[arg-type]
+            name = None
+        head, sep, rest = line.partition(":")
+        if not sep or not head or " " in head or "\t" in head:
+            break
+        name, value = head, rest.lstrip(" \t")
+    if name is not None:
+        msg.set_raw(name, value)  # type: ignore[arg-type]
+    return msg
 
 
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
@@ -119,14 +136,32 @@ def header(msg: Message, name: str) -> str:
 
 def content_type(msg: Message) -> str:
     """The part's type as ``maintype/subtype`` in lower case; text/plain when missing or malformed (RFC 2045)."""
-    value = _raw_headers(msg).get("content-type")
-    if value is None:
-        parent_default = msg.get_default_type()
-        return parent_default
-    ctype = value.split(";", 1)[0].strip().lower()
-    if ctype.count("/") != 1 or " " in ctype:
-        return "text/plain"
+    cache = _raw_headers(msg)
+    ctype = cache.get("\0type")
+    if ctype is None:
+        value = cache.get("content-type")
+        if value is None:
+            ctype = msg.get_default_type()
+        else:
+            ctype = value.split(";", 1)[0].strip().lower()
+            if ctype.count("/") != 1 or " " in ctype:
+                ctype = "text/plain"
+        cache["\0type"] = ctype
     return ctype
+
+
+_PARAM = regex.compile(r';\s*([A-Za-z0-9_-]+)\s*=\s*"?([^";\s]*)')
+
+
+def content_param(msg: Message, name: str) -> str:
+    """A parameter of the Content-Type header (``report-type``, ``charset``), lower-cased; "" when absent."""
+    value = _raw_headers(msg).get("content-type") or ""
+    if name not in value.lower():
+        return ""
+    for m in _PARAM.finditer(" ".join(value.split())):
+        if m.group(1).lower() == name:
+            return str(m.group(2)).lower()
+    return ""
 
 
 def part_bytes(part: Message) -> bytes:
@@ -160,12 +195,12 @@ def part_text(part: Message) -> str:
                         lines.append(body)
                 blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
-    charset = None
-    try:
-        charset = part.get_content_charset()
-    except Exception:
-        charset = None
-    return decode_bytes(part_bytes(part), charset)
+    return decode_bytes(part_bytes(part), charset_of(part))
+
+
+def charset_of(part: Message) -> str | None:
+    """The charset parameter of the part's Content-Type, read straight from the header."""
+    return content_param(part, "charset") or None
 
 
 def walk(msg: Message, *, into_originals: bool = False) -> Iterator[Message]:

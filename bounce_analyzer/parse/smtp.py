@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from . import bounded as rx
 
 IP = r"(?:\d{1,3}(?:\.\d{1,3}){3}|(?:IPv6:)?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})"
-HOST = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}\.?)*"
+HOST = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}(?:\.[A-Za-z0-9_-]{1,63}){0,10}\.?"
 
 # 5.1.1 — class 2/4/5, no leading zeros; not a piece of an IP address or version number
 _STATUS = rx.compile(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?![\w]|\.\d)")
@@ -197,7 +197,7 @@ _LOCAL_CUES: list[tuple[rx.Gated, str, int, int]] = [
 # Last, a host with its address inside a recipient's block: the server the reply came from, whatever the language
 # of the sentence around it ("serveur distant mx.example.net [192.0.2.1]", "servidor remoto ... [...]").
 _WEAK_REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
-    (rx.Gated(rf"\b({HOST}\.[A-Za-z]{{2,}})\.?\s*\[({IP})\]"), "remote", 1, 2),
+    (rx.Gated(rf"\b({HOST}\.[A-Za-z]{{2,}})\.?\s*\[({IP})\]", gates=("[",)), "remote", 1, 2),
 ]
 
 
