@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from functools import cached_property
 from email.message import Message
+from functools import cached_property
 from pathlib import Path
 
 from .classify import rules as rules_mod
