@@ -317,18 +317,22 @@ def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems
 
 
 def analyze(raw: bytes | str, *, source: str = "-", rules: RulesArg = None,
-            options: Options = DEFAULT) -> Report:
+            options: Options = DEFAULT, size: int | None = None) -> Report:
     """Analyze one raw message (bytes as read from disk or the wire; str is encoded as UTF-8).
 
     ``rules`` is a ``RuleSet``, or paths of extra rule files and folders to load on top of the shipped ones.
-    Never raises on bad input: a problem is reported in ``Report.problems`` instead.
+    ``size`` is the whole message's size when ``raw`` holds only its start. Never raises on bad input: a problem is
+    reported in ``Report.problems`` instead.
     """
-    ruleset = _ruleset(rules)
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
+    return _run(raw, source, _ruleset(rules), options, max(size or 0, len(raw)))
+
+
+def _run(raw: bytes, source: str, ruleset: RuleSet, options: Options, size: int) -> Report:
     problems: list[Problem] = []
-    if len(raw) > options.max_size:
-        problems.append(Problem(source, "truncated", f"message is {len(raw):,} bytes; only the first "
+    if size > options.max_size:
+        problems.append(Problem(source, "truncated", f"message is {size:,} bytes; only the first "
                                                      f"{options.max_size:,} were analyzed"))
         raw = raw[:options.max_size]
     token = rx.TIMEOUT.set(options.regex_timeout)
@@ -357,7 +361,8 @@ def analyze_file(path: str | os.PathLike[str], *, rules: RulesArg = None, option
     p = Path(path)
     try:
         with p.open("rb") as fh:
-            raw = fh.read(options.max_size + 1)
+            size = os.fstat(fh.fileno()).st_size
+            raw = fh.read(options.max_size)
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory") from None
     except FileNotFoundError:
@@ -366,5 +371,4 @@ def analyze_file(path: str | os.PathLike[str], *, rules: RulesArg = None, option
         raise InputError(f"{path}: permission denied") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
-    report = analyze(raw, source=source if source is not None else os.fspath(path), rules=rules, options=options)
-    return report
+    return _run(raw, source if source is not None else os.fspath(path), _ruleset(rules), options, max(size, len(raw)))

@@ -123,8 +123,11 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             continue
         try:
             if name == "-":
-                raw = sys.stdin.buffer.read(options.max_size + 1)
-                report = analyze(raw, source="-", rules=rules, options=options)
+                raw = sys.stdin.buffer.read(options.max_size)
+                size = len(raw)
+                while chunk := sys.stdin.buffer.read(1 << 20):  # read to the end, keep only the start
+                    size += len(chunk)
+                report = analyze(raw, source="-", rules=rules, options=options, size=size)
             else:
                 report = analyze_file(name, rules=rules, options=options, source=name)
         except BounceAnalyzerError as e:

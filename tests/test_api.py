@@ -1,0 +1,110 @@
+"""The library entry points on inputs no sample covers: limits, bad input, options and the original message."""
+
+from __future__ import annotations
+
+import pytest
+
+from bounce_analyzer import STRICT, InputError, Kind, Options, analyze, analyze_file
+
+DSN = """From: MAILER-DAEMON@mx.example.com
+To: bounces+alice=example.net@lists.example.org
+Subject: Undelivered Mail Returned to Sender
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+This is the mail system at host mx.example.com.
+
+<alice@example.net>: host mx.example.net[192.0.2.7] said: 550 5.1.1 <alice@example.net>:
+    Recipient address rejected: User unknown (in reply to RCPT TO command)
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.com
+
+Final-Recipient: rfc822; alice@example.net
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx.example.net
+Diagnostic-Code: smtp; 550 5.1.1 <alice@example.net>: Recipient address rejected: User unknown
+
+--B
+Content-Type: message/rfc822
+
+From: News <news@example.org>
+To: alice@example.net
+Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=
+Message-ID: <n1@example.org>
+X-Campaign-ID: spring-42
+List-Id: <news.example.org>
+
+body
+--B--
+"""
+
+
+def test_str_input_and_everything_a_list_manager_needs():
+    report = analyze(DSN, options=Options(extra_headers=("X-Campaign-ID", "X-Absent")))
+    (r,) = report.recipients
+    assert (r.address, r.reply_code, r.status, r.reason, r.verdict, r.permanent) == (
+        "alice@example.net", 550, "5.1.1", "user_unknown", "hard", True)
+    assert (r.responder.role, r.responder.host, r.responder.ip) == ("remote", "mx.example.net", "192.0.2.7")
+    assert r.smtp_command == "RCPT"
+    o = report.original
+    assert o is not None
+    assert (o.message_id, o.subject, o.list_id) == ("<n1@example.org>", "Grüße", "<news.example.org>")
+    assert o.headers == (("X-Campaign-ID", "spring-42"),)
+    assert o.verp_recipient == "alice@example.net"
+    assert report.to_dict()["original"]["headers"] == {"X-Campaign-ID": "spring-42"}
+
+
+def test_oversized_message_is_cut_and_said_so():
+    raw = DSN.encode() + b"x" * 5000
+    report = analyze(raw, options=Options(max_size=len(DSN) - 200))
+    assert [p.kind for p in report.problems] == ["truncated"]
+    assert "were analyzed" in report.problems[0].message
+
+
+def test_a_huge_attachment_is_not_decoded():
+    blob = b"QUJD" * 3_000_000  # 12 MB of base64
+    raw = DSN.replace("body\n", "").encode().replace(
+        b"--B--", b"--B\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n" + blob + b"\n--B--")
+    report = analyze(raw, options=Options(max_size=20_000_000))
+    assert report.recipients[0].reason == "user_unknown"
+
+
+def test_a_runaway_pattern_is_stopped_and_reported(tmp_path):
+    rules = tmp_path / "slow.toml"
+    rules.write_text("schema = 1\n[[rule]]\nid = \"slow-one\"\nreason = \"blocked\"\nregex = '''(a|aa)+$'''\n"
+                     "priority = 90\n")
+    raw = DSN.replace("User unknown", "a" * 60 + "!")
+    report = analyze(raw, rules=[rules], options=Options(regex_timeout=0.05))
+    assert [p.kind for p in report.problems] == ["regex-timeout"]
+    with pytest.raises(TimeoutError):
+        analyze(raw, rules=[rules], options=STRICT.replace(regex_timeout=0.05))
+
+
+def test_raw_8bit_headers_are_read():
+    raw = ("From: MAILER-DAEMON@mx.example.com\nSubject: Non remis : réunion\nContent-Type: text/plain\n\n"
+           "hello\n").encode("latin-1")
+    assert analyze(raw).subject == "Non remis : réunion"
+
+
+def test_analyze_file_errors_name_the_file(tmp_path):
+    with pytest.raises(InputError, match=r"missing\.eml: no such file"):
+        analyze_file(tmp_path / "missing.eml")
+    with pytest.raises(InputError, match="is a directory"):
+        analyze_file(tmp_path)
+    p = tmp_path / "b.eml"
+    p.write_text(DSN)
+    assert analyze_file(p).source == str(p)
+    assert analyze_file(p).kind is Kind.FAILURE
+
+
+def test_a_bounce_with_no_readable_recipient_says_so():
+    raw = b"From: MAILER-DAEMON@mx.example.com\nSubject: Undelivered Mail\n\nThis message could not be delivered.\n"
+    report = analyze(raw)
+    assert report.is_bounce and report.recipients == ()
+    assert [p.kind for p in report.problems] == ["no-recipient"]
