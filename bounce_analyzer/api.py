@@ -214,13 +214,21 @@ def _merge(primary: Extract, others: list[Extract]) -> None:
                 f.context = f"{f.context} {g.diagnostic}".strip()
             if not f.diagnostic.strip():
                 f.diagnostic = g.diagnostic
-            elif g.diagnostic and smtp.find_reply(f.diagnostic) is None and smtp.find_status(f.diagnostic) is None \
-                    and (smtp.find_reply(g.diagnostic) is not None or smtp.find_status(g.diagnostic)):
+            elif g.diagnostic and _says_more(g.diagnostic, f.diagnostic):
                 f.diagnostic = f"{f.diagnostic} {g.diagnostic}"
             f.smtp_command = f.smtp_command or g.smtp_command
             f.remote_mta = f.remote_mta or g.remote_mta
         primary.reporting_mta = primary.reporting_mta or other.reporting_mta
         primary.arrival_date = primary.arrival_date or other.arrival_date
+
+
+def _says_more(other: str, diagnostic: str) -> bool:
+    """Whether ``other`` quotes codes that ``diagnostic`` lacks (an enhanced code, or a reply code where the
+    diagnostic has none, or only a local program's exit status like "255")."""
+    if smtp.find_status(diagnostic) is None and smtp.find_status(other):
+        return True
+    bare = diagnostic.strip().isdigit()
+    return (bare or smtp.find_reply(diagnostic) is None) and smtp.find_reply(other) is not None
 
 
 def _fill_actions(findings: list[Finding], signals: _Signals) -> None:
@@ -302,9 +310,14 @@ def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems
     fmt, primary = extracts[0]
     _merge(primary, [ex for _, ex in extracts[1:]])
     lone = primary.findings[0] if len(primary.findings) == 1 else None
-    if lone is not None and not lone.diagnostic.strip() and not lone.context.strip():
-        # one recipient and no words about it: the notice's paragraphs that quote an SMTP reply are about it
-        lone.diagnostic = code_paragraphs(b.notice)
+    if lone is not None and not lone.context.strip():
+        # one recipient and nothing (or no code) said about it by name: the notice's paragraphs that quote an SMTP
+        # reply are about it ("554 5.3.0 unknown mailer error 255" under a Sendmail transcript)
+        quoted = code_paragraphs(b.notice)
+        if not lone.diagnostic.strip():
+            lone.diagnostic = quoted
+        elif quoted and _says_more(quoted, lone.diagnostic):
+            lone.diagnostic = f"{lone.diagnostic} {quoted}"
     _fill_actions(primary.findings, signals)
     recipients = [classify(f, notice=b.notice, reporting_mta=primary.reporting_mta,
                            dsn_gateway=primary.dsn_gateway, rules=rules) for f in primary.findings]

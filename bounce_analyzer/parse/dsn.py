@@ -154,7 +154,8 @@ def address_of(value: str) -> str:
     if " " in v and not v.startswith('"'):
         words = [w for w in v.split() if "@" in w]
         v = words[0].strip("<>()'\",;") if words else ""
-    if "@" not in v:
+    local, _, domain = v.rpartition("@")
+    if not local or not domain:  # "@mx.example.org": no mailbox named at all
         return ""
     return v.lower()
 
