@@ -300,7 +300,11 @@ def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems
     for score, _, parser in ranked:
         if score <= 0:
             continue
-        ex = parser.parse(b)
+        if extracts and hasattr(parser, "about"):
+            # the surest parser has read the recipients; this one only says what it knows about them
+            ex = parser.about(b, [f.address for f in extracts[0][1].findings])
+        else:
+            ex = parser.parse(b)
         if ex.findings:
             extracts.append((parser.name, ex))
     if not extracts:

@@ -41,7 +41,9 @@ def find_original(msg: Message, notice_tail: str = "") -> Message | None:
 def verp_recipient(*addresses: str) -> str | None:
     """``bounces+alice=example.com@lists.example.org`` → ``alice@example.com``."""
     for value in addresses:
-        for m in rx.finditer(_ADDR_IN, value or ""):
+        if not value or "=" not in value:
+            continue
+        for m in rx.finditer(_ADDR_IN, value):
             address = (m.group(1) or m.group(2)).strip()
             v = rx.match(_VERP, address)
             if v:

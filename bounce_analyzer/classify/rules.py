@@ -209,9 +209,15 @@ class RuleSet:
     gateways: tuple[Gateway, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     index: NeedleIndex = field(init=False, repr=False, compare=False)
+    _gateway_suffixes: dict[str, Gateway] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index", NeedleIndex(self.rules))
+        suffixes: dict[str, Gateway] = {}
+        for gw in self.gateways:
+            for suffix in gw.hosts:
+                suffixes.setdefault(suffix, gw)
+        object.__setattr__(self, "_gateway_suffixes", suffixes)
 
     def status_entry(self, code: str) -> CodeEntry | None:
         """The most specific entry for an enhanced code: the full code, then ``X.Y.Z``."""
@@ -226,10 +232,14 @@ class RuleSet:
         return self.subjects.get("X." + parts[1]) if len(parts) > 1 else None
 
     def gateway_for(self, host: str | None) -> Gateway | None:
+        """The filtering gateway whose domain the host is in, looked up suffix by suffix."""
         if not host:
             return None
-        for gw in self.gateways:
-            if any(host_matches(s, host) for s in gw.hosts):
+        by_suffix = self._gateway_suffixes
+        labels = host.lower().rstrip(".").split(".")
+        for i in range(len(labels) - 1):
+            gw = by_suffix.get(".".join(labels[i:]))
+            if gw is not None:
                 return gw
         return None
 

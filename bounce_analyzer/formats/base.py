@@ -64,3 +64,10 @@ class FormatParser(Protocol):
     def sniff(self, bounce: Bounce) -> int: ...
 
     def parse(self, bounce: Bounce) -> Extract: ...
+
+
+class Enricher(Protocol):
+    """A parser that can also say, more cheaply than ``parse``, what its layout tells about recipients another
+    parser has read (``about``); the analyzer asks it that instead when it is not the surest."""
+
+    def about(self, bounce: Bounce, addresses: list[str]) -> Extract: ...

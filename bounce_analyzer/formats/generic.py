@@ -206,6 +206,31 @@ class GenericText:
     def sniff(self, bounce: Bounce) -> int:
         return 1 if bounce.notice.strip() else 0
 
+    def about(self, bounce: Bounce, addresses: list[str]) -> Extract:
+        """What the notice's text says about recipients another parser has read: each one's block and stage."""
+        notice = bounce.notice
+        low = notice.lower()
+        wanted = [a for a in addresses if a in low]
+        if not wanted:
+            return Extract()
+        blocks = recipient_blocks(notice)
+        findings = [Finding(address=a, diagnostic=_best_block(blocks[a]), source="text") for a in wanted if a in blocks]
+        self._finish(notice, findings)
+        return Extract(findings=findings)
+
+    @staticmethod
+    def _finish(notice: str, findings: list[Finding]) -> None:
+        """The server's reply for a lone recipient whose block lacks it, and each recipient's SMTP stage."""
+        if len(findings) == 1 and not rx.search(_CODE_LINE, findings[0].diagnostic):
+            # a notice that puts the server's reply away from the address (Gmail, Exchange)
+            quoted = code_paragraphs(notice)
+            if quoted:
+                findings[0].diagnostic = f"{findings[0].diagnostic} {quoted}".strip()
+        stages, first_stage = transcript_stages(notice)
+        for f in findings:
+            f.smtp_command = stages.get(f.address) or smtp.find_command(f.diagnostic) or (
+                first_stage if len(findings) == 1 else None)
+
     def parse(self, bounce: Bounce) -> Extract:
         notice = bounce.notice
         excluded = _Excluded(bounce)
@@ -229,13 +254,5 @@ class GenericText:
                     findings.append(Finding(address=address, source="text"))
         if not findings:
             return Extract()
-        # a notice that puts the server's reply away from the address: give it to a lone recipient
-        if len(findings) == 1 and not rx.search(_CODE_LINE, findings[0].diagnostic):
-            quoted = code_paragraphs(notice)
-            if quoted:
-                findings[0].diagnostic = f"{findings[0].diagnostic} {quoted}".strip()
-        stages, first_stage = transcript_stages(notice)
-        for f in findings:
-            f.smtp_command = stages.get(f.address) or smtp.find_command(f.diagnostic) or (
-                first_stage if len(findings) == 1 else None)
+        self._finish(notice, findings)
         return Extract(findings=findings, reporting_mta=reporting_host(bounce))

@@ -131,6 +131,8 @@ def header(msg: Message, name: str) -> str:
     value = _raw_headers(msg).get(name.lower())
     if not value:
         return ""
+    if value.isascii() and "=?" not in value:  # nothing to decode: the common case
+        return " ".join(value.split())
     return " ".join(decode_header_value(value).split())
 
 
