@@ -51,3 +51,19 @@ def test_every_parser_module_is_registered():
     assert modules == registered
     names = [p.name for p in FORMATS]
     assert len(names) == len(set(names))
+
+
+def test_damaged_samples_never_break_the_analyzer():
+    """Every sample cut short at a random point and with random bytes flipped: a report, never an internal error."""
+    from .conftest import sample_pairs
+
+    rng = random.Random(11)
+    for eml, _ in sample_pairs():
+        raw = eml.read_bytes()
+        cut = raw[:rng.randrange(len(raw) + 1)]
+        flipped = bytearray(raw)
+        for _ in range(12):
+            flipped[rng.randrange(len(flipped))] = rng.randrange(256)
+        for damaged in (cut, bytes(flipped)):
+            report = analyze(damaged, source=eml.name)
+            assert all(p.kind not in ("internal-error", "regex-timeout") for p in report.problems), report.problems

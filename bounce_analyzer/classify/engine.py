@@ -183,16 +183,23 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
         reason = rules.reasons["delivered"]
         decision = Decision("delivered", "action", 100, Evidence("reason", "dsn:Action", action))
     else:
-        if f.diagnostic.strip():
-            # what the notice's own text says about this recipient counts too (Postfix: "Command died with status")
-            extra = f.context if f.context.strip() and f.context not in f.diagnostic else ""
-            text, field = f"{f.diagnostic}\n{extra}" if extra else f.diagnostic, "diagnostic"
-        elif f.context.strip():
-            text, field = f.context, "notice"
+        diagnostic, context = " ".join(f.diagnostic.split()), " ".join(f.context.split())
+        if diagnostic:
+            # what the notice's own text says about this recipient counts too (Postfix: "Command died with status"),
+            # once: the notice often repeats the diagnostic word for word
+            if not context or context in diagnostic:
+                text = diagnostic
+            elif diagnostic in context:
+                text = context
+            else:
+                text = f"{diagnostic} {context}"
+            field = "diagnostic"
+        elif context:
+            text, field = context, "notice"
         else:
-            text, field = notice[:4000], "notice"
+            text, field = " ".join(notice[:4000].split()), "notice"
         hosts = tuple(h for h in (responder.host, f.remote_mta, reporting_mta, f.address.rpartition("@")[2]) if h)
-        decision = decide(" ".join(text.split()), field, status, reply, hosts, rules, command)
+        decision = decide(text, field, status, reply, hosts, rules, command)
         reason = rules.reasons[decision.reason]
     evidence.append(decision.evidence)
 
