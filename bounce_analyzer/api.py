@@ -24,7 +24,7 @@ from .classify.rules import RuleSet
 from .errors import InputError
 from .formats import FORMATS, Bounce, Extract, Finding
 from .formats.generic import code_paragraphs
-from .model import Kind, Problem, Recipient, Report
+from .model import Evidence, Kind, Problem, Recipient, Report
 from .options import DEFAULT, Options
 from .original import describe, find_original
 from .parse import bounded as rx
@@ -183,18 +183,14 @@ class _Signals:
         )
 
 
-def _build(msg: Message, rules: RuleSet, options: Options) -> tuple[Bounce, list[str], str]:
+def _build(msg: Message, rules: RuleSet, options: Options) -> tuple[Bounce, list[str]]:
+    """The message read once for every parser, and the text of any feedback-report part."""
     notice_full, dsns, feedback = _read_parts(msg, options)
     notice, tail = _cut_original(notice_full, rules.detect.original_markers)
-    ctype = content_type(msg)
-    report_type = content_param(msg, "report-type") if ctype == "multipart/report" else ""
-    keep = ("to", "from", "x-failed-recipients", "auto-submitted")
-    b = Bounce(
-        msg=msg, subject=header(msg, "subject"), sender=_sender_address(msg), to=header(msg, "to"),
-        content_type=ctype, report_type=report_type, notice=notice, dsn_texts=dsns,
-        headers_lower={k: header(msg, k) for k in keep}, original=find_original(msg, tail),
-    )
-    return b, feedback, tail
+    report_type = content_param(msg, "report-type") if content_type(msg) == "multipart/report" else ""
+    b = Bounce(msg=msg, subject=header(msg, "subject"), sender=_sender_address(msg), report_type=report_type,
+               notice=notice, dsn_texts=dsns, original=find_original(msg, tail))
+    return b, feedback
 
 
 def _merge(primary: Extract, others: list[Extract]) -> None:
@@ -270,7 +266,6 @@ def _feedback(b: Bounce, texts: list[str], rules: RuleSet, source: str, options:
     reason = rules.reasons["feedback"]
     recipients: tuple[Recipient, ...] = ()
     if address:
-        from .model import Evidence
         recipients = (Recipient(address=address, action="complained", reason="feedback", verdict=None,
                                 hint=reason.hint, rule="feedback-report",
                                 evidence=(Evidence("reason", "message/feedback-report",
@@ -285,7 +280,7 @@ def _feedback(b: Bounce, texts: list[str], rules: RuleSet, source: str, options:
 
 def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems: list[Problem]) -> Report:
     msg = parse_bytes(normalise_newlines(raw))
-    b, feedback_texts, _ = _build(msg, rules, options)
+    b, feedback_texts = _build(msg, rules, options)
     if feedback_texts or b.report_type == "feedback-report":
         return _feedback(b, feedback_texts, rules, source, options, problems)
     signals = _Signals(b, rules)

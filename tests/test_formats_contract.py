@@ -32,7 +32,7 @@ INPUTS = {
 @pytest.mark.parametrize("parser", FORMATS, ids=[p.name for p in FORMATS])
 def test_parser_returns_nothing_on_junk(parser, name):
     msg = parse_bytes(normalise_newlines(INPUTS[name]))
-    bounce, _, _ = _build(msg, rules_mod.default(), DEFAULT)
+    bounce, _ = _build(msg, rules_mod.default(), DEFAULT)
     parser.sniff(bounce)
     assert parser.parse(bounce).findings == []
 

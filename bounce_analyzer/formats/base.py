@@ -49,12 +49,9 @@ class Bounce:
     msg: Message
     subject: str
     sender: str  # the bounce's From address, lower-cased
-    to: str  # the bounce's To header
-    content_type: str
-    report_type: str
+    report_type: str  # of a multipart/report: "delivery-status", "feedback-report", ...
     notice: str  # the human-readable text of the notice, without the attached original
     dsn_texts: list[str]  # the text of each message/delivery-status part
-    headers_lower: dict[str, str]  # a few headers, lower-cased names → decoded values
     original: Message | None = None  # the attached original message, or its headers
 
 
