@@ -165,18 +165,18 @@ class NeedleIndex:
                     self.ungated.add(n)
                 else:
                     entries.extend((n, gate, True) for gate in gates)
-        counts: dict[str, int] = {}
+        counts: dict[tuple[str, ...], int] = {}
         for _, needle, _ in entries:
-            for gram in {needle[i:i + 3] for i in range(len(needle) - 2)}:
+            for gram in set(_grams(needle)):
                 counts[gram] = counts.get(gram, 0) + 1
-        self.buckets: dict[str, list[tuple[int, str, bool]]] = {}
+        self.buckets: dict[tuple[str, ...], list[tuple[int, str, bool]]] = {}
         self.short: list[tuple[int, str, bool]] = []
         for entry in entries:
             needle = entry[1]
             if len(needle) < 3:
                 self.short.append(entry)
                 continue
-            gram = min((needle[i:i + 3] for i in range(len(needle) - 2)), key=lambda g: counts[g])
+            gram = min(_grams(needle), key=lambda g: counts[g])
             self.buckets.setdefault(gram, []).append(entry)
         self.keys = frozenset(self.buckets)
 
@@ -186,8 +186,7 @@ class NeedleIndex:
         found: dict[int, str] = {}
         gated = set(self.ungated)
         buckets = self.buckets
-        grams = self.keys.intersection([low[i:i + 3] for i in range(len(low) - 2)])
-        hits = [e for gram in grams for e in buckets[gram]]
+        hits = [e for gram in self.keys.intersection(_grams(low)) for e in buckets[gram]]
         for n, needle, is_gate in hits + self.short:
             if is_gate:
                 if n not in gated and needle in low:
@@ -195,6 +194,11 @@ class NeedleIndex:
             elif n not in found and needle in low:
                 found[n] = needle
         return found, gated
+
+
+def _grams(text: str) -> zip[tuple[str, ...]]:
+    """The text's three-character pieces, as tuples (cheaper to make than slices)."""
+    return zip(text, text[1:], text[2:])
 
 
 @dataclass(frozen=True, slots=True)
