@@ -76,7 +76,7 @@ def _html_to_text(html: str) -> str:
 def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[str]]:
     """The notice's text (plain parts, else HTML made plain), its delivery-status texts, its feedback-report texts."""
     plain: list[str] = []
-    html: list[str] = []
+    html: list[Message] = []  # decoded only if there is no plain text
     dsns: list[str] = []
     feedback: list[str] = []
     budget = options.max_text
@@ -96,14 +96,14 @@ def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[st
             maintype = "text"
         if maintype != "text" or budget <= 0:
             continue
+        if ctype == "text/html":
+            html.append(part)
+            continue
         text = part_text(part)[:budget]
         budget -= len(text)
-        if ctype == "text/html":
-            html.append(text)
-        else:
-            plain.append(text)
+        plain.append(text)
     if not plain and html:
-        plain = [_html_to_text(h) for h in html]
+        plain = [_html_to_text(part_text(h)[:options.max_text]) for h in html]
     return "\n\n".join(plain).replace("\r", ""), dsns, feedback
 
 
