@@ -198,7 +198,7 @@ class NeedleIndex:
 
 def _grams(text: str) -> zip[tuple[str, ...]]:
     """The text's three-character pieces, as tuples (cheaper to make than slices)."""
-    return zip(text, text[1:], text[2:])
+    return zip(text, text[1:], text[2:], strict=False)
 
 
 @dataclass(frozen=True, slots=True)
