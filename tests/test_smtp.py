@@ -61,6 +61,10 @@ def test_server_cues():
     assert (cue.role, cue.host) == ("reporting", "mx.example.net")
     cue = smtp.find_server("Host or domain name not found. Name service error for name=x.example type=MX")
     assert cue.role == "reporting"
+    cue = smtp.find_server("most progress was RCPT TO response; remote host 192.0.2.32 said: 550 Unknown user")
+    assert (cue.role, cue.host, cue.ip) == ("remote", "192.0.2.32", "192.0.2.32")
+    cue = smtp.find_server("the server mx.example.org replied: 552 mailbox full")
+    assert (cue.role, cue.host) == ("remote", "mx.example.org")
     cue = smtp.find_server("550-5.1.1 The email account does not exist. - gsmtp")
     assert cue.role == "remote"
     assert smtp.find_server("a sentence with nothing in it") is None

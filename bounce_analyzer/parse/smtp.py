@@ -165,6 +165,9 @@ _REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
     (rx.Gated(rf"\bwhile\s+talking\s+to\s+\[?({HOST}|{IP})\]?\s*:", rx.I), "remote", 1, 0),
     # Exchange: Remote Server at mx.example.net (192.0.2.1) returned '550 ...'
     (rx.Gated(rf"\bRemote\s+Server\s+at\s+({HOST})\s+\(({IP})\)\s+returned", rx.I), "remote", 1, 2),
+    # qmail and others: remote host 192.0.2.32 said: 550 ... / the server mx.example.net replied: 550 ...
+    (rx.Gated(rf"\b(?:remote\s+)?(?:host|server)\s+\[?({IP}|{HOST}\.[A-Za-z]{{2,}})\]?\s+"
+              rf"(?:said|replied|responded|returned)\b", rx.I), "remote", 1, 0),
     # DragonFly: mx.example.net [192.0.2.1] did not like our RCPT TO:
     (rx.Gated(rf"^\s*({HOST})\s+\[({IP})\]\s+did\s+not\s+like\s+our", rx.I | rx.M), "remote", 1, 2),
     # qmail: Connected to 192.0.2.1 but sender was rejected. / 192.0.2.1 does not like recipient.
