@@ -278,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except Exception as e:  # a bug of ours: say so in one line rather than with a traceback
+        _err(f"internal error ({type(e).__name__}: {e}); please report it with the input that caused it")
+        return 2
     finally:
         try:
             sys.stdout.flush()
