@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .classify import rules as rules_mod
-from .classify.engine import code_class, decide
+from .classify.engine import classes_conflict, code_class, decide, verdict_of
 from .classify.rules import RuleSet
 from .parse import bounded as rx
 from .parse import smtp
@@ -58,6 +58,7 @@ def explain(query: str, *, rules: RuleSet | None = None) -> Explanation:
     rs = rules or rules_mod.default()
     text = " ".join(str(query).split())[:4000]
     m = rx.match(_REPLY_ONLY, text)
+    is_text = False  # a whole diagnostic line rather than a bare code
     if m:
         reply: int | None = int(m.group(1))
         status: str | None = None
@@ -65,6 +66,7 @@ def explain(query: str, *, rules: RuleSet | None = None) -> Explanation:
         reply, status = None, text.strip()
     else:
         reply, status = smtp.find_pair(text)
+        is_text = True
     fields: dict[str, Any] = {"query": query, "reply_code": reply, "status": status}
     refs: list[str] = []
     known = False
@@ -88,25 +90,18 @@ def explain(query: str, *, rules: RuleSet | None = None) -> Explanation:
             refs.extend(r for r in detail.refs if r not in refs)
         elif cls is not None and subj is not None:
             known = True
-    is_text = (reply is None and status is None) or not (rx.match(_REPLY_ONLY, text) or rx.match(_STATUS_ONLY, text))
-    if reply is None and status is None and not text:
+    if not text:
         return Explanation(query=query, known=False)
     decision = decide(text if is_text else "", "text", status, reply, (), rs)
-    if decision.reason != "undefined" or is_text:
-        known = known or decision.reason != "undefined"
+    known = known or decision.reason != "undefined"
     reason = rs.reasons[decision.reason]
     cls_digit = code_class(status, reply)
-    verdict_word = decision.verdict or reason.verdict
-    if verdict_word == "by-class":
-        verdict_word = "soft" if cls_digit == "4" else "hard"
-    if cls_digit == "2":
-        verdict_word = "none"
-    conflict = bool(status and reply and str(reply)[0] in "45" and status[0] in "45" and str(reply)[0] != status[0])
+    failure = cls_digit not in ("1", "2", "3")  # a code that reports no failure has no reason or verdict
     return Explanation(
-        known=known, reason=decision.reason if cls_digit not in ("2", "1", "3") else None,
-        reason_description=reason.description if cls_digit not in ("2", "1", "3") else None,
-        verdict=None if verdict_word == "none" or cls_digit in ("1", "3") else verdict_word,
+        known=known, reason=decision.reason if failure else None,
+        reason_description=reason.description if failure else None,
+        verdict=verdict_of(decision, reason, cls_digit) if failure else None,
         permanent={"5": True, "4": False}.get(cls_digit or ""),
         hint=(decision.hint or reason.hint) if cls_digit in ("4", "5") or (is_text and cls_digit is None) else None,
-        rule=decision.rule, refs=tuple(refs), conflict=conflict, **fields,
+        rule=decision.rule, refs=tuple(refs), conflict=classes_conflict(status, reply), **fields,
     )

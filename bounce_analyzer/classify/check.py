@@ -3,7 +3,7 @@ before anything is reported."""
 
 from __future__ import annotations
 
-from .rules import Example, Rule, RuleSet, status_matches
+from .rules import Example, Rule, RuleSet
 
 
 def _example_matches(rule: Rule, ex: Example) -> bool:
@@ -72,5 +72,3 @@ def _shadowed(rules: RuleSet) -> list[str]:
                 break
     return out
 
-
-__all__ = ["check", "status_matches"]

@@ -13,7 +13,7 @@ from ..formats.base import Finding
 from ..model import Evidence, Recipient, Responder, Role
 from ..parse import bounded as rx
 from ..parse import smtp
-from .rules import CodeEntry, Rule, RuleSet
+from .rules import CodeEntry, Reason, Rule, RuleSet
 
 NON_FAILURE_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 LOCAL_DIAGNOSTIC_TYPES = ("x-", "unix", "local")
@@ -88,7 +88,7 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
         role, evidence = Role.REMOTE, "the diagnostic is an SMTP reply from a server the notice does not name"
     else:
         host, ip, role, evidence = None, None, Role.UNKNOWN, "an SMTP reply without the host that sent it"
-    gw = rules.gateway_for(host) or (rules.gateway_for(dsn_gateway) if dsn_gateway else None)
+    gw = rules.gateway_for(host) or rules.gateway_for(dsn_gateway)
     if gw is not None:
         role, evidence = Role.GATEWAY, f"{host or dsn_gateway} is a {gw.name} filtering gateway"
     elif role is Role.REPORTING and notice:
@@ -161,6 +161,20 @@ def code_class(status: str | None, reply: int | None) -> str | None:
     return None
 
 
+def classes_conflict(status: str | None, reply: int | None) -> bool:
+    """A failure reply and a failure status of different classes (``450 5.2.3``)."""
+    return bool(status and reply is not None and status[0] in "45" and str(reply)[0] in "45"
+                and status[0] != str(reply)[0])
+
+
+def verdict_of(decision: Decision, reason: Reason, cls: str | None) -> str | None:
+    """hard / soft from the rule or the reason; "by-class" is soft for a 4xx code; None when not a failure."""
+    word = decision.verdict or reason.verdict
+    if word == "by-class":
+        word = "soft" if cls == "4" else "hard"
+    return None if word == "none" else word
+
+
 def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway: str | None,
              rules: RuleSet) -> Recipient:
     """Turn one finding into a recipient result."""
@@ -172,8 +186,7 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
     permanent: bool | None = {"5": True, "4": False, "2": None}.get(cls or "")
     if permanent is None and cls is None:
         permanent = True if action == "failed" else (False if action == "delayed" else None)
-    conflict = bool(status and reply is not None and status[0] in "45" and str(reply)[0] in "45"
-                    and status[0] != str(reply)[0])
+    conflict = classes_conflict(status, reply)
     if conflict:
         evidence.append(Evidence("status", "conflict", f"reply {reply} and status {status} disagree on the class"))
 
@@ -203,10 +216,7 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
         reason = rules.reasons[decision.reason]
     evidence.append(decision.evidence)
 
-    verdict_word = decision.verdict or reason.verdict
-    if verdict_word == "by-class":
-        verdict_word = "soft" if cls == "4" else "hard"
-    verdict: str | None = None if verdict_word == "none" else verdict_word
+    verdict = verdict_of(decision, reason, cls)
     if action == "delayed" and verdict is not None:
         verdict = "soft"
     hint = decision.hint or reason.hint
