@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC
 from email.message import Message
+from email.utils import parsedate_to_datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -278,8 +281,28 @@ def _feedback(b: Bounce, texts: list[str], rules: RuleSet, source: str, options:
                   problems=tuple(problems))
 
 
+def _date_of(msg: Message) -> str | None:
+    """The notice's Date header as UTC ISO 8601, or None when it has none that can be read."""
+    value = header(msg, "date")
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": the time is UTC, the zone unknown
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems: list[Problem]) -> Report:
     msg = parse_bytes(normalise_newlines(raw))
+    report = _read(msg, source, rules, options, problems)
+    date = _date_of(msg)
+    return replace(report, date=date) if date else report
+
+
+def _read(msg: Message, source: str, rules: RuleSet, options: Options, problems: list[Problem]) -> Report:
     b, feedback_texts = _build(msg, rules, options)
     if feedback_texts or b.report_type == "feedback-report":
         return _feedback(b, feedback_texts, rules, source, options, problems)

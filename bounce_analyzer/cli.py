@@ -13,6 +13,8 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .options import PASSWORD_ENV
+
 if TYPE_CHECKING:
     from .explain import Explanation
     from .model import Report
@@ -42,6 +44,50 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--max-size", type=_size, default=None, metavar="BYTES",
                    help="analyze at most this many bytes of each message (default 10M)")
 
+    s = sub.add_parser("scan", help="analyze a whole mailbox: folders, mbox, Maildir, IMAP, POP3 or stdin",
+                       description="Analyze every message of each SOURCE in input order: a file or folder of "
+                       "messages, an mbox (also gzip), a Maildir, - for stdin (one message or an mbox stream), "
+                       "imaps://USER@HOST[:PORT]/FOLDER, imap://..., pop3s://USER@HOST[:PORT] or pop3://... "
+                       "Nothing is changed in any mailbox unless an action is asked for. The password of a mailbox "
+                       f"comes from ${PASSWORD_ENV}, a netrc file, or a prompt on the terminal.")
+    s.add_argument("sources", nargs="+", metavar="SOURCE")
+    s.add_argument("--db", metavar="FILE", help="store results in this SQLite file; messages already in it are "
+                   "skipped, so a stopped scan resumes where it stopped")
+    s.add_argument("--rescan", action="store_true", help="analyze messages again even if they are in the store")
+    s.add_argument("--format", choices=("jsonl", "csv", "text", "none"), default=None,
+                   help="what to print on stdout: jsonl (default when stdout is not a terminal), csv (one row a "
+                   "recipient), text (default on a terminal), none")
+    s.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N",
+                   help="processes to analyze with (default: the number of cores)")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar (it is shown only on a terminal)")
+    s.add_argument("--no-summary", action="store_true", help="no summary on stderr at the end")
+    s.add_argument("--rules", action="append", default=[], metavar="PATH")
+    s.add_argument("--header", action="append", default=[], metavar="NAME")
+    s.add_argument("--max-size", type=_size, default=None, metavar="BYTES",
+                   help="analyze at most this many bytes of each message (default 10M)")
+    m = s.add_argument_group("mailboxes (IMAP, POP3)")
+    m.add_argument("--password-env", metavar="VAR", help=f"read the password from this variable (default "
+                   f"{PASSWORD_ENV})")
+    m.add_argument("--netrc", metavar="FILE", help="read the login from this netrc file (default ~/.netrc)")
+    m.add_argument("--ca-file", metavar="FILE", help="trust this CA certificate bundle for the server's TLS")
+    m.add_argument("--plaintext", action="store_true",
+                   help="imap:// and pop3:// without TLS (the password travels unencrypted)")
+    m.add_argument("--mark-seen", action="store_true", help="IMAP: flag analyzed bounces as seen (needs --db)")
+    m.add_argument("--move-to", metavar="FOLDER", help="IMAP: move analyzed bounces to FOLDER (needs --db)")
+    m.add_argument("--delete", action="store_true", help="POP3: delete analyzed bounces (needs --db)")
+
+    rp = sub.add_parser("report", help="write an HTML report of a results store",
+                        description="Write one self-contained HTML page (charts and a searchable recipient table) "
+                        "about a results store made by 'scan --db'.")
+    rp.add_argument("--db", required=True, metavar="FILE")
+    rp.add_argument("-o", "--output", required=True, metavar="FILE.html")
+
+    su = sub.add_parser("suppressions", help="print the addresses to stop sending to",
+                        description="Print the suppression list of a results store: addresses with a hard bounce "
+                        "or a complaint, with the latest reason and when it was last seen.")
+    su.add_argument("--db", required=True, metavar="FILE")
+    su.add_argument("--format", choices=("text", "csv", "jsonl"), default="text")
+
     e = sub.add_parser("explain", help="explain a reply code, an enhanced status code or a diagnostic line",
                        description="Explain 550, 5.7.1 or a whole line such as '550 5.1.1 User unknown'.")
     e.add_argument("query", nargs="+", metavar="CODE|TEXT")
@@ -60,6 +106,16 @@ def _version() -> str:
     from . import __version__
 
     return __version__
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return n
 
 
 def _size(value: str) -> int:
@@ -106,11 +162,8 @@ def _expand(inputs: list[str]) -> Iterator[tuple[str, str | None]]:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from .api import analyze, analyze_file
     from .errors import BounceAnalyzerError
-    from .options import DEFAULT
 
-    options = DEFAULT.replace(extra_headers=tuple(args.header))
-    if args.max_size:
-        options = options.replace(max_size=args.max_size)
+    options = _options(args)
     rules = _load_rules(args.rules)
     fmt = args.format or ("text" if sys.stdout.isatty() else "jsonl")
     out = sys.stdout
@@ -154,6 +207,137 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             doc = reports[0]
         out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     return 1 if failures else 0
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from .options import DEFAULT
+
+    options = DEFAULT.replace(extra_headers=tuple(args.header))
+    if args.max_size:
+        options = options.replace(max_size=args.max_size)
+    return options
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    import signal
+    import tempfile
+
+    from .errors import InputError
+    from .scan import Scanner
+    from .scan.outputs import writer_for
+    from .scan.store import Store
+    from .scan.summary import print_summary, summarize
+    from .scan.workers import default_jobs
+
+    if (args.move_to or args.mark_seen or args.delete) and not args.db:
+        _err("--mark-seen, --move-to and --delete need --db: mail is acted on only after its result is stored")
+        return 2
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: what was analyzed is stored first
+    rules = _load_rules(args.rules)
+    writer = writer_for(args.format or ("text" if sys.stdout.isatty() else "jsonl"), sys.stdout)
+    with tempfile.TemporaryDirectory(prefix="bounce-analyzer-") as tmp:
+        store = Store(args.db or os.path.join(tmp, "results.sqlite"), durable=args.delete)
+        try:
+            scanner = Scanner(args.sources, rules=rules, options=_options(args), jobs=args.jobs or default_jobs(),
+                              store=store, rescan=args.rescan, password_env=args.password_env,
+                              netrc_file=args.netrc, plaintext=args.plaintext, ca_file=args.ca_file,
+                              move_to=args.move_to, mark_seen=args.mark_seen, delete=args.delete)
+            failures = 0
+            sources = []
+            for spec in args.sources:
+                try:
+                    source = scanner.open(spec)
+                    sources.append((source, source.total()))
+                except InputError as e:
+                    _err(str(e))
+                    failures += 1
+            known = [t for _, t in sources]
+            bar = _progress(None if None in known else sum(t or 0 for t in known), args.no_progress)
+            scanner.on_skip = bar.update if bar else None
+            new = 0
+            for source, _ in sources:
+                try:
+                    for _item, (report, as_json) in scanner.run([source]):
+                        writer.write(report, as_json)
+                        new += 1
+                        for problem in report.problems:
+                            if problem.kind != "no-recipient":
+                                _note(str(problem), bar)
+                                failures += problem.kind == "unreadable"
+                        if bar:
+                            bar.update(1)
+                except InputError as e:
+                    _note(str(e), bar)
+                    failures += 1
+            if bar:
+                bar.close()
+            if not args.no_summary:
+                where = args.db or "this scan"
+                print_summary(summarize(store), sys.stderr, where=where, skipped=scanner.skipped, new=new)
+        finally:
+            store.close()
+    return 1 if failures else 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _progress(total: int | None, off: bool) -> Any:
+    """A progress bar on stderr, only when stderr is a terminal (tqdm is imported only then)."""
+    if off or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="msg", leave=False, dynamic_ncols=True, smoothing=0.1)
+
+
+def _note(message: str, bar: Any) -> None:
+    if bar is not None:
+        bar.write(f"{PROG}: {message}", file=sys.stderr)
+    else:
+        _err(message)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .scan.html_report import write_report
+    from .scan.store import open_existing
+
+    store = open_existing(args.db)
+    try:
+        write_report(store, args.output)
+    except OSError as e:
+        _err(f"{args.output}: cannot write ({e.strerror or e})")
+        return 1
+    finally:
+        store.close()
+    sys.stderr.write(f"wrote {args.output}\n")
+    return 0
+
+
+def _cmd_suppressions(args: argparse.Namespace) -> int:
+    from .scan.store import open_existing
+
+    store = open_existing(args.db)
+    try:
+        rows = store.query("SELECT address, reason, last_seen, times FROM suppressions ORDER BY address")
+    finally:
+        store.close()
+    out = sys.stdout
+    if args.format == "csv":
+        import csv
+
+        w = csv.writer(out, lineterminator="\r\n")
+        w.writerow(("address", "reason", "last_seen", "times"))
+        w.writerows(rows)
+    elif args.format == "jsonl":
+        for address, reason, seen, times in rows:
+            out.write(json.dumps({"address": address, "reason": reason, "last_seen": seen, "times": times},
+                                 ensure_ascii=False) + "\n")
+    else:
+        for address, reason, seen, times in rows:
+            out.write(f"{address}\t{reason}\t{seen}\t{times}\n")
+    return 0
 
 
 def _load_rules(paths: list[str]) -> Any:
@@ -263,6 +447,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _cmd_analyze(args)
+        if args.command == "scan":
+            return _cmd_scan(args)
+        if args.command == "report":
+            return _cmd_report(args)
+        if args.command == "suppressions":
+            return _cmd_suppressions(args)
         if args.command == "explain":
             return _cmd_explain(args)
         if args.command == "rules" and args.rules_command == "check":

@@ -161,6 +161,7 @@ class Report:
     reporting_mta: str | None = None
     arrival_date: str | None = None
     envelope_id: str | None = None
+    date: str | None = None  # the notice's own Date header, as UTC ISO 8601
     subject: str | None = None
     feedback_type: str | None = None
     original: Original | None = None
@@ -181,6 +182,7 @@ class Report:
             "reporting_mta": self.reporting_mta,
             "arrival_date": self.arrival_date,
             "envelope_id": self.envelope_id,
+            "date": self.date,
             "subject": self.subject,
             "feedback_type": self.feedback_type,
             "original": self.original.to_dict() if self.original else None,

@@ -19,4 +19,5 @@ class Options:
 
 
 DEFAULT = Options()
+PASSWORD_ENV = "BOUNCE_ANALYZER_PASSWORD"  # where a mailbox source reads its password by default
 STRICT = DEFAULT.replace(strict=True)

@@ -28,3 +28,57 @@ def run_cli(*args: str, stdin: bytes | None = None, cwd: Path | None = None):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_greeting(port: int, greeting: bytes, proc, deadline: float) -> bool:
+    import socket
+    import time
+
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                if s.recv(64).startswith(greeting):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture(scope="session")
+def mail_server():
+    """A real Dovecot serving IMAP and POP3 on 127.0.0.1 for user "test" (password "secret")."""
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    if not Path("/usr/sbin/dovecot").exists():
+        pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)")
+    d = Path(tempfile.mkdtemp(prefix="bounce-analyzer-dovecot-"))
+    d.chmod(0o711)  # the mail process runs as another user and must reach its folder
+    imap_port, pop3_port = _free_port(), _free_port()
+    proc = subprocess.Popen(["sh", str(ROOT / "tests" / "servers" / "dovecot.sh"), str(d), str(imap_port),
+                             str(pop3_port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 15
+    if not (_wait_for_greeting(imap_port, b"* OK", proc, deadline)
+            and _wait_for_greeting(pop3_port, b"+OK", proc, deadline)):
+        proc.kill()
+        log = (d / "dovecot.log").read_text() if (d / "dovecot.log").exists() else ""
+        raise RuntimeError(f"Dovecot did not start: {proc.stdout.read()!r}\n{log}")
+    yield {"host": "127.0.0.1", "imap_port": imap_port, "pop3_port": pop3_port, "user": "test",
+           "password": "secret", "home": d / "mail" / "test"}
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    shutil.rmtree(d, ignore_errors=True)

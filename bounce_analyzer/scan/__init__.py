@@ -1,0 +1,117 @@
+"""Batch scanning: every message of one or more sources analyzed, stored and reported, none lost.
+
+    >>> from bounce_analyzer import scan
+    >>> for report in scan("bounces.mbox", store="results.sqlite", jobs=2):
+    ...     print(report.source, [(r.address, r.verdict) for r in report.failed])
+
+Reports come in input order. With a store, each message's results are committed together with a key naming the
+message (its source id), and messages already in the store are skipped: a scan that was stopped, however abruptly,
+picks up where it stopped and counts nothing twice. Results are committed in small groups; a remote source's actions
+on processed mail (mark seen, move, delete) run only for messages whose group is committed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from ..api import RulesArg
+from ..model import Report
+from ..options import DEFAULT, Options
+from .sources import Item, Source, open_source
+from .store import Store
+from .workers import Analyzed, analyze_items
+
+COMMIT_EVERY = 200  # messages
+COMMIT_SECONDS = 1.0
+
+__all__ = ["Scanner", "Source", "scan"]
+
+
+class Scanner:
+    """One scan over several sources into an optional store. ``run()`` yields (item, report) pairs in order."""
+
+    def __init__(self, sources: Sequence[str | Source], *, rules: RulesArg = None, options: Options = DEFAULT,
+                 jobs: int = 1, store: Store | None = None, rescan: bool = False, **remote: Any) -> None:
+        self.specs = list(sources)
+        self.rules = rules
+        self.options = options
+        self.jobs = jobs
+        self.store = store
+        self.rescan = rescan
+        self.remote = remote
+        self.skipped = 0  # messages already in the store
+        self.on_skip: Callable[[], None] | None = None
+
+    def open(self, spec: str | Source) -> Source:
+        if isinstance(spec, str):
+            return open_source(spec, self.options.max_size, **self.remote)
+        return spec
+
+    def _done(self, source_id: str) -> bool:
+        if self.store is None or self.rescan or not self.store.has(source_id):
+            return False
+        self.skipped += 1
+        if self.on_skip:
+            self.on_skip()
+        return True
+
+    def sources(self) -> Iterator[Source]:
+        for spec in self.specs:
+            yield self.open(spec)
+
+    def run(self, sources: Iterable[Source] | None = None) -> Iterator[tuple[Item, Analyzed]]:
+        for source in sources if sources is not None else self.sources():
+            try:
+                yield from self._run_one(source)
+            finally:
+                source.close()
+
+    def _run_one(self, source: Source) -> Iterator[tuple[Item, Analyzed]]:
+        pending: list[tuple[Item, Analyzed]] = []
+        last = time.monotonic()
+        try:
+            for item, result in analyze_items(source.items(self._done), rules=self.rules, options=self.options,
+                                              jobs=self.jobs):
+                yield item, result
+                pending.append((item, result))
+                if len(pending) >= COMMIT_EVERY or time.monotonic() - last >= COMMIT_SECONDS:
+                    self._commit(source, pending)
+                    pending, last = [], time.monotonic()
+        finally:
+            # what was handed out is stored even when the scan stops early (an error, Ctrl-C, a closed pipe)
+            self._commit(source, pending)
+
+    def _commit(self, source: Source, results: list[tuple[Item, Analyzed]]) -> None:
+        if not results:
+            return
+        if self.store is not None:
+            self.store.save([(r.report, item.size, r.json) for item, r in results])
+            source.after_stored([(item, _acts_on(r.report)) for item, r in results])
+
+
+def _acts_on(report: Report) -> bool:
+    """Whether a mailbox action (mark seen, move, delete) may touch this message: a bounce or a feedback report
+    that was read without problems. Anything else stays where it is, for a person to look at."""
+    return (report.is_bounce or report.kind == "feedback") and not any(
+        p.kind in ("unreadable", "internal-error", "regex-timeout", "truncated") for p in report.problems)
+
+
+def scan(source: str | Source | Sequence[str | Source], *, rules: RulesArg = None, options: Options = DEFAULT,
+         jobs: int = 1, store: str | None = None, rescan: bool = False, **remote: Any) -> Iterator[Report]:
+    """Analyze every message of a source (a path, ``-``, an ``imap[s]://`` or ``pop3[s]://`` URL, or several),
+    in input order. With ``store`` (an SQLite file), results are stored and messages already stored are skipped.
+
+    ``remote`` takes the options of mailbox sources: ``password_env``, ``netrc_file``, ``plaintext``, ``ca_file``,
+    ``move_to``, ``mark_seen`` (IMAP) and ``delete`` (POP3); the actions run only with a store.
+    """
+    specs = [source] if isinstance(source, str) or not isinstance(source, Sequence) else list(source)
+    db = Store(store, durable=bool(remote.get("delete"))) if store else None
+    try:
+        scanner = Scanner(specs, rules=rules, options=options, jobs=jobs, store=db, rescan=rescan, **remote)
+        for _, result in scanner.run():
+            yield result.report
+    finally:
+        if db is not None:
+            db.close()

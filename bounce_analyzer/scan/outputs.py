@@ -1,0 +1,90 @@
+"""Result streams on stdout: JSON lines (one report a line), CSV (one row a recipient) and short text lines.
+
+A message without recipients (not a bounce, unreadable, ...) still gets one CSV row, so every message scanned can
+be found in the output.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Any, Protocol, TextIO
+
+from ..model import Recipient, Report
+
+CSV_COLUMNS = ("source_id", "kind", "date", "reporting_mta", "address", "action", "status", "reply_code", "reason",
+               "verdict", "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic", "hint",
+               "original_message_id", "original_subject", "problems")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Writer(Protocol):
+    def write(self, report: Report, as_json: str) -> None: ...
+
+
+class JsonLines:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, report: Report, as_json: str) -> None:
+        self.out.write(as_json + "\n")
+        self.out.flush()  # a line printed is a line delivered, even if the scan is killed next
+
+
+def _cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (``=HYPERLINK(...)`` in a diagnostic) is quoted to stay text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return "" if value is None else value
+
+
+class Csv:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.writer = csv.writer(out, lineterminator="\r\n")
+        self.writer.writerow(CSV_COLUMNS)
+
+    def write(self, report: Report, as_json: str) -> None:
+        o = report.original
+        common = (report.source, str(report.kind), report.date, report.reporting_mta)
+        tail = (o.message_id if o else None, o.subject if o else None,
+                "; ".join(f"{p.kind}: {p.message}" for p in report.problems) or None)
+        rows: list[tuple[Any, ...]] = [(*common, *_recipient(r), *tail) for r in report.recipients]
+        if not rows:
+            rows = [(*common, *([None] * 12), *tail)]
+        self.writer.writerows([_cell(v) for v in row] for row in rows)
+        self.out.flush()
+
+
+def _recipient(r: Recipient) -> tuple[Any, ...]:
+    return (r.address, r.action, r.status, r.reply_code, r.reason, r.verdict, str(r.responder.role),
+            r.responder.host, r.responder.ip, r.smtp_command, " ".join(r.diagnostic.split()), r.hint)
+
+
+class Lines:
+    """One line a recipient, for reading on a terminal."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, report: Report, as_json: str) -> None:
+        if not report.recipients:
+            note = "; ".join(p.message for p in report.problems) or str(report.kind).replace("_", " ")
+            self.out.write(f"{report.source}  {note}\n")
+        for r in report.recipients:
+            codes = " ".join(x for x in (str(r.reply_code or ""), r.status or "") if x) or "-"
+            self.out.write(f"{report.source}  {r.address}  {codes}  {r.reason}  {(r.verdict or '-').upper()}\n")
+
+
+class Nothing:
+    def write(self, report: Report, as_json: str) -> None:
+        return None
+
+
+def writer_for(fmt: str, out: TextIO) -> Writer:
+    if fmt == "jsonl":
+        return JsonLines(out)
+    if fmt == "csv":
+        return Csv(out)
+    if fmt == "text":
+        return Lines(out)
+    return Nothing()

@@ -1,0 +1,320 @@
+"""Where messages come from: files and folders, mbox files (plain or gzip), Maildirs, stdin, IMAP and POP3.
+
+Every source yields ``Item``s in a stable order, each with a source id that names the message for good:
+
+- a file: its absolute path;
+- an mbox: ``mbox:/abs/path#OFFSET`` (the byte offset of its ``From`` line, in the decompressed stream);
+- a Maildir: ``maildir:/abs/folder/KEY`` (the key is the file name without its flags, so it survives flag changes);
+- stdin: ``stdin;sha256=…`` for one message, ``stdin#OFFSET;sha256=…`` for an mbox stream (stdin has no name, so
+  the content names it);
+- IMAP: ``imap://user@host:port/FOLDER;UIDVALIDITY=…;UID=…``; POP3: ``pop3://user@host:port/;UIDL=…``.
+
+What a file is comes from its content, never its name: an mbox starts with a ``From`` line, gzip with its magic
+bytes, a Maildir is a folder with ``cur`` and ``new``. Sources only ever read; the actions a remote source can take
+on processed mail (``after_stored``) run only when asked for and only after the results are stored.
+
+A message that cannot be read becomes an ``Item`` with ``error`` set, so a scan reports it and goes on.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, Protocol, cast
+
+from ..errors import InputError
+from .mbox import count_messages, looks_like_mbox, read_mbox
+
+Done = Callable[[str], bool]  # is this source id already stored?
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: str  # the stable source id
+    raw: bytes = b""  # the message, at most the size limit of it
+    size: int = 0  # the whole message's size
+    error: str | None = None  # why it could not be read
+    handle: Any = None  # what the source needs to act on the message later (an IMAP UID, a POP3 number)
+
+
+class Source(Protocol):
+    label: str  # for messages to the user
+
+    def total(self) -> int | None:
+        """How many messages there are, when that is cheap to know (for the progress bar)."""
+        ...
+
+    def items(self, done: Done) -> Iterator[Item]:
+        """Every message, in a stable order; messages whose id ``done`` knows may be skipped unread."""
+        ...
+
+    def after_stored(self, items: Sequence[tuple[Item, bool]]) -> None:
+        """Act on messages whose results are stored (``True``: the message is a bounce). Only remote sources act."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class _Local:
+    """Shared by the local sources: they never act on processed mail."""
+
+    label = ""
+
+    def total(self) -> int | None:
+        return None
+
+    def after_stored(self, items: Sequence[tuple[Item, bool]]) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def _read_file(path: str, keep: int) -> tuple[bytes, int]:
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        return fh.read(keep), size
+
+
+def _os_error(e: OSError) -> str:
+    return f"cannot read ({e.strerror or e})"
+
+
+def _open_stream(path: str) -> IO[bytes]:
+    """The file's bytes, decompressed when it is gzip."""
+    fh: IO[bytes] = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    if fh.read(2) == _GZIP_MAGIC:
+        fh.close()
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    fh.seek(0)
+    return fh
+
+
+def _head(path: str) -> bytes:
+    with _open_stream(path) as fh:
+        return fh.read(200)
+
+
+def is_maildir(path: str) -> bool:
+    return os.path.isdir(os.path.join(path, "cur")) and os.path.isdir(os.path.join(path, "new"))
+
+
+def _mbox_items(stream: IO[bytes], prefix: str, keep: int, done: Done, name_by_content: bool) -> Iterator[Item]:
+    for m in read_mbox(stream, keep):
+        if name_by_content:
+            item_id = f"{prefix}#{m.offset};sha256={hashlib.sha256(m.raw).hexdigest()[:16]}"
+        else:
+            item_id = f"{prefix}#{m.offset}"
+        if done(item_id):
+            continue
+        yield Item(item_id, m.raw, m.size)
+
+
+class MboxFile(_Local):
+    def __init__(self, path: str, keep: int) -> None:
+        self.path = os.path.abspath(path)
+        self.label = path
+        self.keep = keep
+
+    def total(self) -> int | None:
+        try:
+            with _open_stream(self.path) as fh:
+                if isinstance(fh, gzip.GzipFile):
+                    return None  # counting would mean decompressing twice
+                return count_messages(fh)
+        except OSError:
+            return None
+
+    def items(self, done: Done) -> Iterator[Item]:
+        try:
+            with _open_stream(self.path) as fh:
+                yield from _mbox_items(fh, f"mbox:{self.path}", self.keep, done, False)
+        except (OSError, EOFError, gzip.BadGzipFile) as e:
+            # a truncated or damaged gzip ends the file here; what was read before stays read
+            reason = _os_error(e) if isinstance(e, OSError) and not isinstance(e, gzip.BadGzipFile) else \
+                f"damaged compressed data ({e})"
+            yield Item(f"mbox:{self.path}", error=reason)
+
+
+class Maildir(_Local):
+    """A Maildir and its Maildir++ subfolders (``.Name``), read-only: nothing is renamed, moved or created."""
+
+    def __init__(self, path: str, keep: int) -> None:
+        self.path = os.path.abspath(path)
+        self.label = path
+        self.keep = keep
+
+    def folders(self) -> list[str]:
+        found = [self.path]
+        try:
+            subs = sorted(e.name for e in os.scandir(self.path) if e.name.startswith(".") and e.is_dir()
+                          and e.name not in (".", ".."))
+        except OSError:
+            subs = []
+        found += [os.path.join(self.path, s) for s in subs if is_maildir(os.path.join(self.path, s))]
+        return found
+
+    def _files(self) -> Iterator[tuple[str, str]]:
+        for folder in self.folders():
+            for sub in ("new", "cur"):
+                d = os.path.join(folder, sub)
+                try:
+                    names = sorted(n for n in os.listdir(d) if not n.startswith("."))
+                except OSError:
+                    continue
+                for name in names:
+                    yield f"maildir:{folder}/{name.split(':', 1)[0]}", os.path.join(d, name)
+
+    def total(self) -> int | None:
+        return sum(1 for _ in self._files())
+
+    def items(self, done: Done) -> Iterator[Item]:
+        for item_id, path in self._files():
+            if done(item_id):
+                continue
+            try:
+                raw, size = _read_file(path, self.keep)
+            except FileNotFoundError:
+                continue  # moved from new/ to cur/ (or delivered elsewhere) while we listed: it is read there
+            except OSError as e:
+                yield Item(item_id, error=_os_error(e))
+                continue
+            yield Item(item_id, raw, size)
+
+
+def _not_a_file(path: str) -> str | None:
+    """Why a path cannot be read as a message file, without opening it (a pipe would block)."""
+    if os.path.isfile(path):
+        return None
+    if os.path.islink(path):
+        return "a link to a folder, not followed" if os.path.isdir(path) else "a broken link"
+    if os.path.isdir(path):
+        return None if is_maildir(path) else "a folder"
+    return "not a regular file" if os.path.exists(path) else "no such file"
+
+
+def _is_note(name: str) -> bool:
+    """Hidden files, and the notes and answer sheets kept beside sample mail, are not messages."""
+    return name.startswith(".") or name.endswith((".toml", ".md"))
+
+
+def walk(path: str) -> Iterator[tuple[str, bool]]:
+    """(path, is_maildir) for every file and Maildir under a folder: files first, then subfolders, each in sorted
+    order. Hidden entries and symbolic links to folders are not followed; a Maildir is one entry."""
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError:
+        return
+    dirs = []
+    for e in entries:
+        if _is_note(e.name):
+            continue
+        if e.is_dir(follow_symlinks=False):
+            dirs.append(e.path)
+        else:  # files, and whatever else is there (links, pipes): reading says what it is
+            yield e.path, False
+    for d in dirs:
+        if is_maildir(d):
+            yield d, True
+        else:
+            yield from walk(d)
+
+
+class Tree(_Local):
+    """A single file, or a folder walked in sorted order; mbox files and Maildirs inside it are read as such."""
+
+    def __init__(self, path: str, keep: int) -> None:
+        self.path = path
+        self.label = path
+        self.keep = keep
+
+    def _paths(self) -> Iterator[tuple[str, bool]]:
+        if os.path.isdir(self.path):
+            yield from walk(self.path)
+        else:
+            yield self.path, False
+
+    def total(self) -> int | None:
+        return sum(Maildir(p, self.keep).total() or 0 if maildir else 1 for p, maildir in self._paths())
+
+    def items(self, done: Done) -> Iterator[Item]:
+        for path, maildir in self._paths():
+            if maildir:
+                yield from Maildir(path, self.keep).items(done)
+                continue
+            problem = _not_a_file(path)
+            if problem:
+                yield Item(os.path.abspath(path), error=problem)
+                continue
+            try:
+                head = _head(path)
+            except OSError as e:
+                yield Item(os.path.abspath(path), error=_os_error(e))
+                continue
+            if looks_like_mbox(head):
+                yield from MboxFile(path, self.keep).items(done)
+                continue
+            item_id = os.path.abspath(path)
+            if done(item_id):
+                continue
+            try:
+                raw, size = _read_file(path, self.keep)
+            except OSError as e:
+                yield Item(item_id, error=_os_error(e))
+                continue
+            if raw[:2] == _GZIP_MAGIC:
+                yield Item(item_id, error="compressed, but not an mbox: unpack it first")
+                continue
+            yield Item(item_id, raw, size)
+
+
+class Stdin(_Local):
+    """One message or an mbox stream on standard input; read once, streamed."""
+
+    label = "-"
+
+    def __init__(self, keep: int, stream: IO[bytes] | None = None) -> None:
+        self.keep = keep
+        self.stream = stream
+
+    def items(self, done: Done) -> Iterator[Item]:
+        import io
+
+        fh = self.stream or sys.stdin.buffer
+        buffered = fh if isinstance(fh, io.BufferedReader) else io.BufferedReader(fh)  # type: ignore[type-var]
+        head = buffered.peek(200)[:200]
+        if head[:2] == _GZIP_MAGIC:
+            yield from _mbox_items(cast(IO[bytes], gzip.GzipFile(fileobj=buffered)), "stdin", self.keep, done, True)
+        elif looks_like_mbox(head):
+            yield from _mbox_items(buffered, "stdin", self.keep, done, True)
+        else:
+            raw = buffered.read(self.keep)
+            size = len(raw)
+            while chunk := buffered.read(1 << 20):  # read to the end, keep only the start
+                size += len(chunk)
+            item_id = f"stdin;sha256={hashlib.sha256(raw).hexdigest()[:16]}"
+            if not done(item_id):
+                yield Item(item_id, raw, size)
+
+
+def open_source(spec: str, keep: int, **remote: Any) -> Source:
+    """The source a command-line argument names. Raises ``InputError`` when it names nothing readable."""
+    if spec == "-":
+        return Stdin(keep)
+    scheme = spec.split("://", 1)[0].lower() if "://" in spec else ""
+    if scheme in ("imap", "imaps", "pop3", "pop3s"):
+        from .remote import open_remote
+
+        return open_remote(spec, keep, **remote)
+    if scheme:
+        raise InputError(f"{spec}: unknown kind of source (give a path, -, imap://, imaps://, pop3:// or pop3s://)")
+    if not os.path.exists(spec):
+        raise InputError(f"{spec}: no such file or folder")
+    if is_maildir(spec):
+        return Maildir(spec, keep)
+    return Tree(spec, keep)

@@ -1,0 +1,169 @@
+"""The SQLite results store: one row per message, one per recipient, and a view of the addresses to suppress.
+
+A message's row and its recipients' rows are written in one transaction, keyed by the message's source id, so a
+scan that is killed (even with SIGKILL) and started again finds each stored message once and reads only the rest.
+Rows are replaced, never duplicated, when a message is analyzed again (``--rescan``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ..errors import InputError
+from ..model import Report
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    source_id TEXT PRIMARY KEY,      -- where the message is: path, mbox:FILE#OFFSET, imap://.../;UID=...
+    scanned_at TEXT NOT NULL,        -- when it was analyzed (UTC, ISO 8601)
+    size INTEGER,                    -- bytes
+    kind TEXT NOT NULL,              -- failure, delay, success, autoreply, feedback, not_bounce
+    is_bounce INTEGER NOT NULL,
+    format TEXT,
+    reporting_mta TEXT,
+    date TEXT,                       -- the notice's own Date, as UTC ISO 8601 when it can be read
+    subject TEXT,
+    feedback_type TEXT,
+    original_message_id TEXT,
+    original_subject TEXT,
+    original_from TEXT,
+    list_id TEXT,
+    verp_recipient TEXT,
+    problems TEXT,                   -- JSON list of {kind, message}; NULL when there were none
+    report TEXT NOT NULL             -- the whole report as JSON
+);
+CREATE TABLE IF NOT EXISTS recipients (
+    source_id TEXT NOT NULL REFERENCES messages(source_id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    domain TEXT,
+    action TEXT,
+    status TEXT,
+    reply_code INTEGER,
+    reason TEXT,
+    verdict TEXT,
+    responder_role TEXT,
+    responder_host TEXT,
+    responder_ip TEXT,
+    smtp_command TEXT,
+    diagnostic TEXT,
+    hint TEXT,
+    rule TEXT,
+    PRIMARY KEY (source_id, idx)
+);
+CREATE INDEX IF NOT EXISTS recipients_address ON recipients(address);
+CREATE VIEW IF NOT EXISTS suppressions AS
+    SELECT address, reason, MAX(seen) AS last_seen, COUNT(*) AS times
+    FROM (
+        SELECT r.address, r.reason, COALESCE(m.date, m.scanned_at) AS seen
+        FROM recipients r JOIN messages m USING (source_id)
+        WHERE (r.verdict = 'hard' AND r.action = 'failed') OR m.kind = 'feedback'
+    )
+    GROUP BY address;  -- SQLite takes reason from the row that holds MAX(seen): the latest one
+"""
+
+_MESSAGE_COLUMNS = ("source_id", "scanned_at", "size", "kind", "is_bounce", "format", "reporting_mta", "date",
+                    "subject", "feedback_type", "original_message_id", "original_subject", "original_from",
+                    "list_id", "verp_recipient", "problems", "report")
+_RECIPIENT_COLUMNS = ("source_id", "idx", "address", "domain", "action", "status", "reply_code", "reason", "verdict",
+                      "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic", "hint",
+                      "rule")
+
+
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+_INSERT_MESSAGE = _insert("messages", _MESSAGE_COLUMNS)
+_INSERT_RECIPIENT = _insert("recipients", _RECIPIENT_COLUMNS)
+
+
+def message_row(report: Report, size: int, scanned_at: str, as_json: str) -> tuple[Any, ...]:
+    o = report.original
+    problems = json.dumps([{"kind": p.kind, "message": p.message} for p in report.problems],
+                          ensure_ascii=False) if report.problems else None
+    return (report.source, scanned_at, size, str(report.kind), int(report.is_bounce), report.format,
+            report.reporting_mta, report.date, report.subject, report.feedback_type,
+            o.message_id if o else None, o.subject if o else None, o.from_ if o else None, o.list_id if o else None,
+            o.verp_recipient if o else None, problems, as_json)
+
+
+def recipient_rows(report: Report) -> list[tuple[Any, ...]]:
+    return [(report.source, i, r.address, r.address.rpartition("@")[2] or None, r.action, r.status, r.reply_code,
+             r.reason, r.verdict, str(r.responder.role), r.responder.host, r.responder.ip, r.smtp_command,
+             r.diagnostic, r.hint, r.rule) for i, r in enumerate(report.recipients)]
+
+
+class Store:
+    def __init__(self, path: str, *, durable: bool = False) -> None:
+        """Open (or create) a store. ``durable`` syncs every commit to disk, for when a stored result is followed by
+        an action on the mailbox that cannot be undone (deleting from POP3)."""
+        self.path = path
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._check_version()
+            self.db.executescript(_SCHEMA)
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as e:
+            raise InputError(f"{path}: not a results store this tool can use ({e})") from None
+
+    def _check_version(self) -> None:
+        has_meta = self.db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
+        if not has_meta:
+            if self.db.execute("SELECT 1 FROM sqlite_master WHERE name='messages'").fetchone():
+                raise InputError(f"{self.path}: holds tables of another program; give a new file")
+            return
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row and int(row[0]) > SCHEMA_VERSION:
+            raise InputError(f"{self.path}: written by a newer version of this tool (schema {row[0]})")
+
+    def has(self, source_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM messages WHERE source_id = ?", (source_id,)).fetchone() is not None
+
+    def save(self, results: Sequence[tuple[Report, int, str]]) -> None:
+        """Store reports (with their message sizes and JSON forms) in one transaction: all of them, or none."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        cur = self.db.cursor()
+        cur.execute("BEGIN")
+        try:
+            cur.executemany("DELETE FROM recipients WHERE source_id = ?", [(r.source,) for r, _, _ in results])
+            cur.executemany(_INSERT_MESSAGE, [message_row(r, size, now, js) for r, size, js in results])
+            cur.executemany(_INSERT_RECIPIENT, [row for r, _, _ in results for row in recipient_rows(r)])
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.db.execute(sql, args).fetchall()
+
+    def iter_query(self, sql: str, args: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        yield from self.db.execute(sql, args)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_existing(path: str) -> Store:
+    """A store that must already exist (for reports and suppression lists)."""
+    import os
+
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such results store (run 'bounce-analyzer scan --db {path} ...' first)")
+    store = Store(path)
+    if not store.query("SELECT 1 FROM meta WHERE key='schema'"):
+        raise InputError(f"{path}: not a results store")
+    return store
