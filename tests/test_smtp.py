@@ -33,6 +33,7 @@ def test_codes(text, reply, status):
     ("SMTP error from remote mail server after pipelined RCPT TO:<a@example.org>:", "RCPT"),
     ("... while talking to mx.example.net.:\n>>> DATA\n<<< 554 5.7.1 spam", "DATA"),
     ("192.0.2.1 does not like recipient.", "RCPT"),
+    ("host mx.example.net[192.0.2.9] refused\n    to talk to me: 421 4.7.0 try later", "CONNECT"),
     ("nothing about commands here", None),
 ])
 def test_commands(text, command):

@@ -81,7 +81,7 @@ _TRANSCRIPT = rx.compile(r"^>>>\s*(MAIL|RCPT|DATA|HELO|EHLO|STARTTLS|AUTH|QUIT|\
 _BARE_COMMAND = rx.Gated(r"\b(RCPT\s+TO|MAIL\s+FROM|STARTTLS|EHLO|HELO)\b")
 _QMAIL = rx.Gated(r"does not like (recipient|sender)|failed after I sent the message|"
                     r"(?:greeting|connection)\s+(?:failed|refused)|but greeting failed|Connection refused|"
-                    r"connection timed out|refused to talk to me", rx.I)
+                    r"connection timed out|refused\s+to\s+talk\s+to\s+me", rx.I)
 
 
 def find_command(text: str) -> str | None:
