@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _WHERE = {
-    "analyze": "api", "analyze_file": "api",
+    "analyze": "api", "analyze_file": "api", "scan": "batch",
     "explain": "explain", "Explanation": "explain",
     "BounceAnalyzerError": "errors", "InputError": "errors", "RulesError": "errors",
     "Evidence": "model", "Kind": "model", "Original": "model", "Problem": "model", "Recipient": "model",
@@ -27,6 +27,7 @@ _WHERE = {
 
 if TYPE_CHECKING:
     from .api import analyze, analyze_file
+    from .batch import scan
     from .errors import BounceAnalyzerError, InputError, RulesError
     from .explain import Explanation, explain
     from .model import Evidence, Kind, Original, Problem, Recipient, Report, Responder, Role
@@ -62,4 +63,5 @@ __all__ = [
     "analyze",
     "analyze_file",
     "explain",
+    "scan",
 ]

@@ -222,12 +222,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     import signal
     import tempfile
 
+    from .batch import Scanner
+    from .batch.outputs import writer_for
+    from .batch.store import Store
+    from .batch.summary import print_summary, summarize
+    from .batch.workers import default_jobs
     from .errors import InputError
-    from .scan import Scanner
-    from .scan.outputs import writer_for
-    from .scan.store import Store
-    from .scan.summary import print_summary, summarize
-    from .scan.workers import default_jobs
 
     if (args.move_to or args.mark_seen or args.delete) and not args.db:
         _err("--mark-seen, --move-to and --delete need --db: mail is acted on only after its result is stored")
@@ -300,8 +300,8 @@ def _note(message: str, bar: Any) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .scan.html_report import write_report
-    from .scan.store import open_existing
+    from .batch.html_report import write_report
+    from .batch.store import open_existing
 
     store = open_existing(args.db)
     try:
@@ -316,7 +316,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_suppressions(args: argparse.Namespace) -> int:
-    from .scan.store import open_existing
+    from .batch.store import open_existing
 
     store = open_existing(args.db)
     try:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from bounce_analyzer.scan import scan
-from bounce_analyzer.scan.mbox import count_messages, read_mbox
-from bounce_analyzer.scan.sources import Maildir, Tree
+from bounce_analyzer.batch import scan
+from bounce_analyzer.batch.mbox import count_messages, read_mbox
+from bounce_analyzer.batch.sources import Maildir, Tree
 
 from .conftest import ROOT, SAMPLES, run_cli, sample_pairs
 

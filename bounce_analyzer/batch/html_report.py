@@ -25,14 +25,16 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def bar_chart(title: str, rows: Sequence[tuple[str, int]], color: str = BAR, *, width: int = 560) -> str:
-    """Horizontal bars, one a row, with the count at the end."""
+def bar_chart(title: str, rows: Sequence[tuple[str, int]], color: str | Sequence[str] = BAR, *,
+              width: int = 560) -> str:
+    """Horizontal bars, one a row, with the count at the end; ``color`` is one colour, or one for each row."""
     if not rows:
         return f'<figure class="chart"><figcaption>{_e(title)}</figcaption><p class="empty">no data</p></figure>'
     label_w, bar_h, gap = 190, 18, 6
     top = max(n for _, n in rows) or 1
     span = width - label_w - 70
     height = len(rows) * (bar_h + gap) + gap
+    fill = [color] * len(rows) if isinstance(color, str) else list(color)
     parts = [f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}">']
     for i, (label, n) in enumerate(rows):
@@ -40,7 +42,7 @@ def bar_chart(title: str, rows: Sequence[tuple[str, int]], color: str = BAR, *, 
         w = max(2, round(span * n / top))
         short = label if len(label) <= 28 else label[:27] + "…"
         parts.append(f'<text x="{label_w - 8}" y="{y + 13}" text-anchor="end">{_e(short)}</text>'
-                     f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar_h}" fill="{color}"><title>{_e(label)}: '
+                     f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar_h}" fill="{fill[i]}"><title>{_e(label)}: '
                      f'{n}</title></rect><text x="{label_w + w + 6}" y="{y + 13}">{n:,}</text>')
     parts.append("</svg>")
     return f'<figure class="chart"><figcaption>{_e(title)}</figcaption>{"".join(parts)}</figure>'
@@ -165,7 +167,7 @@ def render(store: Store, *, title: str = "Bounce report") -> str:
     charts = [
         bar_chart("Failed recipients by reason", s.reasons.most_common(20)),
         bar_chart("Hard and soft", [("hard", s.verdicts.get("hard", 0)), ("soft", s.verdicts.get("soft", 0))],
-                  HARD),
+                  (HARD, SOFT)),
         bar_chart("By recipient domain (top 10)", s.domains.most_common(10)),
         bar_chart("By provider (top 10)", providers.most_common(10)),
         bar_chart("Messages by kind", s.kinds.most_common(), OTHER),
