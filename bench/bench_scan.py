@@ -7,14 +7,13 @@
 
 The mailbox is an mbox of the shipped samples repeated in turn (with a unique Message-ID header each), written to a
 temporary folder. Every run is the real command line, ``bounce-analyzer scan --db ... --format none``, in a child
-process; peak memory is the largest resident set of the command and its workers.
+process; peak memory is the largest sum of the resident sets of the command and its workers, sampled every 0.1 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import signal
 import sqlite3
 import subprocess
@@ -50,14 +49,34 @@ def build_mbox(path: Path, *, messages: int = 0, size: int = 0, pad: int = 0) ->
     return n
 
 
+def tree_rss(pid: int) -> int:
+    """Resident memory in bytes of a process and all its descendants (Linux /proc)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def run(mbox: Path, db: Path, jobs: int) -> tuple[float, float]:
-    """(seconds, peak RSS in MB of the command and its workers)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """(seconds, peak resident memory in MB of the command and its workers together)."""
     t = time.perf_counter()
-    subprocess.run([*CMD, "--db", str(db), "--jobs", str(jobs), str(mbox)], check=True, cwd=ROOT)
+    proc = subprocess.Popen([*CMD, "--db", str(db), "--jobs", str(jobs), str(mbox)], cwd=ROOT)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.1)
     elapsed = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak, before) / 1024
+    if proc.returncode:
+        raise SystemExit(f"scan failed with {proc.returncode}")
+    return elapsed, peak / 1024**2
 
 
 def stored(db: Path) -> tuple[int, int]:

@@ -370,3 +370,25 @@ def test_an_oversized_message_is_analyzed_in_part_and_says_so(tmp_path, limit):
     problems = json.loads(line)["problems"]
     assert problems and problems[0]["kind"] == "truncated"
     assert str(tmp_path / "big.eml") in r.stderr.decode()
+
+
+def test_sigterm_stops_cleanly_and_everything_printed_is_stored(tmp_path):
+    box = tmp_path / "box"
+    box.write_bytes(_mbox_bytes([_raw(e) for e, _ in PAIRS] * 40))
+    db = tmp_path / "r.sqlite"
+    out = tmp_path / "out.jsonl"
+    with out.open("wb") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "bounce_analyzer", "scan", "--db", str(db), "--jobs", "2",
+                                 "--format", "jsonl", "--no-summary", str(box)], cwd=ROOT, stdout=fh,
+                                stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and out.stat().st_size < 100_000:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err and b"Traceback" not in err
+    printed = [json.loads(line)["source"] for line in out.read_text().splitlines()]
+    with sqlite3.connect(db) as c:
+        stored = {r[0] for r in c.execute("SELECT source_id FROM messages")}
+    assert printed and set(printed) == stored

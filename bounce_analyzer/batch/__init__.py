@@ -74,8 +74,8 @@ class Scanner:
         try:
             for item, result in analyze_items(source.items(self._done), rules=self.rules, options=self.options,
                                               jobs=self.jobs):
+                pending.append((item, result))  # first: whatever happens while the caller has it, it is stored
                 yield item, result
-                pending.append((item, result))
                 if len(pending) >= COMMIT_EVERY or time.monotonic() - last >= COMMIT_SECONDS:
                     self._commit(source, pending)
                     pending, last = [], time.monotonic()
