@@ -117,22 +117,53 @@ def _connect_error(account: Account, e: BaseException) -> InputError:
     return InputError(f"{account.name}: {e}")
 
 
-class Imap:
-    """One IMAP folder, read-only unless an action on processed mail is asked for."""
+class _Mailbox:
+    """What IMAP and POP3 sources share: the account, the limits, the login, and one session opened on first use."""
 
     def __init__(self, account: Account, keep: int, *, password_env: str | None = None,
                  netrc_file: str | None = None, plaintext: bool = False, ca_file: str | None = None,
-                 move_to: str | None = None, mark_seen: bool = False, timeout: float = 60.0, **_: Any) -> None:
+                 timeout: float = 60.0) -> None:
         self.account = account
-        self.label = f"{account.name}/{account.folder}"
+        self.label = account.name
         self.keep = keep
         self.plaintext = plaintext
         self.ca_file = ca_file
-        self.move_to = move_to
-        self.mark_seen = mark_seen
         self.timeout = timeout
         self._credentials = (password_env, netrc_file)
         self._client: Any = None
+
+    def _login(self) -> tuple[str, str]:
+        return password_for(self.account, password_env=self._credentials[0], netrc_file=self._credentials[1])
+
+    def _open(self) -> Any:
+        raise NotImplementedError
+
+    def _count(self) -> int:
+        raise NotImplementedError
+
+    def _end(self, client: Any) -> None:
+        raise NotImplementedError
+
+    def total(self) -> int | None:
+        self._open()
+        return self._count()
+
+    def close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(Exception):  # the session is over either way
+                self._end(self._client)
+            self._client = None
+
+
+class Imap(_Mailbox):
+    """One IMAP folder, read-only unless an action on processed mail is asked for."""
+
+    def __init__(self, account: Account, keep: int, *, move_to: str | None = None, mark_seen: bool = False,
+                 **options: Any) -> None:
+        super().__init__(account, keep, **options)
+        self.label = f"{account.name}/{account.folder}"
+        self.move_to = move_to
+        self.mark_seen = mark_seen
         self._uids: list[int] = []
         self._uidvalidity = 0
 
@@ -143,7 +174,7 @@ class Imap:
         from imapclient.exceptions import IMAPClientError, LoginError
 
         a = self.account
-        user, password = password_for(a, password_env=self._credentials[0], netrc_file=self._credentials[1])
+        user, password = self._login()
         try:
             ctx = _tls(self.ca_file)
             client = IMAPClient(a.host, a.port, ssl=a.scheme == "imaps", ssl_context=ctx, timeout=self.timeout)
@@ -176,8 +207,7 @@ class Imap:
     def _id(self, uid: int) -> str:
         return f"{self.account.name}/{self.account.folder};UIDVALIDITY={self._uidvalidity};UID={uid}"
 
-    def total(self) -> int | None:
-        self._open()
+    def _count(self) -> int:
         return len(self._uids)
 
     def items(self, done: Done) -> Iterator[Item]:
@@ -219,11 +249,8 @@ class Imap:
                 if client.has_capability("UIDPLUS"):
                     client.uid_expunge(uids)  # only these: never other messages flagged \Deleted
 
-    def close(self) -> None:
-        if self._client is not None:
-            with contextlib.suppress(Exception):  # the session is over either way
-                self._client.logout()
-            self._client = None
+    def _end(self, client: Any) -> None:
+        client.logout()
 
 
 def _body(data: dict[bytes, Any]) -> bytes | None:
@@ -238,21 +265,12 @@ def _text(e: BaseException) -> str:
     return s[2:-1] if s.startswith(("b'", 'b"')) else s
 
 
-class Pop3:
+class Pop3(_Mailbox):
     """A POP3 mailbox. Messages are named by their UIDL; nothing is deleted unless asked for."""
 
-    def __init__(self, account: Account, keep: int, *, password_env: str | None = None,
-                 netrc_file: str | None = None, plaintext: bool = False, ca_file: str | None = None,
-                 delete: bool = False, timeout: float = 60.0, **_: Any) -> None:
-        self.account = account
-        self.label = account.name
-        self.keep = keep
-        self.plaintext = plaintext
-        self.ca_file = ca_file
+    def __init__(self, account: Account, keep: int, *, delete: bool = False, **options: Any) -> None:
+        super().__init__(account, keep, **options)
         self.delete = delete
-        self.timeout = timeout
-        self._credentials = (password_env, netrc_file)
-        self._client: Any = None
         self._list: list[tuple[int, str]] = []
 
     def _open(self) -> Any:
@@ -263,7 +281,7 @@ class Pop3:
         # poplib refuses lines over 2 KB; real mail has longer ones (RFC 5322's 998 is often ignored)
         poplib._MAXLINE = max(poplib._MAXLINE, 1 << 20)  # type: ignore[attr-defined]
         a = self.account
-        user, password = password_for(a, password_env=self._credentials[0], netrc_file=self._credentials[1])
+        user, password = self._login()
         try:
             ctx = _tls(self.ca_file)
             client: Any
@@ -299,8 +317,7 @@ class Pop3:
     def _id(self, uid: str) -> str:
         return f"{self.account.name}/;UIDL={uid}"
 
-    def total(self) -> int | None:
-        self._open()
+    def _count(self) -> int:
         return len(self._list)
 
     def items(self, done: Done) -> Iterator[Item]:
@@ -329,11 +346,8 @@ class Pop3:
             if bounce and item.handle is not None and not item.error:
                 client.dele(item.handle)
 
-    def close(self) -> None:
-        if self._client is not None:
-            with contextlib.suppress(Exception):  # the session is over either way
-                self._client.quit()  # deletions, if any were asked for, take effect here
-            self._client = None
+    def _end(self, client: Any) -> None:
+        client.quit()  # deletions, if any were asked for, take effect here
 
 
 def open_remote(url: str, keep: int, **options: Any) -> Imap | Pop3:
@@ -341,7 +355,10 @@ def open_remote(url: str, keep: int, **options: Any) -> Imap | Pop3:
     if account.scheme.startswith("imap"):
         if options.get("delete"):
             raise InputError(f"{account.name}: --delete is for POP3; for IMAP use --move-to FOLDER")
+        options.pop("delete", None)
         return Imap(account, keep, **options)
     if options.get("move_to") or options.get("mark_seen"):
         raise InputError(f"{account.name}: POP3 has no folders or flags; --move-to and --mark-seen are for IMAP")
+    options.pop("move_to", None)
+    options.pop("mark_seen", None)
     return Pop3(account, keep, **options)
