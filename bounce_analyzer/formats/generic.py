@@ -35,7 +35,9 @@ _ADDR_LINE = rx.compile(
     rf"Failed recipient:\s*|To:\s*|Address:\s*|"
     rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
     rf"<?(?:mailto:)?({ADDR})>?"
-    rf"(?:\s*(?:\.\.\.|:|,|\(|\s+on\s|\s+-\s|\s+\[)|\s*$)(.*)$",
+    rf"(?:\s*(?:\.\.\.|:|,|\(|\s+on\s|\s+-\s|\s+\[)|\s*$|"
+    # "alice@example.net Invalid Address, ERROR_CODE :550, ...": words, then an SMTP code on the same line
+    rf"[ \t]+(?=[^\n]{{0,200}}?(?<![\w.])[245](?:\d\d|\.\d{{1,3}}\.\d{{1,3}})(?!\w)))(.*)$",
     rx.M | rx.I,
 )
 # "Your message to alice@example.net couldn't be delivered." / "failed to deliver to <alice@example.net>"
@@ -49,6 +51,10 @@ _CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d[ -]|(?<![\w.])[245]\.\d{1,3}\.\d{1
 _SELF_HOST = rx.Gated(r"\b(?:mail\s+system|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|mail\s+delivery\s+"
                       r"(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program)\s+(?:at|on|of)?"
                       r"\s*(?:host\s+)?([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})\b", rx.I)
+# "   ----- The following addresses had permanent fatal errors -----", "|----- Message log follows: -----|"
+_HEADING = rx.compile(r"^[ \t]*[-=|*]{3,}[ \t]*(\S[^\n]{2,80}?)[ \t]*:?[ \t]*[-=|*]{3,}[ \t]*$", rx.M)
+_LISTING_WORDS = ("address", "recipient")
+_ABOUT_WORDS = ("information", "reason", "log", "error", "transcript", "diagnostic", "detail")
 _SECTION_STARTS = ("... while talking", ">>>", "<<<", "-----", "=====")
 _SELF_LOCALS = ("mailer-daemon", "postmaster", "mailer_daemon", "maildaemon", "mail-daemon", "abuse", "noreply")
 
@@ -57,12 +63,15 @@ class _Excluded:
     """Tells whether an address is never a failed recipient: the notice's own sender and addressee, the original's
     sender, and any address the notice gives as a MAIL FROM or sender. Worked out only for addresses asked about."""
 
-    def __init__(self, bounce: Bounce) -> None:
+    def __init__(self, bounce: Bounce, listed: set[str] | None = None) -> None:
         self.bounce = bounce
+        self.listed = listed or set()  # listed under a heading about failed addresses: a postmaster can fail too
         self._headers: set[str] | None = None
 
     def __contains__(self, address: str) -> bool:
-        if address == self.bounce.sender or address.split("@", 1)[0] in _SELF_LOCALS:
+        if address == self.bounce.sender:
+            return True
+        if address.split("@", 1)[0] in _SELF_LOCALS and address not in self.listed:
             return True
         if self._headers is None:
             b = self.bounce
@@ -85,6 +94,26 @@ class _Excluded:
 
 def _clean(address: str) -> str:
     return address.strip(".'\"").lower()
+
+
+def headed_sections(notice: str) -> tuple[set[str], str]:
+    """Under headings framed by dashes: the addresses listed under a heading about addresses or recipients, and
+    the text of the sections that explain the failure ("Non-delivered information", "Message log follows")."""
+    if "---" not in notice and "===" not in notice and "|||" not in notice and "***" not in notice:
+        return set(), ""
+    heads = list(rx.finditer(_HEADING, notice[:50_000]))
+    listed: set[str] = set()
+    about: list[str] = []
+    for n, h in enumerate(heads):
+        title = h.group(1).lower()
+        body = notice[h.end():heads[n + 1].start() if n + 1 < len(heads) else h.end() + 2000][:2000]
+        if any(w in title for w in _LISTING_WORDS):
+            listed.update(_clean(m.group(0)) for m in rx.finditer(_ADDR, body))
+        elif any(w in title for w in _ABOUT_WORDS) and "original" not in title and "message text" not in title:
+            text = " ".join(body.split())
+            if text:
+                about.append(text)
+    return listed, " ".join(about)[:1000]
 
 
 def recipient_blocks(notice: str) -> dict[str, list[str]]:
@@ -182,9 +211,16 @@ def _best_block(texts: list[str]) -> str:
 def code_paragraphs(notice: str) -> str:
     """The paragraphs of a notice that quote an SMTP reply (Gmail and Exchange put it away from the address)."""
     out: list[str] = []
+    before = ""
     for para in notice.split("\n\n"):
+        if not para.strip():
+            continue
         if rx.search(_CODE_LINE, para):
+            if before:  # "The response from the remote server was:", a blank line, then the reply
+                out.append(before)
             out.append(" ".join(para.split()))
+        text = " ".join(para.split())
+        before = text if text.endswith(":") and len(text) <= 200 and text not in out else ""
     return " ".join(out)[:2000]
 
 
@@ -233,7 +269,8 @@ class GenericText:
 
     def parse(self, bounce: Bounce) -> Extract:
         notice = bounce.notice
-        excluded = _Excluded(bounce)
+        listed, about = headed_sections(notice)
+        excluded = _Excluded(bounce, listed)
         blocks = recipient_blocks(notice)
         failed_header = header(bounce.msg, "x-failed-recipients")
         named = [_clean(m.group(0)) for m in rx.finditer(_ADDR, failed_header)]
@@ -255,4 +292,6 @@ class GenericText:
         if not findings:
             return Extract()
         self._finish(notice, findings)
+        if len(findings) == 1 and not findings[0].diagnostic.strip() and about:
+            findings[0].diagnostic = about
         return Extract(findings=findings, reporting_mta=reporting_host(bounce))
