@@ -44,6 +44,11 @@ _ADDR_LINE = rx.compile(
 _ADDR_SENTENCE = rx.compile(
     rf"(?:\b(?:deliver\w*|send\w*|sent|transmi\w*|message|mail|relay\w*)\b[^\n<>@]{{0,40}}?\b(?:to|for)|"
     rf"\brecipients?:?|\baddress(?:es)?:?)\s+<?({ADDR})>?", rx.I)
+# "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
+# label that says what failed, then the address alone; the label is what the notice says about it
+_LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([A-Za-z][A-Za-z '-]{{2,48}}?)[ \t]*:[ \t]*<?(?:mailto:)?({ADDR})>?[ \t.]*$")
+_LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "domain", "fail", "error", "reject",
+                "invalid", "unknown", "quota", "full", "undeliverable", "bounced", "refused")
 _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-path|from:|reply-to:)\s*<?({ADDR})",
                              rx.I)
 _CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d[ -]|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d")
@@ -53,6 +58,9 @@ _SELF_HOST = rx.Gated(r"\b(?:mail\s+system|qmail-send\s+program|mail\s+agent(?:\
                       r"\s*(?:host\s+)?([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})\b", rx.I)
 # "   ----- The following addresses had permanent fatal errors -----", "|----- Message log follows: -----|"
 _HEADING = rx.compile(r"^[ \t]*[-=|*]{3,}[ \t]*(\S[^\n]{2,80}?)[ \t]*:?[ \t]*[-=|*]{3,}[ \t]*$", rx.M)
+# Domino: "because:" on a line of its own, then the reason, indented, in the next paragraph
+_BECAUSE = rx.compile(r"^[ \t]*(?:because|reasons?|the reason(?: is)?)[ \t]*:[ \t]*\n(?:[ \t]*\n)?"
+                      r"((?:[ \t]*\S[^\n]*\n?){1,6})", rx.I | rx.M)
 _LISTING_WORDS = ("address", "recipient")
 _ABOUT_WORDS = ("information", "reason", "log", "error", "transcript", "diagnostic", "detail")
 _SECTION_STARTS = ("... while talking", ">>>", "<<<", "-----", "=====")
@@ -98,9 +106,10 @@ def _clean(address: str) -> str:
 
 def headed_sections(notice: str) -> tuple[set[str], str]:
     """Under headings framed by dashes: the addresses listed under a heading about addresses or recipients, and
-    the text of the sections that explain the failure ("Non-delivered information", "Message log follows")."""
+    the text of the sections that explain the failure ("Non-delivered information", "Message log follows"), else
+    the paragraph under a "because:" line."""
     if "---" not in notice and "===" not in notice and "|||" not in notice and "***" not in notice:
-        return set(), ""
+        return set(), _because(notice)
     heads = list(rx.finditer(_HEADING, notice[:50_000]))
     listed: set[str] = set()
     about: list[str] = []
@@ -113,7 +122,15 @@ def headed_sections(notice: str) -> tuple[set[str], str]:
             text = " ".join(body.split())
             if text:
                 about.append(text)
-    return listed, " ".join(about)[:1000]
+    return listed, " ".join(about)[:1000] or _because(notice)
+
+
+def _because(notice: str) -> str:
+    low = notice[:20_000].lower()
+    if "because" not in low and "reason" not in low:
+        return ""
+    m = rx.search(_BECAUSE, notice[:20_000])
+    return " ".join(m.group(1).split())[:1000] if m else ""
 
 
 def recipient_blocks(notice: str) -> dict[str, list[str]]:
@@ -130,11 +147,17 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
             continue
         m = rx.match(_ADDR_LINE, line)
         if m:
-            indent = len(line) - len(line.lstrip())
-            if 0 <= indent_of_start < indent:
-                continue  # a folded continuation of the block above that quotes the address again
-            starts.append((i, _clean(m.group(1)), m.group(2).strip()))
-            indent_of_start = indent
+            address, rest = m.group(1), m.group(2)
+        else:
+            m = rx.match(_LABEL_LINE, line)
+            if not m or not any(w in m.group(1).lower() for w in _LABEL_WORDS):
+                continue
+            address, rest = m.group(2), m.group(1)
+        indent = len(line) - len(line.lstrip())
+        if 0 <= indent_of_start < indent:
+            continue  # a folded continuation of the block above that quotes the address again
+        starts.append((i, _clean(address), rest.strip()))
+        indent_of_start = indent
     for n, (i, address, rest) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
         body = [rest] if rest else []

@@ -181,6 +181,8 @@ _REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
     (rx.Gated(r"\s-\s(?:gsmtp|gcdp)\b"), "remote", 0, 0),
 ]
 _LOCAL_CUES: list[tuple[rx.Gated, str, int, int]] = [
+    # Exchange 2003 signs each recipient's paragraph with the server that wrote it: <mail.example.org #5.1.1>
+    (rx.Gated(rf"<({HOST}\.[A-Za-z]{{2,}})\s+#[45]\.\d{{1,3}}\.\d{{1,3}}", rx.I, gates=("#",)), "reporting", 1, 0),
     # Exchange: the server that wrote the NDR itself, when no remote server is quoted
     (rx.Gated(rf"\bGenerating\s+server:\s*({HOST})", rx.I), "reporting", 1, 0),
     # Postfix: connect to mx.example.net[192.0.2.1]:25: Connection timed out
