@@ -63,5 +63,5 @@ class MailingListRefusal:
         if not address:
             return Extract()
         first = next((p for p in notice.split("\n\n") if p.strip()), "")
-        return Extract(findings=[Finding(address=address, diagnostic=" ".join(first.split())[:500],
+        return Extract(findings=[Finding(address=address, action="failed", diagnostic=" ".join(first.split())[:500],
                                          context=bounce.subject, source="text")])
