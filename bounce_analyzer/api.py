@@ -379,9 +379,11 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
     fmt, primary = extracts[0]
     _merge(primary, [ex for _, ex in extracts[1:]])
     lone = primary.findings[0] if len(primary.findings) == 1 else None
-    if lone is not None and not lone.context.strip():
+    if lone is not None and (not lone.context.strip() or (
+            smtp.find_reply(lone.diagnostic) is None and smtp.find_reply(lone.context) is None)):
         # one recipient and nothing (or no code) said about it by name: the notice's paragraphs that quote an SMTP
-        # reply are about it ("554 5.3.0 unknown mailer error 255" under a Sendmail transcript)
+        # reply are about it ("554 5.3.0 unknown mailer error 255" under a Sendmail transcript, "<<< 421" when the
+        # delivery-status part leaves Diagnostic-Code empty)
         quoted = code_paragraphs(b.notice)
         if not lone.diagnostic.strip():
             lone.diagnostic = quoted

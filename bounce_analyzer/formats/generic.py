@@ -51,7 +51,7 @@ _LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "d
                 "invalid", "unknown", "quota", "full", "undeliverable", "bounced", "refused")
 _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-path|from:|reply-to:)\s*<?({ADDR})",
                              rx.I)
-_CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d[ -]|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d")
+_CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d")
 # "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com."
 _SELF_HOST = rx.Gated(r"\b(?:mail\s+system|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|mail\s+delivery\s+"
                       r"(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program)\s+(?:at|on|of)?"
