@@ -288,7 +288,8 @@ class GenericText:
         stages, first_stage = transcript_stages(notice)
         for f in findings:
             f.smtp_command = stages.get(f.address) or smtp.find_command(f.diagnostic) or (
-                first_stage if len(findings) == 1 else None)
+                first_stage if len(findings) == 1 else None) or (
+                smtp.find_headed_command(notice) if len(findings) == 1 else None)
 
     def parse(self, bounce: Bounce) -> Extract:
         notice = bounce.notice

@@ -84,6 +84,17 @@ _QMAIL = rx.Gated(r"does not like (recipient|sender)|failed after I sent the mes
                     r"connection timed out|refused to talk to me", rx.I)
 
 
+# a notice that names the command under a heading of its own (m-FILTER: "-------SMTP command" then "DATA")
+_HEADED_COMMAND = rx.Gated(r"^[ \t-]*SMTP[ \t]+command[ \t]*:?[ \t]*\n?[ \t]*"
+                           r"(MAIL[ \t]+FROM|RCPT[ \t]+TO|DATA|HELO|EHLO|STARTTLS|AUTH)\b", rx.I | rx.M,
+                           gates=("smtp command",))
+
+
+def find_headed_command(text: str) -> str | None:
+    m = _HEADED_COMMAND.search(text, text.lower()) if text else None
+    return _COMMAND_WORDS.get(" ".join(m.group(1).lower().split())) if m else None
+
+
 def find_command(text: str) -> str | None:
     if not text:
         return None
@@ -173,6 +184,8 @@ _REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
     # qmail: Connected to 192.0.2.1 but sender was rejected. / 192.0.2.1 does not like recipient.
     (rx.Gated(rf"\bConnected\s+to\s+({IP})\s+but\b", rx.I), "remote", 0, 1),
     (rx.Gated(rf"^\s*({IP})\s+does\s+not\s+like\s+(?:recipient|sender)", rx.I | rx.M), "remote", 0, 1),
+    # m-FILTER quotes the receiving server's reply under "-------server message"
+    (rx.Gated(r"-{3,}[ \t]*server[ \t]+message\b", rx.I, gates=("server message",)), "remote", 0, 0),
     # the receiving server's own reply, quoted by the notice
     (rx.Gated(r"\bRemote\s+(?:Server|host)\s+(?:returned|said)\b|\bSMTP error from remote\b|"
                 r"\bresponse from the remote server\b|\berror that the other server returned\b|"
