@@ -35,7 +35,7 @@ _ADDR_LINE = rx.compile(
     rf"Failed recipient:\s*|To:\s*|Address:\s*|"
     rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
     rf"<?(?:mailto:)?({ADDR})>?"
-    rf"(?:\s*(?:\.\.\.|:|,|\(|\s+on\s|\s+-\s|\s+\[)|\s*$|"
+    rf"(?:\s*(?:\.\.\.|:|,|\(|\s+on\s|\s+-\s|\s+\[)|\s*$|[ \t]+(?=<[^<>\s]+@)|"
     # "alice@example.net Invalid Address, ERROR_CODE :550, ...": words, then an SMTP code on the same line
     rf"[ \t]+(?=[^\n]{{0,200}}?(?<![\w.])[245](?:\d\d|\.\d{{1,3}}\.\d{{1,3}})(?!\w)))(.*)$",
     rx.M | rx.I,
@@ -46,9 +46,11 @@ _ADDR_SENTENCE = rx.compile(
     rf"\brecipients?:?|\baddress(?:es)?:?)\s+<?({ADDR})>?", rx.I)
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
 # label that says what failed, then the address alone; the label is what the notice says about it
-_LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([A-Za-z][A-Za-z '-]{{2,48}}?)[ \t]*:[ \t]*<?(?:mailto:)?({ADDR})>?[ \t.]*$")
+_LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*[:：][ \t]*<?(?:mailto:)?({ADDR})>?[ \t.]*$")
 _LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "domain", "fail", "error", "reject",
-                "invalid", "unknown", "quota", "full", "undeliverable", "bounced", "refused")
+                "invalid", "unknown", "quota", "full", "undeliverable", "bounced", "refused",
+                # Japanese, Chinese, Russian, German, French, Spanish: "addressee", "recipient"
+                "宛先", "送信先", "受信者", "收件人", "收信人", "получател", "адрес", "empfänger", "destinataire")
 _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-path|from:|reply-to:)\s*<?({ADDR})",
                              rx.I)
 _CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d")
