@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..parse import bounded as rx
-from ..parse import smtp
+from ..parse import dsn, smtp
 from ..parse.message import header
 from .base import Bounce, Extract, Finding
 
@@ -299,7 +299,9 @@ class GenericText:
         excluded = _Excluded(bounce, listed)
         blocks = recipient_blocks(notice)
         failed_header = header(bounce.msg, "x-failed-recipients")
-        named = [_clean(m.group(0)) for m in rx.finditer(_ADDR, failed_header)]
+        # the header lists addresses and nothing else: read each one whole, so that an internationalised local part
+        # ("🐈@example.jp", which the address pattern of free text does not take) is kept too
+        named = [a for a in (dsn.address_of(v) for v in failed_header.split(",")[:100]) if a]
         if blocks:  # the header only adds what the text names too
             low_notice = notice.lower()
             named = [a for a in named if a in low_notice]

@@ -50,7 +50,10 @@ class JamesNotify:
     name: ClassVar[str] = "james"
 
     def sniff(self, bounce: Bounce) -> int:
-        low = bounce.notice[:20000].lower()
+        head = bounce.notice[:20000]
+        if "etails:" not in head and "ETAILS:" not in head:
+            return 0
+        low = head.lower()
         if _ERROR_HEAD not in low or _DETAILS_HEAD not in low or "rcpt to:" not in low:
             return 0
         return CERTAIN
