@@ -25,8 +25,8 @@ from .classify import rules as rules_mod
 from .classify.engine import classify
 from .classify.rules import RuleSet
 from .errors import InputError
-from .formats import FORMATS, Bounce, Extract, Finding
-from .formats.generic import code_paragraphs
+from .formats import CERTAIN, FORMATS, Bounce, Extract, Finding
+from .formats.generic import ADDR, code_paragraphs, reporting_host
 from .model import Evidence, Kind, Problem, Recipient, Report
 from .options import DEFAULT, Options
 from .original import describe, find_original
@@ -52,6 +52,7 @@ _ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"
 _REPLY_SUBJECT = rx.compile(r"^\s*(?:re|aw|sv|antw|vs|r|rif|res)\s*:", rx.I)
 _ANGLE_ADDRESS = rx.compile(r"<([^<>]+)>")
 _LOCAL_PART = rx.compile(r"([^\s<>\"@]+)@")
+_ADDRESS = rx.compile(ADDR)
 _rules_cache: dict[tuple[str, ...], RuleSet] = {}
 
 
@@ -118,7 +119,7 @@ def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
         i = low.find(marker)
         while 0 <= i < cut:
             line_start = low.rfind("\n", 0, i) + 1
-            if not low[line_start:i].strip(" \t-=*_>[("):  # the marker starts its line: not a word in a sentence
+            if not low[line_start:i].strip(" \t-=*_>[(|"):  # the marker starts its line: not a word in a sentence
                 cut = i
                 break
             i = low.find(marker, i + 1)
@@ -192,7 +193,7 @@ def _build(msg: Message, rules: RuleSet, options: Options) -> tuple[Bounce, list
     notice, tail = _cut_original(notice_full, rules.detect.original_markers)
     report_type = content_param(msg, "report-type") if content_type(msg) == "multipart/report" else ""
     b = Bounce(msg=msg, subject=header(msg, "subject"), sender=_sender_address(msg), report_type=report_type,
-               notice=notice, dsn_texts=dsns, original=find_original(msg, tail))
+               notice=notice, dsn_texts=dsns, original=find_original(msg, tail), quoted=tail)
     return b, feedback
 
 
@@ -295,25 +296,84 @@ def _date_of(msg: Message) -> str | None:
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
+_MAX_DEPTH = 3  # notices inside notices: how deep to look
+_FORWARDED = rx.compile(r"^[ \t>]*(?:-{2,}[ \t]*(?:Forwarded|Original)[ \t]+Message[ \t]*-{2,}|"
+                        r"Begin forwarded message:)[ \t]*\n(?:[ \t>]*\n)?(?=[ \t>]*[A-Za-z-]{2,40}:)", rx.I | rx.M)
+_QUOTE_PREFIX = rx.compile(r"^> ?", rx.M)
+
+
+def _inner_messages(b: Bounce) -> list[Message]:
+    """Messages carried inside this one that may be notices: attached ones (``message/rfc822``), then one forwarded
+    inline after a "Forwarded message" / "Original Message" line that its headers follow."""
+    out: list[Message] = []
+    for part in walk(b.msg):
+        if part is b.msg or content_type(part) not in ("message/rfc822", "message/global"):
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+            out.append(payload[0])
+        if len(out) >= 3:
+            break
+    text = f"{b.notice}\n{b.quoted}"
+    m = rx.search(_FORWARDED, text) if ("forward" in text.lower() or "original message" in text.lower()) else None
+    if m:
+        inner = text[m.end():m.end() + 200_000]
+        if inner.lstrip().startswith(">"):
+            inner = rx.sub(_QUOTE_PREFIX, "", inner)
+        out.append(parse_bytes(inner.lstrip(" \t>").encode("utf-8", "surrogateescape")))
+    return out
+
+
+def _embedded(b: Bounce, source: str, rules: RuleSet, options: Options, problems: list[Problem],
+              depth: int) -> Report | None:
+    """The report of a notice forwarded or attached inside this message, if one of its inner messages is one."""
+    if depth >= _MAX_DEPTH:
+        return None
+    for inner in _inner_messages(b):
+        report = _analyze_message(inner, source, rules, options, problems, depth + 1)
+        if report.kind in (Kind.FAILURE, Kind.DELAY) and report.recipients:
+            return report
+    return None
+
+
+def _from_original(b: Bounce) -> Extract:
+    """A notice that names no recipient at all ("Delivery report unavailable"): the one address the attached original
+    was sent to, unless the original went to a mailing list (whose address is not the one that failed)."""
+    o = b.original
+    if o is None or header(o, "cc") or header(o, "list-id") or header(o, "list-post"):
+        return Extract()
+    to = header(o, "to")
+    found = {dsn_mod.address_of(m.group(0)) for m in rx.finditer(_ADDRESS, to)}
+    found.discard("")
+    if len(found) != 1:
+        return Extract()
+    return Extract(findings=[Finding(address=found.pop(), source="original")], reporting_mta=reporting_host(b))
+
+
 def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems: list[Problem]) -> Report:
     msg = parse_bytes(normalise_newlines(raw))
-    report = _read(msg, source, rules, options, problems)
+    report = _analyze_message(msg, source, rules, options, problems, 0)
     date = _date_of(msg)
     return replace(report, date=date) if date else report
 
 
-def _read(msg: Message, source: str, rules: RuleSet, options: Options, problems: list[Problem]) -> Report:
+def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options, problems: list[Problem],
+                     depth: int) -> Report:
     b, feedback_texts = _build(msg, rules, options)
     if feedback_texts or b.report_type == "feedback-report":
         return _feedback(b, feedback_texts, rules, source, options, problems)
     signals = _Signals(b, rules)
     original = describe(b.original, msg, options.extra_headers, b.notice)
-    if not signals.bounce:
+    sniffs = [(p.sniff(b), i, p) for i, p in enumerate(FORMATS)]
+    if not (signals.bounce or any(score >= CERTAIN for score, _, _ in sniffs)):
+        inner = _embedded(b, source, rules, options, problems, depth)
+        if inner is not None:
+            return inner
         kind = Kind.AUTOREPLY if signals.autoreply else Kind.NOT_BOUNCE
         return Report(source=source, is_bounce=False, kind=kind, subject=b.subject or None,
                       original=original if kind is Kind.AUTOREPLY else None, problems=tuple(problems))
 
-    ranked = sorted(((p.sniff(b), i, p) for i, p in enumerate(FORMATS)), key=lambda t: (-t[0], t[1]))
+    ranked = sorted(sniffs, key=lambda t: (-t[0], t[1]))
     extracts: list[tuple[str, Extract]] = []
     for score, _, parser in ranked:
         if score <= 0:
@@ -326,15 +386,24 @@ def _read(msg: Message, source: str, rules: RuleSet, options: Options, problems:
         if ex.findings:
             extracts.append((parser.name, ex))
     if not extracts:
+        inner = _embedded(b, source, rules, options, problems, depth)
+        if inner is not None:
+            return inner
+        last = _from_original(b)
+        if last.findings:
+            extracts.append(("original", last))
+    if not extracts:
         problems.append(Problem(source, "no-recipient", "looks like a bounce, but no failed recipient could be read"))
         return Report(source=source, is_bounce=True, kind=Kind.FAILURE, subject=b.subject or None,
                       original=original, problems=tuple(problems))
     fmt, primary = extracts[0]
     _merge(primary, [ex for _, ex in extracts[1:]])
     lone = primary.findings[0] if len(primary.findings) == 1 else None
-    if lone is not None and not lone.context.strip():
+    if lone is not None and (not lone.context.strip() or (
+            smtp.find_reply(lone.diagnostic) is None and smtp.find_reply(lone.context) is None)):
         # one recipient and nothing (or no code) said about it by name: the notice's paragraphs that quote an SMTP
-        # reply are about it ("554 5.3.0 unknown mailer error 255" under a Sendmail transcript)
+        # reply are about it ("554 5.3.0 unknown mailer error 255" under a Sendmail transcript, "<<< 421" when the
+        # delivery-status part leaves Diagnostic-Code empty)
         quoted = code_paragraphs(b.notice)
         if not lone.diagnostic.strip():
             lone.diagnostic = quoted

@@ -7,13 +7,19 @@ and lets the others fill in what it left empty. To add a layout: write a module 
 
 from __future__ import annotations
 
-from .base import Bounce, Extract, Finding, FormatParser
+from .base import CERTAIN, Bounce, Extract, Finding, FormatParser
 from .generic import GenericText
+from .james import JamesNotify
+from .mlserver import MailingListRefusal
 from .rfc3464 import RFC3464
+from .sesjson import SesJson
 
 FORMATS: tuple[FormatParser, ...] = (
     RFC3464(),
+    SesJson(),
+    JamesNotify(),
+    MailingListRefusal(),
     GenericText(),
 )
 
-__all__ = ["FORMATS", "Bounce", "Extract", "Finding", "FormatParser"]
+__all__ = ["CERTAIN", "FORMATS", "Bounce", "Extract", "Finding", "FormatParser"]

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import ClassVar, Protocol
 
+# A sniff score at or above this says the layout alone makes the message a notice: headings and field names that
+# only a delivery report carries, whatever its sender and Subject say (gateways often send "Re: <subject>").
+CERTAIN = 8
+
 
 @dataclass(slots=True)
 class Finding:
@@ -53,6 +57,7 @@ class Bounce:
     notice: str  # the human-readable text of the notice, without the attached original
     dsn_texts: list[str]  # the text of each message/delivery-status part
     original: Message | None = None  # the attached original message, or its headers
+    quoted: str = ""  # the notice's text from the original-message marker on (a quoted or forwarded message)
 
 
 class FormatParser(Protocol):

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..parse import bounded as rx
-from ..parse import smtp
+from ..parse import dsn, smtp
 from ..parse.message import header
 from .base import Bounce, Extract, Finding
 
@@ -35,20 +35,36 @@ _ADDR_LINE = rx.compile(
     rf"Failed recipient:\s*|To:\s*|Address:\s*|"
     rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
     rf"<?(?:mailto:)?({ADDR})>?"
-    rf"(?:\s*(?:\.\.\.|:|,|\(|\s+on\s|\s+-\s|\s+\[)|\s*$)(.*)$",
+    rf"(?:\s*(?:\.\.\.|:|,|\(|\s+on\s|\s+-\s|\s+\[)|\s*$|[ \t]+(?=<[^<>\s]+@)|"
+    # "alice@example.net Invalid Address, ERROR_CODE :550, ...": words, then an SMTP code on the same line
+    rf"[ \t]+(?=[^\n]{{0,200}}?(?<![\w.])[245](?:\d\d|\.\d{{1,3}}\.\d{{1,3}})(?!\w)))(.*)$",
     rx.M | rx.I,
 )
 # "Your message to alice@example.net couldn't be delivered." / "failed to deliver to <alice@example.net>"
 _ADDR_SENTENCE = rx.compile(
     rf"(?:\b(?:deliver\w*|send\w*|sent|transmi\w*|message|mail|relay\w*)\b[^\n<>@]{{0,40}}?\b(?:to|for)|"
     rf"\brecipients?:?|\baddress(?:es)?:?)\s+<?({ADDR})>?", rx.I)
+# "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
+# label that says what failed, then the address alone; the label is what the notice says about it
+_LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*[:：][ \t]*<?(?:mailto:)?({ADDR})>?[ \t.]*$")
+_LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "domain", "fail", "error", "reject",
+                "invalid", "unknown", "quota", "full", "undeliverable", "bounced", "refused",
+                # Japanese, Chinese, Russian, German, French, Spanish: "addressee", "recipient"
+                "宛先", "送信先", "受信者", "收件人", "收信人", "получател", "адрес", "empfänger", "destinataire")
 _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-path|from:|reply-to:)\s*<?({ADDR})",
                              rx.I)
-_CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d[ -]|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d")
+_CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d")
 # "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com."
 _SELF_HOST = rx.Gated(r"\b(?:mail\s+system|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|mail\s+delivery\s+"
                       r"(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program)\s+(?:at|on|of)?"
                       r"\s*(?:host\s+)?([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})\b", rx.I)
+# "   ----- The following addresses had permanent fatal errors -----", "|----- Message log follows: -----|"
+_HEADING = rx.compile(r"^[ \t]*[-=|*]{3,}[ \t]*(\S[^\n]{2,80}?)[ \t]*:?[ \t]*[-=|*]{3,}[ \t]*$", rx.M)
+# Domino: "because:" on a line of its own, then the reason, indented, in the next paragraph
+_BECAUSE = rx.compile(r"^[ \t]*(?:because|reasons?|the reason(?: is)?)[ \t]*:[ \t]*\n(?:[ \t]*\n)?"
+                      r"((?:[ \t]*\S[^\n]*\n?){1,6})", rx.I | rx.M)
+_LISTING_WORDS = ("address", "recipient")
+_ABOUT_WORDS = ("information", "reason", "log", "error", "transcript", "diagnostic", "detail")
 _SECTION_STARTS = ("... while talking", ">>>", "<<<", "-----", "=====")
 _SELF_LOCALS = ("mailer-daemon", "postmaster", "mailer_daemon", "maildaemon", "mail-daemon", "abuse", "noreply")
 
@@ -57,12 +73,15 @@ class _Excluded:
     """Tells whether an address is never a failed recipient: the notice's own sender and addressee, the original's
     sender, and any address the notice gives as a MAIL FROM or sender. Worked out only for addresses asked about."""
 
-    def __init__(self, bounce: Bounce) -> None:
+    def __init__(self, bounce: Bounce, listed: set[str] | None = None) -> None:
         self.bounce = bounce
+        self.listed = listed or set()  # listed under a heading about failed addresses: a postmaster can fail too
         self._headers: set[str] | None = None
 
     def __contains__(self, address: str) -> bool:
-        if address == self.bounce.sender or address.split("@", 1)[0] in _SELF_LOCALS:
+        if address == self.bounce.sender:
+            return True
+        if address.split("@", 1)[0] in _SELF_LOCALS and address not in self.listed:
             return True
         if self._headers is None:
             b = self.bounce
@@ -87,6 +106,35 @@ def _clean(address: str) -> str:
     return address.strip(".'\"").lower()
 
 
+def headed_sections(notice: str) -> tuple[set[str], str]:
+    """Under headings framed by dashes: the addresses listed under a heading about addresses or recipients, and
+    the text of the sections that explain the failure ("Non-delivered information", "Message log follows"), else
+    the paragraph under a "because:" line."""
+    if "---" not in notice and "===" not in notice and "|||" not in notice and "***" not in notice:
+        return set(), _because(notice)
+    heads = list(rx.finditer(_HEADING, notice[:50_000]))
+    listed: set[str] = set()
+    about: list[str] = []
+    for n, h in enumerate(heads):
+        title = h.group(1).lower()
+        body = notice[h.end():heads[n + 1].start() if n + 1 < len(heads) else h.end() + 2000][:2000]
+        if any(w in title for w in _LISTING_WORDS):
+            listed.update(_clean(m.group(0)) for m in rx.finditer(_ADDR, body))
+        elif any(w in title for w in _ABOUT_WORDS) and "original" not in title and "message text" not in title:
+            text = " ".join(body.split())
+            if text:
+                about.append(text)
+    return listed, " ".join(about)[:1000] or _because(notice)
+
+
+def _because(notice: str) -> str:
+    low = notice[:20_000].lower()
+    if "because" not in low and "reason" not in low:
+        return ""
+    m = rx.search(_BECAUSE, notice[:20_000])
+    return " ".join(m.group(1).split())[:1000] if m else ""
+
+
 def recipient_blocks(notice: str) -> dict[str, list[str]]:
     """Every address line of the notice, with the lines that belong to it, by address in order of appearance."""
     lines = notice.split("\n")
@@ -101,11 +149,17 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
             continue
         m = rx.match(_ADDR_LINE, line)
         if m:
-            indent = len(line) - len(line.lstrip())
-            if 0 <= indent_of_start < indent:
-                continue  # a folded continuation of the block above that quotes the address again
-            starts.append((i, _clean(m.group(1)), m.group(2).strip()))
-            indent_of_start = indent
+            address, rest = m.group(1), m.group(2)
+        else:
+            m = rx.match(_LABEL_LINE, line)
+            if not m or not any(w in m.group(1).lower() for w in _LABEL_WORDS):
+                continue
+            address, rest = m.group(2), m.group(1)
+        indent = len(line) - len(line.lstrip())
+        if 0 <= indent_of_start < indent:
+            continue  # a folded continuation of the block above that quotes the address again
+        starts.append((i, _clean(address), rest.strip()))
+        indent_of_start = indent
     for n, (i, address, rest) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
         body = [rest] if rest else []
@@ -182,9 +236,16 @@ def _best_block(texts: list[str]) -> str:
 def code_paragraphs(notice: str) -> str:
     """The paragraphs of a notice that quote an SMTP reply (Gmail and Exchange put it away from the address)."""
     out: list[str] = []
+    before = ""
     for para in notice.split("\n\n"):
+        if not para.strip():
+            continue
         if rx.search(_CODE_LINE, para):
+            if before:  # "The response from the remote server was:", a blank line, then the reply
+                out.append(before)
             out.append(" ".join(para.split()))
+        text = " ".join(para.split())
+        before = text if text.endswith(":") and len(text) <= 200 and text not in out else ""
     return " ".join(out)[:2000]
 
 
@@ -229,14 +290,18 @@ class GenericText:
         stages, first_stage = transcript_stages(notice)
         for f in findings:
             f.smtp_command = stages.get(f.address) or smtp.find_command(f.diagnostic) or (
-                first_stage if len(findings) == 1 else None)
+                first_stage if len(findings) == 1 else None) or (
+                smtp.find_headed_command(notice) if len(findings) == 1 else None)
 
     def parse(self, bounce: Bounce) -> Extract:
         notice = bounce.notice
-        excluded = _Excluded(bounce)
+        listed, about = headed_sections(notice)
+        excluded = _Excluded(bounce, listed)
         blocks = recipient_blocks(notice)
         failed_header = header(bounce.msg, "x-failed-recipients")
-        named = [_clean(m.group(0)) for m in rx.finditer(_ADDR, failed_header)]
+        # the header lists addresses and nothing else: read each one whole, so that an internationalised local part
+        # ("🐈@example.jp", which the address pattern of free text does not take) is kept too
+        named = [a for a in (dsn.address_of(v) for v in failed_header.split(",")[:100]) if a]
         if blocks:  # the header only adds what the text names too
             low_notice = notice.lower()
             named = [a for a in named if a in low_notice]
@@ -255,4 +320,6 @@ class GenericText:
         if not findings:
             return Extract()
         self._finish(notice, findings)
+        if len(findings) == 1 and not findings[0].diagnostic.strip() and about:
+            findings[0].diagnostic = about
         return Extract(findings=findings, reporting_mta=reporting_host(bounce))

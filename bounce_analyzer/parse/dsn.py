@@ -174,8 +174,10 @@ def typed_value(value: str) -> tuple[str, str]:
 
 
 def host_of(value: str) -> str:
-    """``dns; mx.example.net [192.0.2.1]`` → ``mx.example.net``."""
-    _, rest = typed_value(value)
+    """``dns; mx.example.net [192.0.2.1]`` → ``mx.example.net``; "" for a local program (``X-Unix; procmail``)."""
+    kind, rest = typed_value(value)
+    if kind in ("x-unix", "unix", "x-local", "local"):
+        return ""
     rest = rest.strip()
     host = rest.split()[0] if rest else ""
     host = host.strip("[]()<>;,").rstrip(".").lower()

@@ -84,6 +84,17 @@ _QMAIL = rx.Gated(r"does not like (recipient|sender)|failed after I sent the mes
                     r"connection timed out|refused\s+to\s+talk\s+to\s+me", rx.I)
 
 
+# a notice that names the command under a heading of its own (m-FILTER: "-------SMTP command" then "DATA")
+_HEADED_COMMAND = rx.Gated(r"^[ \t-]*SMTP[ \t]+command[ \t]*:?[ \t]*\n?[ \t]*"
+                           r"(MAIL[ \t]+FROM|RCPT[ \t]+TO|DATA|HELO|EHLO|STARTTLS|AUTH)\b", rx.I | rx.M,
+                           gates=("smtp command",))
+
+
+def find_headed_command(text: str) -> str | None:
+    m = _HEADED_COMMAND.search(text, text.lower()) if text else None
+    return _COMMAND_WORDS.get(" ".join(m.group(1).lower().split())) if m else None
+
+
 def find_command(text: str) -> str | None:
     if not text:
         return None
@@ -173,6 +184,8 @@ _REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
     # qmail: Connected to 192.0.2.1 but sender was rejected. / 192.0.2.1 does not like recipient.
     (rx.Gated(rf"\bConnected\s+to\s+({IP})\s+but\b", rx.I), "remote", 0, 1),
     (rx.Gated(rf"^\s*({IP})\s+does\s+not\s+like\s+(?:recipient|sender)", rx.I | rx.M), "remote", 0, 1),
+    # m-FILTER quotes the receiving server's reply under "-------server message"
+    (rx.Gated(r"-{3,}[ \t]*server[ \t]+message\b", rx.I, gates=("server message",)), "remote", 0, 0),
     # the receiving server's own reply, quoted by the notice
     (rx.Gated(r"\bRemote\s+(?:Server|host)\s+(?:returned|said)\b|\bSMTP error from remote\b|"
                 r"\bresponse from the remote server\b|\berror that the other server returned\b|"
@@ -181,6 +194,8 @@ _REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
     (rx.Gated(r"\s-\s(?:gsmtp|gcdp)\b"), "remote", 0, 0),
 ]
 _LOCAL_CUES: list[tuple[rx.Gated, str, int, int]] = [
+    # Exchange 2003 signs each recipient's paragraph with the server that wrote it: <mail.example.org #5.1.1>
+    (rx.Gated(rf"<({HOST}\.[A-Za-z]{{2,}})\s+#[45]\.\d{{1,3}}\.\d{{1,3}}", rx.I, gates=("#",)), "reporting", 1, 0),
     # Exchange: the server that wrote the NDR itself, when no remote server is quoted
     (rx.Gated(rf"\bGenerating\s+server:\s*({HOST})", rx.I), "reporting", 1, 0),
     # Postfix: connect to mx.example.net[192.0.2.1]:25: Connection timed out

@@ -1,0 +1,67 @@
+"""A mailing-list server's refusal of a post (fml and list servers that write like it): the list answers from its
+administrative address that it did not distribute the message, and the recipient that failed is the list itself.
+
+    From: party-admin@example.org
+    Subject: You alice@example.com are not member (party ML)
+    X-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]
+
+    You are not a member of this mailing list <party@example.org>.
+
+The list is named by the ``(NAME ML)`` tag of the Subject or the ``X-ML-Name`` header; its address is the one in the
+text whose local part is that name. Ordinary posts distributed by the list carry the same ``X-MLServer`` header but
+come from their author, not from the list's own administrative address, and say none of these refusals.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..parse import bounded as rx
+from ..parse.message import header
+from .base import CERTAIN, Bounce, Extract, Finding
+from .generic import ADDR, _clean
+
+_ADMIN_SUFFIXES = ("-admin", "-ctl", "-owner", "-request", "-error", "-errors")
+# the refusals list servers of this kind write, in the Subject or the first lines
+_REFUSALS = ("not member", "not a member", "loop alert", "duplicated message-id", "rejected", "denied",
+             "too big", "not allowed", "deny", "forbidden")
+_ML_TAG = rx.compile(r"\(([\w.+-]{1,64}) ML\)\s*$")
+_ADDRESS = rx.compile(ADDR)
+
+
+def _list_name(bounce: Bounce) -> str:
+    name = header(bounce.msg, "x-ml-name").strip().lower()
+    if name:
+        return name
+    m = rx.search(_ML_TAG, bounce.subject)
+    return m.group(1).lower() if m else ""
+
+
+class MailingListRefusal:
+    name: ClassVar[str] = "mlserver"
+
+    def sniff(self, bounce: Bounce) -> int:
+        server = header(bounce.msg, "x-mlserver").lower()
+        if not server.startswith("fml"):
+            return 0
+        local = bounce.sender.partition("@")[0]
+        if not local.endswith(_ADMIN_SUFFIXES):
+            return 0
+        said = f"{bounce.subject}\n{bounce.notice[:1000]}".lower()
+        return CERTAIN if any(w in said for w in _REFUSALS) else 0
+
+    def parse(self, bounce: Bounce) -> Extract:
+        name = _list_name(bounce)
+        notice = bounce.notice[:4000]
+        sender_domain = bounce.sender.partition("@")[2]
+        candidates = [_clean(m.group(0)) for m in rx.finditer(_ADDRESS, notice)]
+        candidates = [a for a in candidates if a != bounce.sender
+                      and not a.partition("@")[0].endswith(_ADMIN_SUFFIXES)]
+        address = next((a for a in candidates if name and a.partition("@")[0] == name), "")
+        if not address and name and sender_domain:
+            address = f"{name}@{sender_domain}"
+        if not address:
+            return Extract()
+        first = next((p for p in notice.split("\n\n") if p.strip()), "")
+        return Extract(findings=[Finding(address=address, action="failed", diagnostic=" ".join(first.split())[:500],
+                                         context=bounce.subject, source="text")])
