@@ -113,6 +113,9 @@ def main() -> None:
             total, distinct = stored(db)
             print(f"killed after {done_before:,} stored; resumed and finished in {elapsed:.1f} s; "
                   f"{total:,} rows for {distinct:,} distinct messages of {n:,}")
+            skip, _ = run(mbox, db, args.jobs[-1])
+            print(f"run again on the finished store: {skip:.1f} s to find all {n:,} messages stored "
+                  f"({skip / n * 1e6:.0f} µs a message)")
             return
         for jobs in args.jobs:
             db = Path(tmp) / f"jobs{jobs}.sqlite"

@@ -52,8 +52,20 @@ def _analyze_batch(tasks: Sequence[_Task], rules: RuleSet, options: Options) -> 
     return [Analyzed(r, json.dumps(r.to_dict(), ensure_ascii=False)) for r in reports]
 
 
+def _die_with_parent() -> None:
+    """On Linux, have the kernel end this worker when the scan's process dies, even by SIGKILL: a worker left behind
+    would only fail to hand back its batch and print the error."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker ends at its next read from the closed pipe
+        pass
+
+
 def _init_worker(rules: RuleSet, options: Options) -> None:
     global _state
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and stops a worker with SIGTERM, whatever the parent does with it
     _state = (rules, options)
