@@ -271,7 +271,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                     failures += 1
             if bar:
                 bar.close()
-            if not args.no_summary:
+            if not args.no_summary and store.count():
                 where = args.db or "this scan"
                 print_summary(summarize(store), sys.stderr, where=where, skipped=scanner.skipped, new=new)
         finally:

@@ -74,19 +74,26 @@ def mail_server():
 
     need("Dovecot", Path("/usr/sbin/dovecot").exists() and Path("/usr/lib/dovecot/pop3").exists(),
          "apt-get install dovecot-imapd dovecot-pop3d")
+    need("openssl", shutil.which("openssl") is not None, "apt-get install openssl")
     d = Path(tempfile.mkdtemp(prefix="bounce-analyzer-dovecot-"))
     d.chmod(0o711)  # the mail process runs as another user and must reach its folder
-    imap_port, pop3_port = _free_port(), _free_port()
-    proc = subprocess.Popen(["sh", str(ROOT / "tests" / "servers" / "dovecot.sh"), str(d), str(imap_port),
-                             str(pop3_port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # a certificate of our own for 127.0.0.1: the tests give it as the CA, or see it refused without
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(d / "key.pem"),
+                    "-out", str(d / "cert.pem")], check=True, capture_output=True)
+    ports = [_free_port() for _ in range(4)]
+    imap_port, pop3_port, imaps_port, pop3s_port = ports
+    proc = subprocess.Popen(["sh", str(ROOT / "tests" / "servers" / "dovecot.sh"), str(d), *map(str, ports)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 15
     if not (_wait_for_greeting(imap_port, b"* OK", proc, deadline)
             and _wait_for_greeting(pop3_port, b"+OK", proc, deadline)):
         proc.kill()
         log = (d / "dovecot.log").read_text() if (d / "dovecot.log").exists() else ""
         raise RuntimeError(f"Dovecot did not start: {proc.stdout.read()!r}\n{log}")
-    yield {"host": "127.0.0.1", "imap_port": imap_port, "pop3_port": pop3_port, "user": "test",
-           "password": "secret", "home": d / "mail" / "test"}
+    yield {"host": "127.0.0.1", "imap_port": imap_port, "pop3_port": pop3_port, "imaps_port": imaps_port,
+           "pop3s_port": pop3s_port, "ca": d / "cert.pem", "user": "test", "password": "secret",
+           "home": d / "mail" / "test"}
     proc.terminate()
     try:
         proc.wait(10)

@@ -103,8 +103,6 @@ def test_imap_actions_run_only_on_stored_bounces(mailbox, tmp_path):
 
 
 def test_imap_errors_are_one_clear_line(mailbox, tmp_path):
-    no_tls = run_cli("scan", "--format", "none", _url(mailbox), env=_env(mailbox))
-    assert no_tls.returncode == 1 and b"STARTTLS" in no_tls.stderr and b"Traceback" not in no_tls.stderr
     wrong = run_cli("scan", "--plaintext", "--format", "none", _url(mailbox),
                     env=_env(mailbox, BOUNCE_ANALYZER_PASSWORD="wrong"))
     assert wrong.returncode == 1 and b"login failed for test" in wrong.stderr and b"wrong" not in wrong.stderr
@@ -171,6 +169,19 @@ def test_pop3_scan_keeps_mail_unless_asked_and_then_deletes_only_stored_bounces(
         assert other.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == len(MESSAGES)
 
 
-def test_pop3_needs_stls_unless_plaintext_is_asked_for(pop3_box):
-    r = run_cli("scan", "--format", "none", _url(pop3_box, "pop3"), env=_env(pop3_box))
-    assert r.returncode == 1 and b"STLS" in r.stderr and b"Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("scheme", ["imaps", "imap", "pop3s", "pop3"])
+def test_tls_is_used_and_the_certificate_checked(mailbox, scheme, tmp_path):
+    """imaps/pop3s speak TLS from the start, imap/pop3 upgrade with STARTTLS/STLS; a certificate nobody vouches for
+    is refused, and accepted once its CA is given."""
+    port = {"imaps": "imaps_port", "imap": "imap_port", "pop3s": "pop3s_port", "pop3": "pop3_port"}[scheme]
+    folder = f"/{mailbox['folder']}" if scheme.startswith("imap") else ""
+    url = f"{scheme}://test@127.0.0.1:{mailbox[port]}{folder}"
+    refused = run_cli("scan", "--format", "none", url, env=_env(mailbox))
+    assert refused.returncode == 1 and b"certificate" in refused.stderr and b"--ca-file" in refused.stderr
+    assert b"Traceback" not in refused.stderr
+    ok = run_cli("scan", "--ca-file", str(mailbox["ca"]), "--format", "jsonl", "--no-summary", url, env=_env(mailbox))
+    assert ok.returncode == 0, ok.stderr
+    if scheme.startswith("imap"):
+        assert len(ok.stdout.splitlines()) == len(MESSAGES)

@@ -1,8 +1,11 @@
 #!/bin/sh
-# Run a private Dovecot (IMAP + POP3, plaintext, one user "test" / "secret") on 127.0.0.1 for the tests.
-# Usage: dovecot.sh DIR IMAP_PORT POP3_PORT. It writes DIR/dovecot.conf and never reads the system's configuration.
+# Run a private Dovecot (IMAP + POP3, one user "test" / "secret") on 127.0.0.1 for the tests.
+# Usage: dovecot.sh DIR IMAP_PORT POP3_PORT [IMAPS_PORT POP3S_PORT]. With the TLS ports, DIR/cert.pem and DIR/key.pem
+# serve TLS there (and STARTTLS/STLS on the plain ports). It writes DIR/dovecot.conf and never reads the system's.
 set -eu
-DIR=$(cd "$1" && pwd); IMAP_PORT=$2; POP3_PORT=$3
+DIR=$(cd "$1" && pwd); IMAP_PORT=$2; POP3_PORT=$3; IMAPS_PORT=${4:-0}; POP3S_PORT=${5:-0}
+SSL=no
+if [ "$IMAPS_PORT" != 0 ]; then SSL=yes; fi
 USER_NAME=$(id -un); GROUP_NAME=$(id -gn); UID_N=$(id -u); GID_N=$(id -g)
 LOGIN_USER=$USER_NAME; MAIL_UID=$UID_N; MAIL_GID=$GID_N
 if [ "$UID_N" = 0 ]; then
@@ -18,7 +21,9 @@ state_dir = $DIR/state
 log_path = $DIR/dovecot.log
 protocols = imap pop3
 listen = 127.0.0.1
-ssl = no
+ssl = $SSL
+ssl_cert = <$DIR/cert.pem
+ssl_key = <$DIR/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = $USER_NAME
@@ -48,7 +53,8 @@ service imap-login {
     port = $IMAP_PORT
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = $IMAPS_PORT
   }
 }
 service pop3-login {
@@ -58,7 +64,8 @@ service pop3-login {
     port = $POP3_PORT
   }
   inet_listener pop3s {
-    port = 0
+    address = 127.0.0.1
+    port = $POP3S_PORT
   }
 }
 service anvil {
