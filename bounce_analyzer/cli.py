@@ -37,12 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("inputs", nargs="+", metavar="FILE|DIR|-")
     a.add_argument("--format", choices=("text", "json", "jsonl"), default=None,
                    help="text (default on a terminal), json, or jsonl (default otherwise): one report a line")
-    a.add_argument("--rules", action="append", default=[], metavar="PATH",
-                   help="extra rules file or folder, loaded after the shipped rules (repeatable)")
-    a.add_argument("--header", action="append", default=[], metavar="NAME",
-                   help="also report this header of the original message, e.g. X-Campaign-ID (repeatable)")
-    a.add_argument("--max-size", type=_size, default=None, metavar="BYTES",
-                   help="analyze at most this many bytes of each message (default 10M)")
+    _analysis_options(a)
 
     s = sub.add_parser("scan", help="analyze a whole mailbox: folders, mbox, Maildir, IMAP, POP3 or stdin",
                        description="Analyze every message of each SOURCE in input order: a file or folder of "
@@ -61,10 +56,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="processes to analyze with (default: the number of cores)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar (it is shown only on a terminal)")
     s.add_argument("--no-summary", action="store_true", help="no summary on stderr at the end")
-    s.add_argument("--rules", action="append", default=[], metavar="PATH")
-    s.add_argument("--header", action="append", default=[], metavar="NAME")
-    s.add_argument("--max-size", type=_size, default=None, metavar="BYTES",
-                   help="analyze at most this many bytes of each message (default 10M)")
+    _analysis_options(s)
     m = s.add_argument_group("mailboxes (IMAP, POP3)")
     m.add_argument("--password-env", metavar="VAR", help=f"read the password from this variable (default "
                    f"{PASSWORD_ENV})")
@@ -100,6 +92,15 @@ def _parser() -> argparse.ArgumentParser:
                         description="Load the shipped rules plus PATHs, validate them and run every example.")
     c.add_argument("paths", nargs="*", metavar="PATH")
     return p
+
+
+def _analysis_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rules", action="append", default=[], metavar="PATH",
+                   help="extra rules file or folder, loaded after the shipped rules (repeatable)")
+    p.add_argument("--header", action="append", default=[], metavar="NAME",
+                   help="also report this header of the original message, e.g. X-Campaign-ID (repeatable)")
+    p.add_argument("--max-size", type=_size, default=None, metavar="BYTES",
+                   help="analyze at most this many bytes of each message (default 10M)")
 
 
 def _version() -> str:
