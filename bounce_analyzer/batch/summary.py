@@ -73,7 +73,7 @@ def _table(out: TextIO, title: str, counts: Counter[str], total: int, limit: int
 
 def print_summary(s: Summary, out: TextIO, *, where: str, skipped: int = 0, new: int = 0) -> None:
     out.write(f"\n{where}: {s.messages:,} messages, {s.recipients:,} failed recipients")
-    if skipped or new:
+    if skipped:
         out.write(f" ({new:,} analyzed now, {skipped:,} were already stored)")
     out.write("\n")
     if s.problems:
