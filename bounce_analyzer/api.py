@@ -111,11 +111,23 @@ def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[st
     return "\n\n".join(plain).replace("\r", ""), dsns, feedback
 
 
+_marker_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _bare_markers(markers: tuple[str, ...]) -> tuple[str, ...]:
+    """The markers without their leading rule of dashes: servers draw it with any number of them ("----- This is
+    a copy" as well as "------ This is a copy"), and the line check below allows any."""
+    bare = _marker_cache.get(markers)
+    if bare is None:
+        bare = _marker_cache[markers] = tuple(dict.fromkeys(m.lstrip("-= ") or m for m in markers))
+    return bare
+
+
 def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
     """Split the notice where the quoted original message starts."""
     low = notice.lower()
     cut = len(notice)
-    for marker in markers:
+    for marker in _bare_markers(markers):
         i = low.find(marker)
         while 0 <= i < cut:
             line_start = low.rfind("\n", 0, i) + 1
