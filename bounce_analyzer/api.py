@@ -189,6 +189,24 @@ class _Signals:
         return _any(self._subject, self.d.delay_subjects) or _any(self._notice, self.d.delay_phrases)
 
     @cached_property
+    def challenge(self) -> bool:
+        """A challenge/response system asks the sender to prove to be a person before the message is delivered."""
+        return _any(self._notice, self.d.challenge_phrases)
+
+    @cached_property
+    def look_alike(self) -> bool:
+        """Dressed as a notice, but not one: a list's moderation notice, or spam and phishing with a bounce's
+        Subject. Only asked of messages with no delivery-status part and no X-Failed-Recipients."""
+        b, d = self.b, self.d
+        if _any(self._notice, d.list_phrases):
+            return True
+        if b.original is not None:
+            return False  # a copy of the message that failed: a real notice carries one, a lure has none
+        if _lure_attached(b.msg, d.lure_attachments):
+            return True
+        return ("http://" in self._notice or "https://" in self._notice) and _any(self._notice, d.lure_phrases)
+
+    @cached_property
     def autoreply(self) -> bool:
         b, d = self.b, self.d
         return bool(
@@ -197,6 +215,23 @@ class _Signals:
             or header(b.msg, "precedence").lower() in ("auto_reply", "auto-reply")
             or _any(self._subject, d.autoreply_subjects)
         )
+
+
+def _lure_attached(msg: Message, endings: tuple[str, ...]) -> bool:
+    """Whether a part is an attachment whose file name ends as a program or an archive does."""
+    for part in walk(msg):
+        if part.is_multipart():
+            continue
+        name = (content_param(part, "name") or _disposition_filename(part)).strip('"').lower()
+        if name and name.endswith(endings):
+            return True
+    return False
+
+
+def _disposition_filename(part: Message) -> str:
+    value = header(part, "content-disposition").lower()
+    i = value.find("filename=")
+    return value[i + 9:].split(";", 1)[0].strip() if i >= 0 else ""
 
 
 def _build(msg: Message, rules: RuleSet, options: Options) -> tuple[Bounce, list[str]]:
@@ -294,6 +329,58 @@ def _feedback(b: Bounce, texts: list[str], rules: RuleSet, source: str, options:
                   problems=tuple(problems))
 
 
+_NEW_ADDRESS_SPAN = 300  # how far after "my new address" the new address may stand
+
+
+def _autoreply_recipient(b: Bounce, rules: RuleSet) -> tuple[Recipient, ...]:
+    """The person who answered automatically: the message reached them. Reason ``vacation``, or ``has_moved`` when
+    the reply says their address has changed (the new address, if the reply gives one, is quoted in the evidence).
+    Not a failure: action "autoreplied", no verdict."""
+    address = b.sender
+    if "@" not in address:
+        return ()
+    notice = b.notice[:8000]
+    low = notice.lower()
+    for phrase in rules.detect.moved_phrases:
+        i = low.find(phrase)
+        if i < 0:
+            continue
+        span = notice[i:i + len(phrase) + _NEW_ADDRESS_SPAN]
+        new = next((a for a in (dsn_mod.address_of(m.group(0)) for m in rx.finditer(_ADDRESS, span))
+                    if a and a != address), "")
+        line_end = notice.find("\n", i + len(phrase))
+        said = " ".join(notice[i:line_end if line_end >= 0 else len(notice)].split())[:200]
+        ev = [Evidence("reason", "autoreply", said)]
+        if new:
+            ev.append(Evidence("new_address", "autoreply", new))
+        reason = rules.reasons["has_moved"]
+        return (Recipient(address=address, action="autoreplied", reason="has_moved", verdict=None, hint=reason.hint,
+                          rule="autoreply-moved", evidence=tuple(ev)),)
+    reason = rules.reasons["vacation"]
+    return (Recipient(address=address, action="autoreplied", reason="vacation", verdict=None, hint=reason.hint,
+                      rule="autoreply", evidence=(Evidence("reason", "autoreply", b.subject[:200]),)),)
+
+
+def _unsubscribe_request(b: Bounce) -> bool:
+    """A mail program's automatic request to leave a list (Apple Mail's "unsubscribe" message, sent to the
+    address of a List-Unsubscribe mailto: link)."""
+    if header(b.msg, "x-apple-unsubscribe").lower() == "true":
+        return True
+    return b.subject.strip().lower() == "unsubscribe" and bool(header(b.msg, "auto-submitted"))
+
+
+def _opt_out(b: Bounce, rules: RuleSet, source: str, problems: list[Problem]) -> Report:
+    """An unsubscribe request is feedback of type opt-out from the person who sent it."""
+    recipients: tuple[Recipient, ...] = ()
+    if "@" in b.sender:
+        recipients = (Recipient(address=b.sender, action="complained", reason="feedback", verdict=None,
+                                hint=rules.reasons["feedback"].hint, rule="unsubscribe-request",
+                                evidence=(Evidence("reason", "subject", b.subject[:200]),)),)
+    return Report(source=source, is_bounce=False, kind=Kind.FEEDBACK, format="unsubscribe",
+                  subject=b.subject or None, feedback_type="opt-out", recipients=recipients,
+                  problems=tuple(problems))
+
+
 def _date_of(msg: Message) -> str | None:
     """The notice's Date header as UTC ISO 8601, or None when it has none that can be read."""
     value = header(msg, "date")
@@ -377,13 +464,24 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
     signals = _Signals(b, rules)
     original = describe(b.original, msg, options.extra_headers, b.notice)
     sniffs = [(p.sniff(b), i, p) for i, p in enumerate(FORMATS)]
-    if not (signals.bounce or any(score >= CERTAIN for score, _, _ in sniffs)):
+    certain = any(score >= CERTAIN for score, _, _ in sniffs)
+    told = bool(b.dsn_texts) or certain or bool(header(msg, "x-failed-recipients"))
+    if not told and (signals.challenge or signals.look_alike):
+        # a challenge/response request is an automatic reply; moderation notices and lures are not notices at all
+        kind = Kind.AUTOREPLY if signals.challenge else Kind.NOT_BOUNCE
+        return Report(source=source, is_bounce=False, kind=kind, subject=b.subject or None,
+                      original=original if kind is Kind.AUTOREPLY else None, problems=tuple(problems))
+    if not (signals.bounce or certain):
         inner = _embedded(b, source, rules, options, problems, depth)
         if inner is not None:
             return inner
-        kind = Kind.AUTOREPLY if signals.autoreply else Kind.NOT_BOUNCE
-        return Report(source=source, is_bounce=False, kind=kind, subject=b.subject or None,
-                      original=original if kind is Kind.AUTOREPLY else None, problems=tuple(problems))
+        if _unsubscribe_request(b):
+            return _opt_out(b, rules, source, problems)
+        if signals.autoreply:
+            return Report(source=source, is_bounce=False, kind=Kind.AUTOREPLY, subject=b.subject or None,
+                          original=original, recipients=_autoreply_recipient(b, rules), problems=tuple(problems))
+        return Report(source=source, is_bounce=False, kind=Kind.NOT_BOUNCE, subject=b.subject or None,
+                      problems=tuple(problems))
 
     ranked = sorted(sniffs, key=lambda t: (-t[0], t[1]))
     extracts: list[tuple[str, Extract]] = []

@@ -108,3 +108,21 @@ def test_a_bounce_with_no_readable_recipient_says_so():
     report = analyze(raw)
     assert report.is_bounce and report.recipients == ()
     assert [p.kind for p in report.problems] == ["no-recipient"]
+
+
+def test_an_autoreply_that_gives_a_new_address():
+    raw = ("From: Ana Ruiz <ana@example.net>\nTo: list@example.org\nSubject: Automatic reply: agenda\n"
+           "Auto-Submitted: auto-replied\n\nMi nueva dirección es ana.ruiz@example.com, por favor.\n")
+    report = analyze(raw)
+    assert report.kind is Kind.AUTOREPLY and not report.is_bounce and report.failed == ()
+    (r,) = report.recipients
+    assert (r.address, r.action, r.reason, r.verdict) == ("ana@example.net", "autoreplied", "has_moved", None)
+    assert ("new_address", "ana.ruiz@example.com") in [(e.field, e.text) for e in r.evidence]
+
+
+def test_a_lure_with_a_bounce_subject_is_not_a_bounce():
+    raw = ("From: MAILER-DAEMON@mail.example\nTo: bob@example.org\nSubject: Undelivered Mail Returned to Sender\n\n"
+           "3 messages could not be delivered to your inbox.\nClick here to release your messages:\n"
+           "https://release.example/x\n")
+    report = analyze(raw)
+    assert report.kind is Kind.NOT_BOUNCE and report.recipients == () and report.problems == ()
