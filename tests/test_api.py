@@ -126,3 +126,13 @@ def test_a_lure_with_a_bounce_subject_is_not_a_bounce():
            "https://release.example/x\n")
     report = analyze(raw)
     assert report.kind is Kind.NOT_BOUNCE and report.recipients == () and report.problems == ()
+
+
+def test_a_status_field_that_contradicts_the_servers_reply_is_recorded():
+    from .conftest import SAMPLES
+
+    report = analyze((SAMPLES / "edge" / "dsn-status-contradicts-text.eml").read_bytes())
+    (r,) = report.recipients
+    assert r.status == "5.2.2" and r.reason == "mailbox_full"
+    conflicts = [e.text for e in r.evidence if e.source == "conflict"]
+    assert conflicts and "5.1.1" in conflicts[0] and "5.2.2" in conflicts[0]

@@ -91,3 +91,12 @@ def test_transcript_names_the_server_for_the_recipients_below_it():
     assert t.stages == {"a@example.net": "RCPT"}
     assert t.hosts == {"a@example.net": "mx1.example.net", "b@example.org": "192.0.2.8"}
     assert t.first_host == "mx1.example.net"
+
+
+@pytest.mark.parametrize("line", ["Generating server: EXCH2.corp.example.nl",
+                                  "Genererende server: EXCH2.corp.example.nl",
+                                  "Generierender Server: EXCH2.corp.example.nl",
+                                  "Servidor de geração: EXCH2.corp.example.nl"])
+def test_the_server_that_wrote_an_exchange_ndr_in_any_language(line):
+    cue = smtp.find_server(line)
+    assert cue is not None and (cue.role, cue.host) == ("reporting", "exch2.corp.example.nl")

@@ -200,6 +200,10 @@ _LOCAL_CUES: list[tuple[rx.Gated, str, int, int]] = [
     (rx.Gated(rf"<({HOST}\.[A-Za-z]{{2,}})\s+#[45]\.\d{{1,3}}\.\d{{1,3}}", rx.I, gates=("#",)), "reporting", 1, 0),
     # Exchange: the server that wrote the NDR itself, when no remote server is quoted
     (rx.Gated(rf"\bGenerating\s+server:\s*({HOST})", rx.I), "reporting", 1, 0),
+    # ... and in the languages Exchange writes its NDRs in
+    (rx.Gated(rf"(?:\bGenerierender\s+Server|\bServeur\s+de\s+g[ée]n[ée]ration|\bServidor\s+de\s+(?:generaci[óo]n|"
+              rf"gera[çc][ãa]o)|\bServer\s+di\s+generazione|\bGenererende\s+server)\s*:\s*({HOST})", rx.I,
+              gates=("server", "serveur", "servidor")), "reporting", 1, 0),
     # Postfix: connect to mx.example.net[192.0.2.1]:25: Connection timed out
     (rx.Gated(rf"\bconnect\s+to\s+({HOST})\[({IP})\](?::\d+)?:\s*(?:Connection|No route|Network)", rx.I),
      "reporting", 1, 2),
