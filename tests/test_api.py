@@ -136,3 +136,16 @@ def test_a_status_field_that_contradicts_the_servers_reply_is_recorded():
     assert r.status == "5.2.2" and r.reason == "mailbox_full"
     conflicts = [e.text for e in r.evidence if e.source == "conflict"]
     assert conflicts and "5.1.1" in conflicts[0] and "5.2.2" in conflicts[0]
+
+
+@pytest.mark.parametrize("value,iso", [
+    ("Thu, 29 Apr 1999 23:34:45 +0900", "1999-04-29T14:34:45+00:00"),
+    ("29 Apr 1999 23:34:45 -0930 (XYZ)", "1999-04-30T09:04:45+00:00"),
+    ("16 Apr 2025 13:05:14 -0000", "2025-04-16T13:05:14+00:00"),
+    ("Wed, 07 Jun 23 16:02:11 +0900", "2023-06-07T07:02:11+00:00"),
+    ("Mon, 31 Feb 2020 10:00:00 +0000", None),
+    ("Fri, 31 Dec 9999 23:30:00 -0100", None),
+    ("not a date", None),
+])
+def test_the_notice_date_in_utc(value, iso):
+    assert analyze(f"From: a@example.org\nDate: {value}\n\nhello\n").date == iso
