@@ -490,7 +490,9 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
     sniffs = [(p.sniff(b), i, p) for i, p in enumerate(FORMATS)]
     certain = any(score >= CERTAIN for score, _, _ in sniffs)
     told = bool(b.dsn_texts) or certain or bool(header(msg, "x-failed-recipients"))
-    if not told and (signals.challenge or signals.look_alike):
+    if not told and (signals.challenge or signals.look_alike) and not code_paragraphs(b.notice):
+        # (a server's reply quoted in the text makes it a notice after all: "550 sender not in my list of approved
+        # senders" is a rejection, not a challenge)
         # a challenge/response request is an automatic reply; moderation notices and lures are not notices at all
         kind = Kind.AUTOREPLY if signals.challenge else Kind.NOT_BOUNCE
         return Report(source=source, is_bounce=False, kind=kind, subject=b.subject or None,

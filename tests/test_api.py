@@ -149,3 +149,15 @@ def test_a_status_field_that_contradicts_the_servers_reply_is_recorded():
 ])
 def test_the_notice_date_in_utc(value, iso):
     assert analyze(f"From: a@example.org\nDate: {value}\n\nhello\n").date == iso
+
+
+def test_a_rejection_that_talks_about_approved_senders_is_still_a_bounce():
+    raw = ("From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: failure notice\n\n"
+           "Hi. This is the qmail-send program at mx.example.org.\n"
+           "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+           "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+           "<b@example.net>:\n192.0.2.5 does not like recipient.\n"
+           "Remote host said: 550 5.7.1 Held until you verify: sender not in my list of approved senders\n"
+           "Giving up on 192.0.2.5.\n")
+    report = analyze(raw)
+    assert report.kind is Kind.FAILURE and [r.address for r in report.failed] == ["b@example.net"]
