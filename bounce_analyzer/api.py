@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from functools import cached_property
@@ -111,11 +111,23 @@ def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[st
     return "\n\n".join(plain).replace("\r", ""), dsns, feedback
 
 
+_marker_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _bare_markers(markers: tuple[str, ...]) -> tuple[str, ...]:
+    """The markers without their leading rule of dashes: servers draw it with any number of them ("----- This is
+    a copy" as well as "------ This is a copy"), and the line check below allows any."""
+    bare = _marker_cache.get(markers)
+    if bare is None:
+        bare = _marker_cache[markers] = tuple(dict.fromkeys(m.lstrip("-= ") or m for m in markers))
+    return bare
+
+
 def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
     """Split the notice where the quoted original message starts."""
     low = notice.lower()
     cut = len(notice)
-    for marker in markers:
+    for marker in _bare_markers(markers):
         i = low.find(marker)
         while 0 <= i < cut:
             line_start = low.rfind("\n", 0, i) + 1
@@ -132,7 +144,7 @@ def _local_part(address: str) -> str:
 
 
 def _any(text: str, words: tuple[str, ...]) -> bool:
-    return any(w in text for w in words)
+    return any(map(text.__contains__, words))
 
 
 def _sender_address(msg: Message) -> str:
@@ -177,6 +189,24 @@ class _Signals:
         return _any(self._subject, self.d.delay_subjects) or _any(self._notice, self.d.delay_phrases)
 
     @cached_property
+    def challenge(self) -> bool:
+        """A challenge/response system asks the sender to prove to be a person before the message is delivered."""
+        return _any(self._notice, self.d.challenge_phrases)
+
+    @cached_property
+    def look_alike(self) -> bool:
+        """Dressed as a notice, but not one: a list's moderation notice, or spam and phishing with a bounce's
+        Subject. Only asked of messages with no delivery-status part and no X-Failed-Recipients."""
+        b, d = self.b, self.d
+        if _any(self._notice, d.list_phrases):
+            return True
+        if b.original is not None:
+            return False  # a copy of the message that failed: a real notice carries one, a lure has none
+        if _lure_attached(b.msg, d.lure_attachments):
+            return True
+        return ("http://" in self._notice or "https://" in self._notice) and _any(self._notice, d.lure_phrases)
+
+    @cached_property
     def autoreply(self) -> bool:
         b, d = self.b, self.d
         return bool(
@@ -185,6 +215,23 @@ class _Signals:
             or header(b.msg, "precedence").lower() in ("auto_reply", "auto-reply")
             or _any(self._subject, d.autoreply_subjects)
         )
+
+
+def _lure_attached(msg: Message, endings: tuple[str, ...]) -> bool:
+    """Whether a part is an attachment whose file name ends as a program or an archive does."""
+    for part in walk(msg):
+        if part.is_multipart():
+            continue
+        name = (content_param(part, "name") or _disposition_filename(part)).strip('"').lower()
+        if name and name.endswith(endings):
+            return True
+    return False
+
+
+def _disposition_filename(part: Message) -> str:
+    value = header(part, "content-disposition").lower()
+    i = value.find("filename=")
+    return value[i + 9:].split(";", 1)[0].strip() if i >= 0 else ""
 
 
 def _build(msg: Message, rules: RuleSet, options: Options) -> tuple[Bounce, list[str]]:
@@ -282,18 +329,92 @@ def _feedback(b: Bounce, texts: list[str], rules: RuleSet, source: str, options:
                   problems=tuple(problems))
 
 
+_NEW_ADDRESS_SPAN = 300  # how far after "my new address" the new address may stand
+
+
+def _autoreply_recipient(b: Bounce, rules: RuleSet) -> tuple[Recipient, ...]:
+    """The person who answered automatically: the message reached them. Reason ``vacation``, or ``has_moved`` when
+    the reply says their address has changed (the new address, if the reply gives one, is quoted in the evidence).
+    Not a failure: action "autoreplied", no verdict."""
+    address = b.sender
+    if "@" not in address:
+        return ()
+    notice = b.notice[:8000]
+    low = notice.lower()
+    for phrase in rules.detect.moved_phrases:
+        i = low.find(phrase)
+        if i < 0:
+            continue
+        span = notice[i:i + len(phrase) + _NEW_ADDRESS_SPAN]
+        new = next((a for a in (dsn_mod.address_of(m.group(0)) for m in rx.finditer(_ADDRESS, span))
+                    if a and a != address), "")
+        line_end = notice.find("\n", i + len(phrase))
+        said = " ".join(notice[i:line_end if line_end >= 0 else len(notice)].split())[:200]
+        ev = [Evidence("reason", "autoreply", said)]
+        if new:
+            ev.append(Evidence("new_address", "autoreply", new))
+        reason = rules.reasons["has_moved"]
+        return (Recipient(address=address, action="autoreplied", reason="has_moved", verdict=None, hint=reason.hint,
+                          rule="autoreply-moved", evidence=tuple(ev)),)
+    reason = rules.reasons["vacation"]
+    return (Recipient(address=address, action="autoreplied", reason="vacation", verdict=None, hint=reason.hint,
+                      rule="autoreply", evidence=(Evidence("reason", "autoreply", b.subject[:200]),)),)
+
+
+def _unsubscribe_request(b: Bounce) -> bool:
+    """A mail program's automatic request to leave a list (Apple Mail's "unsubscribe" message, sent to the
+    address of a List-Unsubscribe mailto: link)."""
+    if header(b.msg, "x-apple-unsubscribe").lower() == "true":
+        return True
+    return b.subject.strip().lower() == "unsubscribe" and bool(header(b.msg, "auto-submitted"))
+
+
+def _opt_out(b: Bounce, rules: RuleSet, source: str, problems: list[Problem]) -> Report:
+    """An unsubscribe request is feedback of type opt-out from the person who sent it."""
+    recipients: tuple[Recipient, ...] = ()
+    if "@" in b.sender:
+        recipients = (Recipient(address=b.sender, action="complained", reason="feedback", verdict=None,
+                                hint=rules.reasons["feedback"].hint, rule="unsubscribe-request",
+                                evidence=(Evidence("reason", "subject", b.subject[:200]),)),)
+    return Report(source=source, is_bounce=False, kind=Kind.FEEDBACK, format="unsubscribe",
+                  subject=b.subject or None, feedback_type="opt-out", recipients=recipients,
+                  problems=tuple(problems))
+
+
+# "Thu, 29 Apr 1999 23:34:45 +0900": the RFC 5322 form nearly every notice uses, read without the general parser
+_DATE = rx.compile(r"(?:[A-Za-z]{3},[ \t]*)?(\d{1,2})[ \t]+([A-Za-z]{3})[ \t]+(\d{4})[ \t]+(\d{2}):(\d{2}):(\d{2})"
+                   r"[ \t]+([+-])(\d{2})(\d{2})(?:[ \t]+\([^()]{0,40}\))?[ \t]*$")
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                       "dec"), 1)}
+
+
 def _date_of(msg: Message) -> str | None:
     """The notice's Date header as UTC ISO 8601, or None when it has none that can be read."""
     value = header(msg, "date")
     if not value:
         return None
+    m = rx.match(_DATE, value) if len(value) < 80 else None
+    month = _MONTHS.get(m.group(2).lower()) if m else None
+    # "-0000" (zone unknown) and two-digit years written with four ("0099") are left to the general parser
+    if m and month and m.group(3) >= "0100" and (m.group(7) == "+" or m.group(8, 9) != ("00", "00")):
+        day, year, hh, mm, ss, sign, oh, om = (m.group(i) for i in (1, 3, 4, 5, 6, 7, 8, 9))
+        try:
+            local = datetime(int(year), month, int(day), int(hh), int(mm), int(ss))
+        except ValueError:
+            return None
+        offset = timedelta(hours=int(oh), minutes=int(om))
+        try:
+            utc = local - offset if sign == "+" else local + offset
+        except OverflowError:
+            return None
+        return utc.isoformat(timespec="seconds") + "+00:00"
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:  # "-0000": the time is UTC, the zone unknown
+            when = when.replace(tzinfo=UTC)
+        return when.astimezone(UTC).isoformat(timespec="seconds")
+    except (TypeError, ValueError, IndexError, OverflowError):  # no such day, or beyond year 9999 in UTC
         return None
-    if when.tzinfo is None:  # "-0000": the time is UTC, the zone unknown
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
 _MAX_DEPTH = 3  # notices inside notices: how deep to look
@@ -352,26 +473,41 @@ def _from_original(b: Bounce) -> Extract:
 
 def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems: list[Problem]) -> Report:
     msg = parse_bytes(normalise_newlines(raw))
-    report = _analyze_message(msg, source, rules, options, problems, 0)
     date = _date_of(msg)
-    return replace(report, date=date) if date else report
+    report = _analyze_message(msg, source, rules, options, problems, 0, date)
+    return replace(report, date=date) if date and report.date != date else report
 
 
 def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options, problems: list[Problem],
-                     depth: int) -> Report:
+                     depth: int, date: str | None = None) -> Report:
+    """The report on one message; ``date`` is the outer notice's Date, set here on the usual path (a failure or a
+    delay) and by the caller on the others."""
     b, feedback_texts = _build(msg, rules, options)
     if feedback_texts or b.report_type == "feedback-report":
         return _feedback(b, feedback_texts, rules, source, options, problems)
     signals = _Signals(b, rules)
     original = describe(b.original, msg, options.extra_headers, b.notice)
     sniffs = [(p.sniff(b), i, p) for i, p in enumerate(FORMATS)]
-    if not (signals.bounce or any(score >= CERTAIN for score, _, _ in sniffs)):
+    certain = any(score >= CERTAIN for score, _, _ in sniffs)
+    told = bool(b.dsn_texts) or certain or bool(header(msg, "x-failed-recipients"))
+    if not told and (signals.challenge or signals.look_alike) and not code_paragraphs(b.notice):
+        # (a server's reply quoted in the text makes it a notice after all: "550 sender not in my list of approved
+        # senders" is a rejection, not a challenge)
+        # a challenge/response request is an automatic reply; moderation notices and lures are not notices at all
+        kind = Kind.AUTOREPLY if signals.challenge else Kind.NOT_BOUNCE
+        return Report(source=source, is_bounce=False, kind=kind, subject=b.subject or None,
+                      original=original if kind is Kind.AUTOREPLY else None, problems=tuple(problems))
+    if not (signals.bounce or certain):
         inner = _embedded(b, source, rules, options, problems, depth)
         if inner is not None:
             return inner
-        kind = Kind.AUTOREPLY if signals.autoreply else Kind.NOT_BOUNCE
-        return Report(source=source, is_bounce=False, kind=kind, subject=b.subject or None,
-                      original=original if kind is Kind.AUTOREPLY else None, problems=tuple(problems))
+        if _unsubscribe_request(b):
+            return _opt_out(b, rules, source, problems)
+        if signals.autoreply:
+            return Report(source=source, is_bounce=False, kind=Kind.AUTOREPLY, subject=b.subject or None,
+                          original=original, recipients=_autoreply_recipient(b, rules), problems=tuple(problems))
+        return Report(source=source, is_bounce=False, kind=Kind.NOT_BOUNCE, subject=b.subject or None,
+                      problems=tuple(problems))
 
     ranked = sorted(sniffs, key=lambda t: (-t[0], t[1]))
     extracts: list[tuple[str, Extract]] = []
@@ -417,6 +553,7 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
         source=source, is_bounce=kind in (Kind.FAILURE, Kind.DELAY), kind=kind, format=fmt,
         reporting_mta=primary.reporting_mta, arrival_date=primary.arrival_date, envelope_id=primary.envelope_id,
         subject=b.subject or None, original=original, recipients=tuple(recipients), problems=tuple(problems),
+        date=date if depth == 0 else None,
     )
 
 

@@ -108,3 +108,56 @@ def test_a_bounce_with_no_readable_recipient_says_so():
     report = analyze(raw)
     assert report.is_bounce and report.recipients == ()
     assert [p.kind for p in report.problems] == ["no-recipient"]
+
+
+def test_an_autoreply_that_gives_a_new_address():
+    raw = ("From: Ana Ruiz <ana@example.net>\nTo: list@example.org\nSubject: Automatic reply: agenda\n"
+           "Auto-Submitted: auto-replied\n\nMi nueva dirección es ana.ruiz@example.com, por favor.\n")
+    report = analyze(raw)
+    assert report.kind is Kind.AUTOREPLY and not report.is_bounce and report.failed == ()
+    (r,) = report.recipients
+    assert (r.address, r.action, r.reason, r.verdict) == ("ana@example.net", "autoreplied", "has_moved", None)
+    assert ("new_address", "ana.ruiz@example.com") in [(e.field, e.text) for e in r.evidence]
+
+
+def test_a_lure_with_a_bounce_subject_is_not_a_bounce():
+    raw = ("From: MAILER-DAEMON@mail.example\nTo: bob@example.org\nSubject: Undelivered Mail Returned to Sender\n\n"
+           "3 messages could not be delivered to your inbox.\nClick here to release your messages:\n"
+           "https://release.example/x\n")
+    report = analyze(raw)
+    assert report.kind is Kind.NOT_BOUNCE and report.recipients == () and report.problems == ()
+
+
+def test_a_status_field_that_contradicts_the_servers_reply_is_recorded():
+    from .conftest import SAMPLES
+
+    report = analyze((SAMPLES / "edge" / "dsn-status-contradicts-text.eml").read_bytes())
+    (r,) = report.recipients
+    assert r.status == "5.2.2" and r.reason == "mailbox_full"
+    conflicts = [e.text for e in r.evidence if e.source == "conflict"]
+    assert conflicts and "5.1.1" in conflicts[0] and "5.2.2" in conflicts[0]
+
+
+@pytest.mark.parametrize("value,iso", [
+    ("Thu, 29 Apr 1999 23:34:45 +0900", "1999-04-29T14:34:45+00:00"),
+    ("29 Apr 1999 23:34:45 -0930 (XYZ)", "1999-04-30T09:04:45+00:00"),
+    ("16 Apr 2025 13:05:14 -0000", "2025-04-16T13:05:14+00:00"),
+    ("Wed, 07 Jun 23 16:02:11 +0900", "2023-06-07T07:02:11+00:00"),
+    ("Mon, 31 Feb 2020 10:00:00 +0000", None),
+    ("Fri, 31 Dec 9999 23:30:00 -0100", None),
+    ("not a date", None),
+])
+def test_the_notice_date_in_utc(value, iso):
+    assert analyze(f"From: a@example.org\nDate: {value}\n\nhello\n").date == iso
+
+
+def test_a_rejection_that_talks_about_approved_senders_is_still_a_bounce():
+    raw = ("From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: failure notice\n\n"
+           "Hi. This is the qmail-send program at mx.example.org.\n"
+           "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+           "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+           "<b@example.net>:\n192.0.2.5 does not like recipient.\n"
+           "Remote host said: 550 5.7.1 Held until you verify: sender not in my list of approved senders\n"
+           "Giving up on 192.0.2.5.\n")
+    report = analyze(raw)
+    assert report.kind is Kind.FAILURE and [r.address for r in report.failed] == ["b@example.net"]

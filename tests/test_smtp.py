@@ -69,3 +69,34 @@ def test_server_cues():
     cue = smtp.find_server("550-5.1.1 The email account does not exist. - gsmtp")
     assert cue.role == "remote"
     assert smtp.find_server("a sentence with nothing in it") is None
+
+
+def test_server_cues_qmail_and_sendmail_dns():
+    cue = smtp.find_server("From: <a@example.org> RCPT: <b@example.net> 192.0.2.25 does not like recipient.\n"
+                           "Remote host said: 550 5.1.1 <b@example.net>: User unknown")
+    assert (cue.role, cue.host, cue.ip) == ("remote", "192.0.2.25", "192.0.2.25")
+    cue = smtp.find_server("198.51.100.7 failed after I sent the message.\nRemote host said: 554 5.7.1 rejected")
+    assert (cue.role, cue.host) == ("remote", "198.51.100.7")
+    cue = smtp.find_server("550 5.1.2 <b@example.net>... Host unknown (Name server: mx.example.net: host not found)")
+    assert cue is not None and cue.role == "reporting"
+
+
+def test_transcript_names_the_server_for_the_recipients_below_it():
+    from bounce_analyzer.formats.generic import transcript_stages
+
+    t = transcript_stages("... while talking to mx1.example.net.:\n>>> RCPT To:<a@example.net>\n"
+                          "<<< 550 5.1.1 <a@example.net>... User unknown\n"
+                          "... while talking to [192.0.2.8]:\n<<< 421 Service not available\n"
+                          "<b@example.org>... Deferred: 421 Service not available\n")
+    assert t.stages == {"a@example.net": "RCPT"}
+    assert t.hosts == {"a@example.net": "mx1.example.net", "b@example.org": "192.0.2.8"}
+    assert t.first_host == "mx1.example.net"
+
+
+@pytest.mark.parametrize("line", ["Generating server: EXCH2.corp.example.nl",
+                                  "Genererende server: EXCH2.corp.example.nl",
+                                  "Generierender Server: EXCH2.corp.example.nl",
+                                  "Servidor de geração: EXCH2.corp.example.nl"])
+def test_the_server_that_wrote_an_exchange_ndr_in_any_language(line):
+    cue = smtp.find_server(line)
+    assert cue is not None and (cue.role, cue.host) == ("reporting", "exch2.corp.example.nl")

@@ -55,6 +55,11 @@ def pick_codes(f: Finding) -> tuple[str | None, int | None, list[Evidence]]:
             status and (diag_status.endswith(GENERIC_DETAIL) or diag_status[0] != status[0])):
         status = diag_status
         ev.append(Evidence("status", "diagnostic", diag_status))
+    if field_status and diag_status and diag_status[0] in "45" and field_status != diag_status \
+            and not field_status.endswith(GENERIC_DETAIL) and not diag_status.endswith(GENERIC_DETAIL):
+        # two specific codes that disagree: say so, with the one kept
+        ev.append(Evidence("status", "conflict", f"the Status field says {field_status}, the server's reply "
+                                                 f"{diag_status}; {status} is kept"))
     if reply is not None:
         ev.append(Evidence("reply_code", "diagnostic", str(reply)))
     return status, reply, ev

@@ -137,6 +137,11 @@ class Detect:
     original_markers: tuple[str, ...] = ()
     autoreply_headers: tuple[str, ...] = ()
     autoreply_subjects: tuple[str, ...] = ()
+    moved_phrases: tuple[str, ...] = ()
+    challenge_phrases: tuple[str, ...] = ()
+    list_phrases: tuple[str, ...] = ()
+    lure_phrases: tuple[str, ...] = ()
+    lure_attachments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

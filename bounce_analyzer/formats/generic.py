@@ -20,6 +20,8 @@ notice's own sender, postmasters and MAIL FROM arguments are never taken for rec
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import ClassVar
 
 from ..parse import bounded as rx
@@ -188,16 +190,36 @@ _STAGE = {"MAIL FROM": "MAIL", "RCPT TO": "RCPT", "DATA": "DATA", ".": "DATA-END
           "STARTTLS": "STARTTLS", "AUTH": "AUTH", "MAIL": "MAIL", "RCPT": "RCPT", "LHLO": "EHLO"}
 
 
-def transcript_stages(notice: str) -> tuple[dict[str, str], str | None]:
-    """From a session transcript (``>>> DATA`` / ``<<< 550 ...``): the command each recipient's rejection answered,
-    by the address quoted in the reply, and the command of the first rejection of all."""
-    by_address: dict[str, str] = {}
+_TALKING_TO = rx.compile(rf"^\.\.\.[ \t]*while[ \t]+talking[ \t]+to[ \t]+\[?({smtp.HOST}|{smtp.IP})\]?[ \t]*:", rx.I)
+
+
+@dataclass(slots=True)
+class Transcript:
+    """What a session transcript (``... while talking to HOST:``, ``>>> DATA``, ``<<< 550 ...``) says: the command
+    each recipient's rejection answered and the server that answered, by the address quoted in or under the reply,
+    and the command and server of the first rejection of all."""
+
+    stages: dict[str, str] = field(default_factory=dict)
+    hosts: dict[str, str] = field(default_factory=dict)
     first: str | None = None
+    first_host: str | None = None
+
+
+def transcript_stages(notice: str) -> Transcript:
+    """Read the session transcript of a notice, if it has one."""
+    t = Transcript()
+    by_address = t.stages
     last: str | None = None
     rejected: str | None = None  # the command whose rejection the lines below talk about
-    if ">>>" not in notice:
-        return by_address, first
+    host: str | None = None  # the server the transcript is talking to
+    if ">>>" not in notice and "<<<" not in notice:
+        return t
     for line in notice.split("\n"):
+        if line.startswith("...") and "talking" in line:
+            mh = rx.match(_TALKING_TO, line)
+            if mh:
+                host, last, rejected = mh.group(1).rstrip(".").lower(), None, None
+                continue
         m = rx.match(_SENT, line)
         if m:
             last = _STAGE.get(" ".join(m.group(1).upper().split()))
@@ -207,22 +229,36 @@ def transcript_stages(notice: str) -> tuple[dict[str, str], str | None]:
         if rejected and not stripped.startswith("<<<") and "@" in stripped:
             # Sendmail sums up under the reply: "<a@example.org>... Deferred: 452 4.3.1 Insufficient storage"
             for a in rx.finditer(_ADDR, stripped.split("...")[0]):
-                by_address.setdefault(_clean(a.group(0)), rejected)
+                address = _clean(a.group(0))
+                by_address.setdefault(address, rejected)
+                if host:
+                    t.hosts.setdefault(address, host)
             continue
-        if not (stripped.startswith("<<<") and last and stripped[4:5] in "45" and rx.search(_CODE_LINE, stripped[:12])):
+        if not (stripped.startswith("<<<") and stripped[4:5] in "45" and rx.search(_CODE_LINE, stripped[:12])):
+            continue
+        if not last:
+            # a reply with no command sent before it: the server's greeting or its last word, still from that host
+            t.first_host = t.first_host or host
+            if host:
+                rejected = rejected or "\0"
             continue
         rejected = last
         low = stripped.lower()
-        if first is not None and ("rcpt" in low or "recipient" in low):
+        if t.first is not None and ("rcpt" in low or "recipient" in low):
             # "503 Need RCPT" after a rejection that followed ">>> DATA": the client pipelined its commands and
             # the rejection was the answer to RCPT TO
-            by_address = {a: ("RCPT" if s == "DATA" else s) for a, s in by_address.items()}
-            first = "RCPT" if first == "DATA" else first
+            t.stages = by_address = {a: ("RCPT" if s == "DATA" else s) for a, s in by_address.items()}
+            t.first = "RCPT" if t.first == "DATA" else t.first
             continue
-        first = first or last
+        t.first = t.first or last
+        t.first_host = t.first_host or host
         for a in rx.finditer(_ADDR, stripped):
-            by_address.setdefault(_clean(a.group(0)), last)
-    return by_address, first
+            address = _clean(a.group(0))
+            by_address.setdefault(address, last)
+            if host:
+                t.hosts.setdefault(address, host)
+    t.stages = {a: s for a, s in by_address.items() if s != "\0"}
+    return t
 
 
 def _best_block(texts: list[str]) -> str:
@@ -233,14 +269,26 @@ def _best_block(texts: list[str]) -> str:
     return non_empty[0] if non_empty else ""
 
 
+@lru_cache(maxsize=4)
 def code_paragraphs(notice: str) -> str:
-    """The paragraphs of a notice that quote an SMTP reply (Gmail and Exchange put it away from the address)."""
+    """The paragraphs of a notice that quote an SMTP reply (Gmail and Exchange put it away from the address).
+    The text is searched once; the last few answers are kept, since the parser and the analyzer both ask."""
+    hits = [m.start() for m in rx.finditer(_CODE_LINE, notice)]
+    if not hits:
+        return ""
     out: list[str] = []
     before = ""
+    pos = 0
+    h = 0
     for para in notice.split("\n\n"):
+        end = pos + len(para)
+        while h < len(hits) and hits[h] < pos:
+            h += 1
+        has_code = h < len(hits) and hits[h] < end
+        pos = end + 2
         if not para.strip():
             continue
-        if rx.search(_CODE_LINE, para):
+        if has_code:
             if before:  # "The response from the remote server was:", a blank line, then the reply
                 out.append(before)
             out.append(" ".join(para.split()))
@@ -287,11 +335,12 @@ class GenericText:
             quoted = code_paragraphs(notice)
             if quoted:
                 findings[0].diagnostic = f"{findings[0].diagnostic} {quoted}".strip()
-        stages, first_stage = transcript_stages(notice)
+        t = transcript_stages(notice)
         for f in findings:
-            f.smtp_command = stages.get(f.address) or smtp.find_command(f.diagnostic) or (
-                first_stage if len(findings) == 1 else None) or (
+            f.smtp_command = t.stages.get(f.address) or smtp.find_command(f.diagnostic) or (
+                t.first if len(findings) == 1 else None) or (
                 smtp.find_headed_command(notice) if len(findings) == 1 else None)
+            f.remote_mta = f.remote_mta or t.hosts.get(f.address) or (t.first_host if len(findings) == 1 else None)
 
     def parse(self, bounce: Bounce) -> Extract:
         notice = bounce.notice

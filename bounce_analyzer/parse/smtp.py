@@ -183,7 +183,9 @@ _REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
     (rx.Gated(rf"^\s*({HOST})\s+\[({IP})\]\s+did\s+not\s+like\s+our", rx.I | rx.M), "remote", 1, 2),
     # qmail: Connected to 192.0.2.1 but sender was rejected. / 192.0.2.1 does not like recipient.
     (rx.Gated(rf"\bConnected\s+to\s+({IP})\s+but\b", rx.I), "remote", 0, 1),
-    (rx.Gated(rf"^\s*({IP})\s+does\s+not\s+like\s+(?:recipient|sender)", rx.I | rx.M), "remote", 0, 1),
+    (rx.Gated(rf"(?<![\w.:])({IP})\s+does\s+not\s+like\s+(?:recipient|sender)", rx.I), "remote", 0, 1),
+    # qmail: 192.0.2.1 failed after I sent the message. Remote host said: 550 ...
+    (rx.Gated(rf"(?<![\w.:])({IP})\s+failed\s+after\s+I\s+sent\s+the\s+message", rx.I), "remote", 0, 1),
     # m-FILTER quotes the receiving server's reply under "-------server message"
     (rx.Gated(r"-{3,}[ \t]*server[ \t]+message\b", rx.I, gates=("server message",)), "remote", 0, 0),
     # the receiving server's own reply, quoted by the notice
@@ -198,6 +200,10 @@ _LOCAL_CUES: list[tuple[rx.Gated, str, int, int]] = [
     (rx.Gated(rf"<({HOST}\.[A-Za-z]{{2,}})\s+#[45]\.\d{{1,3}}\.\d{{1,3}}", rx.I, gates=("#",)), "reporting", 1, 0),
     # Exchange: the server that wrote the NDR itself, when no remote server is quoted
     (rx.Gated(rf"\bGenerating\s+server:\s*({HOST})", rx.I), "reporting", 1, 0),
+    # ... and in the languages Exchange writes its NDRs in
+    (rx.Gated(rf"(?:\bGenerierender\s+Server|\bServeur\s+de\s+g[ée]n[ée]ration|\bServidor\s+de\s+(?:generaci[óo]n|"
+              rf"gera[çc][ãa]o)|\bServer\s+di\s+generazione|\bGenererende\s+server)\s*:\s*({HOST})", rx.I,
+              gates=("server", "serveur", "servidor")), "reporting", 1, 0),
     # Postfix: connect to mx.example.net[192.0.2.1]:25: Connection timed out
     (rx.Gated(rf"\bconnect\s+to\s+({HOST})\[({IP})\](?::\d+)?:\s*(?:Connection|No route|Network)", rx.I),
      "reporting", 1, 2),
@@ -207,7 +213,9 @@ _LOCAL_CUES: list[tuple[rx.Gated, str, int, int]] = [
                 r"has not been delivered for|giving up on|all hosts? (?:for [^\n]{0,60})?(?:have )?been failing|"
                 r"Connection (?:refused|timed out|reset)|timed out while|unable to (?:connect|establish)|"
                 r"I wasn't able to establish an SMTP connection|Sorry, I couldn't find any host|"
-                r"mail loops back to myself|too many hops)", rx.I),
+                r"mail loops back to myself|too many hops|"
+                # Sendmail's own DNS lookup: "Host unknown (Name server: mx.example.net: host not found)"
+                r"Host unknown \(Name server:)", rx.I),
      "reporting", 0, 0),
 ]
 
