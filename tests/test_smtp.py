@@ -100,3 +100,19 @@ def test_transcript_names_the_server_for_the_recipients_below_it():
 def test_the_server_that_wrote_an_exchange_ndr_in_any_language(line):
     cue = smtp.find_server(line)
     assert cue is not None and (cue.role, cue.host) == ("reporting", "exch2.corp.example.nl")
+
+
+def test_the_servers_ip_is_the_one_next_to_its_name():
+    reply = "421-4.7.27 Your email has been rate limited with ip: [192.0.2.88] - gsmtp"
+    context = "host gmail-smtp-in.l.google.example[198.51.100.27] said: " + reply
+    assert smtp.ip_next_to("gmail-smtp-in.l.google.example", reply, context) == "198.51.100.27"
+    assert smtp.ip_next_to("mx.example.net", "Remote-MTA: dns; mx.example.net (203.0.113.9)") == "203.0.113.9"
+    assert smtp.ip_next_to("mx.example.net", "550 blocked: client [192.0.2.4] is listed") is None
+
+
+def test_stage_tags_and_host_reason_lines():
+    assert smtp.find_command("550 5.1.1 <a@example.net>: User unknown [RCPT_TO]") == "RCPT"
+    assert smtp.find_command("554 5.7.9 Message not accepted for policy reasons [BODY]") == "DATA-END"
+    cue = smtp.find_server("SMTP error from remote server for RCPT TO command, host: mx01.example.net "
+                           "(198.51.100.44) reason: 552 5.2.2 Mailbox quota exceeded")
+    assert cue is not None and (cue.role, cue.host, cue.ip) == ("remote", "mx01.example.net", "198.51.100.44")

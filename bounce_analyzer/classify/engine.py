@@ -71,7 +71,7 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
     dtype = f.diagnostic_type.lower()
     if cue is not None and cue.role == "remote":
         host = cue.host or f.remote_mta
-        ip = cue.ip or (smtp.ip_in(f.diagnostic) if host else None)
+        ip = cue.ip or (smtp.ip_next_to(host, f.diagnostic, f.context) if host else None)
         role, evidence = Role.REMOTE, cue.evidence
     elif f.remote_mta and (dtype == "smtp" or reply is not None) and cue is None:
         host, ip = f.remote_mta, None

@@ -84,6 +84,13 @@ _QMAIL = rx.Gated(r"does not like (recipient|sender)|failed after I sent the mes
                     r"connection timed out|refused\s+to\s+talk\s+to\s+me", rx.I)
 
 
+# Yahoo's notices tag the quoted reply with the stage it answered: "... User unknown [RCPT_TO]", "... [BODY]"
+_TAGGED_COMMAND = rx.Gated(r"\[(RCPT_TO|MAIL_FROM|BODY|DATA|CONNECT|EHLO|HELO)\]", gates=("_to]", "_from]", "body]",
+                                                                                       "data]", "connect]", "helo]"))
+_TAGS = {"RCPT_TO": "RCPT", "MAIL_FROM": "MAIL", "BODY": "DATA-END", "DATA": "DATA", "CONNECT": "CONNECT",
+         "EHLO": "EHLO", "HELO": "HELO"}
+
+
 # a notice that names the command under a heading of its own (m-FILTER: "-------SMTP command" then "DATA")
 _HEADED_COMMAND = rx.Gated(r"^[ \t-]*SMTP[ \t]+command[ \t]*:?[ \t]*\n?[ \t]*"
                            r"(MAIL[ \t]+FROM|RCPT[ \t]+TO|DATA|HELO|EHLO|STARTTLS|AUTH)\b", rx.I | rx.M,
@@ -105,6 +112,9 @@ def find_command(text: str) -> str | None:
         if word == "connection":
             word = "connect"
         return _COMMAND_WORDS.get(word)
+    m = _TAGGED_COMMAND.search(text, low)
+    if m:
+        return _TAGS[m.group(1)]
     m = rx.search(_TRANSCRIPT, text)
     if m:
         word = m.group(1).upper()
@@ -179,6 +189,8 @@ _REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
     # qmail and others: remote host 192.0.2.32 said: 550 ... / the server mx.example.net replied: 550 ...
     (rx.Gated(rf"\b(?:remote\s+)?(?:host|server)\s+\[?({IP}|{HOST}\.[A-Za-z]{{2,}})\]?\s+"
               rf"(?:said|replied|responded|returned)\b", rx.I), "remote", 1, 0),
+    # United Internet (GMX, WEB.DE, 1&1): "... for RCPT TO command, host: mx01.example.net (192.0.2.1) reason: 552 ..."
+    (rx.Gated(rf"\bhost:[ \t]*({HOST})[ \t]*\(({IP})\)[ \t]*reason:", rx.I, gates=("reason:",)), "remote", 1, 2),
     # DragonFly: mx.example.net [192.0.2.1] did not like our RCPT TO:
     (rx.Gated(rf"^\s*({HOST})\s+\[({IP})\]\s+did\s+not\s+like\s+our", rx.I | rx.M), "remote", 1, 2),
     # qmail: Connected to 192.0.2.1 but sender was rejected. / 192.0.2.1 does not like recipient.
@@ -249,9 +261,19 @@ def find_server(text: str) -> ServerCue | None:
     return None
 
 
-_HOST_IP = rx.compile(rf"\[({IP})\]|\(({IP})\)")
+_HOST_IP = rx.compile(rf"\.?[ \t]*(?:\[({IP})\]|\(({IP})\))")
 
 
-def ip_in(text: str) -> str | None:
-    m = rx.search(_HOST_IP, text) if text else None
-    return (m.group(1) or m.group(2)) if m else None
+def ip_next_to(host: str, *texts: str) -> str | None:
+    """The address written right after a host name ("mx.example.net[192.0.2.1]", "mx.example.net (192.0.2.1)"),
+    in the first text that has one. An address elsewhere in a reply is often the sender's own, not the server's."""
+    needle = host.lower()
+    for text in texts:
+        low = text.lower() if text else ""
+        i = low.find(needle)
+        while i >= 0:
+            m = _HOST_IP.match(text, i + len(needle), timeout=rx.TIMEOUT.get())
+            if m:
+                return m.group(1) or m.group(2)
+            i = low.find(needle, i + 1)
+    return None
