@@ -381,11 +381,32 @@ def _opt_out(b: Bounce, rules: RuleSet, source: str, problems: list[Problem]) ->
                   problems=tuple(problems))
 
 
-# "Thu, 29 Apr 1999 23:34:45 +0900": the RFC 5322 form nearly every notice uses, read without the general parser
-_DATE = rx.compile(r"(?:[A-Za-z]{3},[ \t]*)?(\d{1,2})[ \t]+([A-Za-z]{3})[ \t]+(\d{4})[ \t]+(\d{2}):(\d{2}):(\d{2})"
-                   r"[ \t]+([+-])(\d{2})(\d{2})(?:[ \t]+\([^()]{0,40}\))?[ \t]*$")
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
                                        "dec"), 1)}
+
+
+def _rfc5322_date(value: str) -> str | None:
+    """"Thu, 29 Apr 1999 23:34:45 +0900 (JST)", the form nearly every notice uses, as UTC ISO 8601, read by splitting
+    rather than by the general parser; None for anything else (another form, or "-0000": zone unknown)."""
+    parts = value.split()
+    if parts and parts[0].endswith(","):
+        parts = parts[1:]
+    if len(parts) < 5 or len(parts) > 6:
+        return None
+    day, mon, year, clock, zone = parts[:5]
+    month = _MONTHS.get(mon.lower())
+    hms = clock.split(":")
+    if (month is None or not day.isdigit() or len(year) != 4 or not year.isdigit() or year < "0100" or len(hms) != 3
+            or not all(x.isdigit() and len(x) == 2 for x in hms) or len(zone) != 5 or zone[0] not in "+-"
+            or not zone[1:].isdigit() or zone == "-0000"):
+        return None
+    try:
+        local = datetime(int(year), month, int(day), int(hms[0]), int(hms[1]), int(hms[2]))
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:]))
+        utc = local - offset if zone[0] == "+" else local + offset
+    except (ValueError, OverflowError):  # no such day, or beyond year 9999 in UTC
+        return ""
+    return utc.isoformat(timespec="seconds") + "+00:00"
 
 
 def _date_of(msg: Message) -> str | None:
@@ -393,21 +414,9 @@ def _date_of(msg: Message) -> str | None:
     value = header(msg, "date")
     if not value:
         return None
-    m = rx.match(_DATE, value) if len(value) < 80 else None
-    month = _MONTHS.get(m.group(2).lower()) if m else None
-    # "-0000" (zone unknown) and two-digit years written with four ("0099") are left to the general parser
-    if m and month and m.group(3) >= "0100" and (m.group(7) == "+" or m.group(8, 9) != ("00", "00")):
-        day, year, hh, mm, ss, sign, oh, om = (m.group(i) for i in (1, 3, 4, 5, 6, 7, 8, 9))
-        try:
-            local = datetime(int(year), month, int(day), int(hh), int(mm), int(ss))
-        except ValueError:
-            return None
-        offset = timedelta(hours=int(oh), minutes=int(om))
-        try:
-            utc = local - offset if sign == "+" else local + offset
-        except OverflowError:
-            return None
-        return utc.isoformat(timespec="seconds") + "+00:00"
+    fast = _rfc5322_date(value) if len(value) < 80 else None
+    if fast is not None:
+        return fast or None
     try:
         when = parsedate_to_datetime(value)
         if when.tzinfo is None:  # "-0000": the time is UTC, the zone unknown
