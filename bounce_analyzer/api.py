@@ -482,15 +482,14 @@ def _from_original(b: Bounce) -> Extract:
 
 def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems: list[Problem]) -> Report:
     msg = parse_bytes(normalise_newlines(raw))
-    date = _date_of(msg)
-    report = _analyze_message(msg, source, rules, options, problems, 0, date)
-    return replace(report, date=date) if date and report.date != date else report
+    report = _analyze_message(msg, source, rules, options, problems, 0)
+    date = _date_of(msg)  # the outer notice's, whichever message inside it was read
+    return replace(report, date=date) if date else report
 
 
 def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options, problems: list[Problem],
-                     depth: int, date: str | None = None) -> Report:
-    """The report on one message; ``date`` is the outer notice's Date, set here on the usual path (a failure or a
-    delay) and by the caller on the others."""
+                     depth: int) -> Report:
+    """The report on one message (``depth``: how far inside other messages it was found)."""
     b, feedback_texts = _build(msg, rules, options)
     if feedback_texts or b.report_type == "feedback-report":
         return _feedback(b, feedback_texts, rules, source, options, problems)
@@ -562,7 +561,6 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
         source=source, is_bounce=kind in (Kind.FAILURE, Kind.DELAY), kind=kind, format=fmt,
         reporting_mta=primary.reporting_mta, arrival_date=primary.arrival_date, envelope_id=primary.envelope_id,
         subject=b.subject or None, original=original, recipients=tuple(recipients), problems=tuple(problems),
-        date=date if depth == 0 else None,
     )
 
 
