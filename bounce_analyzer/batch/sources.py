@@ -247,30 +247,29 @@ class Tree(_Local):
             if maildir:
                 yield from Maildir(path, self.keep).items(done)
                 continue
+            item_id = os.path.abspath(path)
             problem = _not_a_file(path)
             if problem:
-                yield Item(os.path.abspath(path), error=problem)
+                yield Item(item_id, error=problem)
+                continue
+            if done(item_id):  # stored before as one message (an mbox's messages have ids of their own)
                 continue
             try:
-                head = _head(path)
-            except OSError as e:
-                yield Item(os.path.abspath(path), error=_os_error(e))
-                continue
-            if looks_like_mbox(head):
-                yield from MboxFile(path, self.keep).items(done)
-                continue
-            item_id = os.path.abspath(path)
-            if done(item_id):
-                continue
-            try:
-                raw, size = _read_file(path, self.keep)
+                raw, size = _read_file(path, self.keep)  # read once: its start also tells what the file is
+                gzipped = raw[:2] == _GZIP_MAGIC
+                head = _head(path) if gzipped or (len(raw) < 200 < size) else raw[:200]
             except OSError as e:
                 yield Item(item_id, error=_os_error(e))
                 continue
-            if raw[:2] == _GZIP_MAGIC:
-                yield Item(item_id, error="compressed, but not an mbox: unpack it first")
+            except EOFError:
+                yield Item(item_id, error="damaged compressed data (it ends too soon)")
                 continue
-            yield Item(item_id, raw, size)
+            if looks_like_mbox(head):
+                yield from MboxFile(path, self.keep).items(done)
+            elif gzipped:
+                yield Item(item_id, error="compressed, but not an mbox: unpack it first")
+            else:
+                yield Item(item_id, raw, size)
 
 
 class Stdin(_Local):
