@@ -25,7 +25,7 @@ from .classify import rules as rules_mod
 from .classify.engine import classify
 from .classify.rules import RuleSet
 from .errors import InputError
-from .formats import CERTAIN, FORMATS, Bounce, Extract, Finding
+from .formats import CERTAIN, FORMATS, Bounce, Extract, Finding, FormatParser
 from .formats.generic import ADDR, code_paragraphs, reporting_host
 from .model import Evidence, Kind, Problem, Recipient, Report
 from .options import DEFAULT, Options
@@ -54,6 +54,14 @@ _ANGLE_ADDRESS = rx.compile(r"<([^<>]+)>")
 _LOCAL_PART = rx.compile(r"([^\s<>\"@]+)@")
 _ADDRESS = rx.compile(ADDR)
 _rules_cache: dict[tuple[str, ...], RuleSet] = {}
+_ablated_cache: dict[tuple[int, tuple[str, ...]], RuleSet] = {}
+
+
+def _parsers(options: Options) -> tuple[FormatParser, ...]:
+    if not options.ablate:
+        return FORMATS
+    off = options.ablate
+    return tuple(p for p in FORMATS if p.name not in off and not ("vendor" in off and getattr(p, "vendor", False)))
 
 
 def _ruleset(rules: RulesArg) -> RuleSet:
@@ -495,7 +503,7 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
         return _feedback(b, feedback_texts, rules, source, options, problems)
     signals = _Signals(b, rules)
     original = describe(b.original, msg, options.extra_headers, b.notice)
-    sniffs = [(p.sniff(b), i, p) for i, p in enumerate(FORMATS)]
+    sniffs = [(p.sniff(b), i, p) for i, p in enumerate(_parsers(options))]
     certain = any(score >= CERTAIN for score, _, _ in sniffs)
     told = bool(b.dsn_texts) or certain or bool(header(msg, "x-failed-recipients"))
     if not told and (signals.challenge or signals.look_alike) and not code_paragraphs(b.notice):
@@ -579,6 +587,11 @@ def analyze(raw: bytes | str, *, source: str = "-", rules: RulesArg = None,
 
 def _run(raw: bytes, source: str, ruleset: RuleSet, options: Options, size: int) -> Report:
     problems: list[Problem] = []
+    if options.ablate:
+        key = (id(ruleset), options.ablate)
+        if key not in _ablated_cache:
+            _ablated_cache[key] = rules_mod.ablated(ruleset, options.ablate)
+        ruleset = _ablated_cache[key]
     if size > options.max_size:
         problems.append(Problem(source, "truncated", f"message is {size:,} bytes; only the first "
                                                      f"{options.max_size:,} were analyzed"))

@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Read bounce messages and tell what happened to every "
                                 "recipient, which server said so, and what to do about it.")
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    p.add_argument("--ablate", action="append", default=[], metavar="PART",
+                   help="self-check: analyze without a provider rule file or vendor reader (e.g. yahoo, ses-json), "
+                        "or without all of them (vendor); repeatable")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     a = sub.add_parser("analyze", help="analyze bounce messages (files, folders, or - for stdin)",
@@ -213,7 +216,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 def _options(args: argparse.Namespace) -> Any:
     from .options import DEFAULT
 
-    options = DEFAULT.replace(extra_headers=tuple(args.header))
+    options = DEFAULT.replace(extra_headers=tuple(args.header), ablate=tuple(getattr(args, "ablate", ())))
     if args.max_size:
         options = options.replace(max_size=args.max_size)
     return options

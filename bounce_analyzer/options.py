@@ -13,6 +13,9 @@ class Options:
     regex_timeout: float = 0.5  # seconds one pattern may run on one text before it is given up on
     extra_headers: tuple[str, ...] = ()  # headers of the original message to report as well (e.g. "X-Campaign-ID")
     strict: bool = False  # raise instead of reporting a problem (for tests and debugging)
+    # self-checks of how well the generic path stands alone: switch off the provider rule files and vendor readers
+    # named here ("yahoo", "ses-json"), or all of them ("vendor")
+    ablate: tuple[str, ...] = ()
 
     def replace(self, **changes: Any) -> Options:
         return replace(self, **changes)

@@ -70,7 +70,7 @@ def _write(tmp_path: Path, text: str, name: str = "mine.toml") -> Path:
     ('[[rule]]\nid = "Bad_Id"\nreason = "blocked"\ncontains = ["a"]\n', 'field "id"'),
     ('[[rule]]\nid = "x-y"\nreason = "blocked"\nregex = "(unclosed"\n', 'field "regex" does not compile'),
     ('[[rule]]\nid = "x-y"\nreason = "blocked"\ncontains = ["a"]\ncolour = "red"\n', "unknown field colour"),
-    ('[[rule]]\nid = "x-y"\nreason = "blocked"\n', 'needs "contains" or "regex"'),
+    ('[[rule]]\nid = "x-y"\nreason = "blocked"\n', 'needs "contains", "regex" or "concepts"'),
     ('[[rule]]\nid = "x-y"\nreason = "blocked"\ncontains = ["a"]\nverdict = "maybe"\n', 'field "verdict"'),
     ('[[rule]]\nid = "x-y"\nreason = "blocked"\ncontains = [""]\n', "empty string"),
     ('[[status]]\ncode = 5.1\ntitle = "t"\nmeaning = "m"\n', 'field "code" must be a string'),

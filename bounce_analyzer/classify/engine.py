@@ -137,6 +137,16 @@ def _rule_decision(rule: Rule, matched: str, text: str, field: str) -> Decision:
                     verdict=rule.verdict, hint=rule.hint)
 
 
+_QUOTED_REPLY = rx.compile(r"(?<![\w.])[245]\d\d(?=[ -]|$)")
+
+
+def server_words(low: str) -> str:
+    """The server's own reply inside a reporter's words about it ("5.1.0 - Unknown address error 550-'5.7.1 ...
+    Access denied'"): cues read the reply, not the summary wrapped around it."""
+    m = rx.search(_QUOTED_REPLY, low)
+    return low[m.start():] if m and m.start() > 0 else low
+
+
 def decide(text: str, field: str, status: str | None, reply: int | None, hosts: tuple[str, ...],
            rules: RuleSet, command: str | None = None) -> Decision:
     """The winning decision for one recipient: the highest-priority rule that matches, or the code tables."""
@@ -144,8 +154,9 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
     low = text.lower()
     timeout = rx.TIMEOUT.get()
     found, gated = rules.index.matches(low)
+    cue_low: str | None = None
     # only rules that can match: a string of theirs is in the text, their regex may match, or they need no text
-    for n in sorted(found.keys() | gated | rules.index.guards_only):
+    for n in sorted(found.keys() | gated | rules.index.guards_only | rules.index.cued):
         rule = rules.rules[n]
         if rule.priority < by_code.priority:
             break
@@ -153,6 +164,10 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
         if matched is None and rule.regex is not None and n in gated:
             m = rule.regex.search(low, timeout=timeout)
             matched = str(m.group(0)) if m else None
+        if matched is None and rule.cue is not None:
+            if cue_low is None:
+                cue_low = server_words(low)
+            matched = rule.cue.match(cue_low)
         if matched is not None and rule.guards_hold(status, reply, hosts, command):
             return _rule_decision(rule, matched, text, field)
     return by_code

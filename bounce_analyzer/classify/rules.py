@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,15 @@ import regex
 
 from ..errors import RulesError
 from ..parse.literals import required
+from .cues import Cue, Lexicon
 
 SCHEMA = 1
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 VERDICTS = ("hard", "soft", "by-class", "none")
 PRIORITY_PROVIDER = 80
 PRIORITY_PATTERN = 30
+PRIORITY_CUE = 27
+LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "ru", "ja", "zh", "more")
 _ID = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _REASON_ID = regex.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 _STATUS_PREFIX = regex.compile(r"^[245X](?:\.\d{1,3}){0,2}$")
@@ -77,11 +80,15 @@ class Rule:
     refs: tuple[str, ...] = ()
     match_examples: tuple[Example, ...] = ()
     no_match_examples: tuple[Example, ...] = ()
+    concepts: tuple[str, ...] = ()  # a cue: these concepts near each other (see cues.py)
+    unless: tuple[str, ...] = ()  # ... and none of these near them
+    window: int = 60
+    cue: Cue | None = field(default=None, repr=False, compare=False)  # set once every concept is loaded
 
     @property
     def guards_only(self) -> bool:
         """A rule without text conditions matches on its guards alone."""
-        return not self.contains and self.regex is None
+        return not self.contains and self.regex is None and not self.concepts
 
     def text_matches(self, low: str, timeout: float = 0.5) -> str | None:
         """The piece of ``low`` (lower-cased text) that makes this rule match, or None."""
@@ -94,6 +101,8 @@ class Rule:
             m = self.regex.search(low, timeout=timeout)
             if m:
                 return str(m.group(0))
+        if self.cue is not None:
+            return self.cue.match(low)
         return None
 
     def guards_hold(self, status: str | None, reply: int | None, hosts: tuple[str, ...],
@@ -162,6 +171,7 @@ class NeedleIndex:
         entries: list[tuple[int, str, bool]] = []  # (rule position, string, is a regex gate)
         self.ungated: set[int] = set()
         self.guards_only: frozenset[int] = frozenset(n for n, r in enumerate(rules) if r.guards_only)
+        self.cued: frozenset[int] = frozenset(n for n, r in enumerate(rules) if r.cue is not None)
         for n, rule in enumerate(rules):
             entries.extend((n, needle, False) for needle in rule.contains)
             if rule.regex is not None:
@@ -217,6 +227,7 @@ class RuleSet:
     detect: Detect
     gateways: tuple[Gateway, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    lexicon: Lexicon | None = field(default=None, repr=False, compare=False)
     index: NeedleIndex = field(init=False, repr=False, compare=False)
     _gateway_suffixes: dict[str, Gateway] = field(init=False, repr=False, compare=False)
 
@@ -273,6 +284,8 @@ class _Builder:
         self.rules: dict[str, Rule] = {}
         self.detect: dict[str, list[str]] = {}
         self.gateways: dict[str, Gateway] = {}
+        self.concepts: dict[str, list[str]] = {}
+        self.subject_concepts: set[str] = set()
         self.disabled: list[tuple[str, str]] = []
         self.warnings: list[str] = []
 
@@ -323,7 +336,7 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-_TOP = {"schema", "reason", "class", "subject", "status", "reply", "rule", "detect", "gateway", "extend"}
+_TOP = {"schema", "reason", "class", "subject", "status", "reply", "rule", "detect", "gateway", "concept", "extend"}
 
 
 def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
@@ -389,6 +402,26 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
         where = f'gateway "{name}"'
         b.gateways[name] = Gateway(name, tuple(h.lower() for h in _strs(d, "hosts", p, where)),
                                    tuple(w.lower() for w in _strs(d, "signatures", p, where)))
+    for i, d in enumerate(data.get("concept", [])):
+        where = f"concept #{i + 1}"
+        _check_keys(d, {"id", "kind", "note", *LANGUAGES}, p, where)
+        cid = _str(d, "id", p, where)
+        where = f'concept "{cid}"'
+        if not _REASON_ID.match(cid):
+            raise _err(p, where, 'field "id" must be snake_case like "mailbox" or "not_found"')
+        kind = _str(d, "kind", p, where)
+        if kind not in ("subject", "state"):
+            raise _err(p, where, f'field "kind" must be "subject" or "state", got {kind!r}')
+        if kind == "subject":
+            b.subject_concepts.add(cid)
+        else:
+            b.subject_concepts.discard(cid)
+        words = b.concepts.setdefault(cid, [])  # a later file adds words to a concept
+        for lang in LANGUAGES:
+            for w in _strs(d, lang, p, where):
+                if w != w.lower() or not w.strip("* ") or w != w.strip():
+                    raise _err(p, where, f"{lang}: {w!r}: words are lower-case, non-empty, without outer spaces")
+                words.append(w)
     ext = data.get("extend")
     if ext is not None:
         _check_keys(ext, {"disable"}, p, "extend")
@@ -396,7 +429,7 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
 
 
 _RULE_KEYS = {"id", "reason", "contains", "regex", "priority", "status", "reply", "hosts", "commands", "verdict",
-              "hint", "refs", "examples"}
+              "hint", "refs", "examples", "concepts", "unless", "window"}
 COMMANDS = ("CONNECT", "HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "DATA-END")
 
 
@@ -419,8 +452,13 @@ def _rule(d: dict[str, Any], p: str, i: int, default_priority: int) -> Rule:
         except regex.error as e:
             raise _err(p, where, f'field "regex" does not compile: {e}') from None
     guarded = bool(d.get("status") or d.get("reply") or d.get("hosts") or d.get("commands"))
-    if not contains and compiled is None and not guarded:
-        raise _err(p, where, 'needs "contains" or "regex" (or, to match on codes, hosts or stage alone, a guard)')
+    concepts = _strs(d, "concepts", p, where)
+    if not contains and compiled is None and not concepts and not guarded:
+        raise _err(p, where, 'needs "contains", "regex" or "concepts" (or, to match on codes, hosts or stage alone, '
+                             'a guard)')
+    window = d.get("window", 60)
+    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 500:
+        raise _err(p, where, f'field "window" must be a whole number of characters from 1 to 500, got {window!r}')
     priority = d.get("priority", default_priority)
     if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 1000:
         raise _err(p, where, f'field "priority" must be a whole number from 0 to 1000, got {priority!r}')
@@ -457,6 +495,7 @@ def _rule(d: dict[str, Any], p: str, i: int, default_priority: int) -> Rule:
         hint=_str(d, "hint", p, where, required=False) or None, refs=_strs(d, "refs", p, where),
         match_examples=_examples(ex.get("match", []), p, where, "match"),
         no_match_examples=_examples(ex.get("no_match", []), p, where, "no_match"),
+        concepts=concepts, unless=_strs(d, "unless", p, where), window=window,
     )
 
 
@@ -485,6 +524,7 @@ def shipped_files() -> list[tuple[Path, int]]:
     files = [(RULES_DIR / n, PRIORITY_PATTERN) for n in ("reasons.toml", "status-codes.toml", "reply-codes.toml",
                                                          "detect.toml", "gateways.toml")]
     files += [(f, PRIORITY_PATTERN) for f in sorted((RULES_DIR / "patterns").glob("*.toml"))]
+    files.append((RULES_DIR / "cues.toml", PRIORITY_CUE))
     files += [(f, PRIORITY_PROVIDER) for f in sorted((RULES_DIR / "providers").glob("*.toml"))]
     return [(f, prio) for f, prio in files if f.exists()]
 
@@ -521,16 +561,36 @@ def _finish(b: _Builder) -> RuleSet:
         if rule.reason not in b.reasons:
             problems.append(f'{rule.file}: rule "{rule.id}": reason "{rule.reason}" is not defined in any '
                             "[[reason]] table")
+        for c in (*rule.concepts, *rule.unless):
+            if c not in b.concepts:
+                problems.append(f'{rule.file}: rule "{rule.id}": concept "{c}" is not defined in any [[concept]] '
+                                "table")
     for table in (b.classes, b.subjects, b.statuses, b.replies):
         for entry in table.values():
             if entry.reason and entry.reason not in b.reasons:
                 problems.append(f'code "{entry.code}": reason "{entry.reason}" is not defined')
     if problems:
         raise RulesError("\n".join(problems))
-    ordered = sorted(b.rules.values(), key=lambda r: -r.priority)  # stable: file order among equals
+    lexicon = Lexicon(b.concepts, b.subject_concepts)
+    rules = [replace(r, cue=Cue(lexicon, r.concepts, r.unless, r.window)) if r.concepts else r
+             for r in b.rules.values()]
+    ordered = sorted(rules, key=lambda r: -r.priority)  # stable: file order among equals
     detect = Detect(**{k: tuple(v) for k, v in b.detect.items()})
     return RuleSet(b.reasons, b.classes, b.subjects, b.statuses, b.replies, tuple(ordered), detect,
-                   tuple(b.gateways.values()), tuple(b.warnings))
+                   tuple(b.gateways.values()), tuple(b.warnings), lexicon)
+
+
+def ablated(rules: RuleSet, names: tuple[str, ...]) -> RuleSet:
+    """The rule set without the provider files named (by file name without ``.toml``), or without every provider
+    file for "vendor": a self-check of what the generic rules do alone."""
+    providers = RULES_DIR / "providers"
+
+    def off(rule: Rule) -> bool:
+        path = Path(rule.file)
+        return path.stem in names or ("vendor" in names and path.parent == providers)
+
+    kept = tuple(r for r in rules.rules if not off(r))
+    return replace(rules, rules=kept)
 
 
 _DEFAULT: RuleSet | None = None

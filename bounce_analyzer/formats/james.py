@@ -48,6 +48,7 @@ def _sections(notice: str) -> tuple[str, str, str] | None:
 
 class JamesNotify:
     name: ClassVar[str] = "james"
+    vendor: ClassVar[bool] = True  # one product's layout, not a standard or generic one
 
     def sniff(self, bounce: Bounce) -> int:
         head = bounce.notice[:20000]

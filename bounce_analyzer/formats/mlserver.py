@@ -39,6 +39,7 @@ def _list_name(bounce: Bounce) -> str:
 
 class MailingListRefusal:
     name: ClassVar[str] = "mlserver"
+    vendor: ClassVar[bool] = True  # one product's layout, not a standard or generic one
 
     def sniff(self, bounce: Bounce) -> int:
         server = header(bounce.msg, "x-mlserver").lower()

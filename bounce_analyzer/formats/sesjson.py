@@ -50,6 +50,7 @@ def _str(value: object) -> str:
 
 class SesJson:
     name: ClassVar[str] = "ses-json"
+    vendor: ClassVar[bool] = True  # one product's layout, not a standard or generic one
 
     def sniff(self, bounce: Bounce) -> int:
         head = bounce.notice[:4000]

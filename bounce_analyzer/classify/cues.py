@@ -1,0 +1,143 @@
+"""Reasons from composable cues: concepts found near each other in a diagnostic.
+
+A server says that a mailbox does not exist in a thousand ways and a dozen languages: "mailbox unavailable: no such
+user", "Benutzer unbekannt", "casilla inexistente", "адресат не найден". Phrase rules list the wordings someone has
+seen; cues give the rest. ``rules/cues.toml`` defines *concepts*, each as words in every language the project
+reads. A concept is a *subject* (what a sentence is about: the recipient's mailbox, a domain, the sender, the
+message, the sending IP) or a *state* (what it says of it: unknown, disabled, full, blocked ...). A cue rule is a
+rule with ``concepts``: all of them within ``window`` characters of each other mean its reason. When a cue names a
+subject, the subject nearest to its first state must be one the cue names: "the address does not exist" is about
+the recipient, "the sender address does not exist" about the sender.
+
+Words match at the start of a word (a word ending in ``*`` is a stem and matches any ending; other words must end
+where the word ends); a word inside a longer word or phrase of the lexicon that was found at the same place belongs
+to that phrase ("address" inside "sender address"). Words in scripts without spaces (Japanese, Chinese) match
+anywhere. One pass of one time-limited pattern finds every concept in a text; the last text's result is kept,
+since every cue rule asks about the same diagnostic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import regex
+
+from ..parse import bounded as rx
+
+Span = tuple[int, int, str]  # start, end, concept
+
+
+def _bounded(ch: str) -> bool:
+    """Whether a word edge needs a word boundary: letters of alphabetic scripts do, ideographs and kana do not."""
+    return ch.isalnum() and ord(ch) < 0x2E80
+
+
+def _word_pattern(word: str) -> str:
+    stem = word.endswith("*")
+    core = word[:-1] if stem else word
+    pattern = regex.escape(core).replace(r"\ ", r"\s+")
+    if _bounded(core[0]):
+        pattern = r"(?<![^\W_])" + pattern
+    if stem:
+        pattern += r"\w{0,30}"  # the rest of the word, so that the evidence shows it whole
+    elif _bounded(core[-1]):
+        pattern += r"(?![^\W_])"
+    return pattern
+
+
+@dataclass(slots=True)
+class Found:
+    """Where each concept occurs in one text."""
+
+    spans: dict[str, list[Span]] = field(default_factory=dict)
+    subjects: list[Span] = field(default_factory=list)  # every subject's spans, in order
+
+    def nearest_subject(self, start: int, end: int, window: int) -> str | None:
+        """The subject a state at ``start:end`` is said of: the closest one before it (most languages put the
+        subject first: "the mailbox you tried to reach cannot be found on this server"), else the closest after it
+        ("unknown user")."""
+        before = [(start - e, c) for s, e, c in self.subjects if e <= start and start - e <= window]
+        if before:
+            return min(before)[1]
+        after = [(max(0, s - end), c) for s, e, c in self.subjects if s >= start and s - end <= window]
+        return min(after)[1] if after else None
+
+
+class Lexicon:
+    """Every concept's words, found in one pass."""
+
+    def __init__(self, concepts: Mapping[str, Iterable[str]], subjects: Iterable[str] = ()) -> None:
+        self.concepts = {name: tuple(words) for name, words in concepts.items()}
+        self.subjects = frozenset(subjects)
+        owners: dict[str, list[str]] = {}
+        for name, words in self.concepts.items():
+            for w in words:
+                owners.setdefault(w, []).append(name)
+        # one group per distinct word, longest first, so that "does not exist" is tried before "not"
+        ordered = sorted(owners, key=lambda w: (-len(w), w))
+        self._owners = [tuple(owners[w]) for w in ordered]
+        self._pattern = regex.compile("|".join(f"({_word_pattern(w)})" for w in ordered)) if ordered else None
+        self._last: tuple[str, Found] = ("\0", Found())
+
+    def scan(self, low: str) -> Found:
+        """Where each concept occurs in a lower-cased text."""
+        if self._last[0] == low:
+            return self._last[1]
+        hits: list[Span] = []
+        if self._pattern is not None:
+            timeout = rx.TIMEOUT.get()
+            for m in self._pattern.finditer(low, overlapped=True, timeout=timeout):
+                s, e = m.span()
+                hits.extend((s, e, name) for name in self._owners[(m.lastindex or 1) - 1])
+        hits.sort(key=lambda h: (h[0], h[0] - h[1]))
+        found = Found()
+        cover = (-1, -1)  # the kept span that reaches furthest
+        for s, e, name in hits:
+            if e <= cover[1] and (s, e) != cover:
+                continue  # inside a longer word of the lexicon found here
+            if e > cover[1]:
+                cover = (s, e)
+            found.spans.setdefault(name, []).append((s, e, name))
+            if name in self.subjects:
+                found.subjects.append((s, e, name))
+        self._last = (low, found)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """All of ``concepts`` within ``window`` characters of each other, none of ``unless`` in the stretch they
+    span, and, when the cue names subjects, its first state's nearest subject one of them."""
+
+    lexicon: Lexicon
+    concepts: tuple[str, ...]
+    unless: tuple[str, ...] = ()
+    window: int = 60
+
+    def match(self, low: str) -> str | None:
+        """The stretch of ``low`` that the concepts span, or None."""
+        found = self.lexicon.scan(low)
+        lists = [found.spans.get(c) for c in self.concepts]
+        if not all(lists):
+            return None
+        subjects = self.lexicon.subjects
+        named = [c for c in self.concepts if c in subjects]
+        states = [c for c in self.concepts if c not in subjects]
+        anchor = states[0] if states else self.concepts[0]
+        w = self.window
+        for a_start, a_end, _ in found.spans[anchor]:
+            lo, hi = a_start, a_end
+            for spans_of in lists:
+                near = [sp for sp in spans_of or () if a_start - w <= sp[0] and sp[1] <= a_end + w]
+                if not near:
+                    break
+                best = min(near, key=lambda sp: abs(sp[0] - a_start))
+                lo, hi = min(lo, best[0]), max(hi, best[1])
+            else:
+                if named and states and found.nearest_subject(a_start, a_end, w) not in named:
+                    continue
+                if any(s < hi and e > lo for c in self.unless for s, e, _ in found.spans.get(c, ())):
+                    continue
+                return low[lo:hi]
+        return None

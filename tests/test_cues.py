@@ -1,0 +1,83 @@
+"""Cue rules: concepts found near each other decide a reason, in any language, as data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bounce_analyzer import analyze
+from bounce_analyzer.classify.cues import Cue, Lexicon
+from bounce_analyzer.classify.rules import load
+from bounce_analyzer.errors import RulesError
+
+LEX = Lexicon({"recipient": ["mailbox", "address", "user"], "sender": ["sender address", "sender"],
+               "system": ["server"], "unknown": ["unknown", "not found", "does not exist"],
+               "disabled": ["disabl*"]},
+              subjects=("recipient", "sender", "system"))
+
+
+@pytest.mark.parametrize(("text", "concepts", "expected"), [
+    ("mailbox not found", ("recipient", "unknown"), "mailbox not found"),
+    ("unknown user", ("recipient", "unknown"), "unknown user"),
+    # the subject before the state is the one it is said of, even when another one is closer after it
+    ("the mailbox you tried to reach was not found on this server", ("recipient", "unknown"),
+     "mailbox you tried to reach was not found"),
+    # "address" inside "sender address" belongs to the sender
+    ("sender address does not exist", ("recipient", "unknown"), None),
+    ("sender address does not exist", ("sender", "unknown"), "sender address does not exist"),
+    # too far apart
+    ("mailbox" + " x" * 40 + " unknown", ("recipient", "unknown"), None),
+    # stems match any ending; other words must end where the word ends
+    ("the user was disabled yesterday", ("recipient", "disabled"), "user was disabled"),
+    ("the users are unknowns", ("recipient", "unknown"), None),
+])
+def test_cue_matching(text: str, concepts: tuple[str, ...], expected: str | None) -> None:
+    assert Cue(LEX, concepts, window=40).match(text) == expected
+
+
+def test_unless_vetoes_inside_the_stretch() -> None:
+    lex = Lexicon({"recipient": ["mailbox"], "unknown": ["unknown"], "neg": ["not"]}, subjects=("recipient",))
+    assert Cue(lex, ("recipient", "unknown"), unless=("neg",)).match("mailbox not unknown") is None
+    assert Cue(lex, ("recipient", "unknown"), unless=("neg",)).match("mailbox unknown, not later") == \
+        "mailbox unknown"
+
+
+def test_ideographs_match_without_word_boundaries() -> None:
+    lex = Lexicon({"recipient": ["收件人"], "unknown": ["不存在"]}, subjects=("recipient",))
+    assert Cue(lex, ("recipient", "unknown")).match("该收件人地址不存在") == "收件人地址不存在"
+
+
+def test_shipped_cues_read_wording_no_phrase_rule_lists() -> None:
+    raw = (b"From: MAILER-DAEMON@mx.example.net\nTo: a@example.org\nSubject: Undelivered Mail Returned to Sender\n\n"
+           b"Your message could not be delivered.\n\n<b@example.com>:\nLa casella postale del destinatario risulta "
+           b"disattivata da tempo\n")
+    r = analyze(raw).recipients[0]
+    assert (r.address, r.reason, r.rule) == ("b@example.com", "suspend", "cue-recipient-disabled")
+
+
+def test_a_user_file_adds_words_to_a_concept_and_a_cue(tmp_path: Path) -> None:
+    f = tmp_path / "mine.toml"
+    f.write_text('schema = 1\n[[concept]]\nid = "unknown"\nkind = "state"\nen = ["vanished"]\n'
+                 '[[rule]]\nid = "my-cue"\nreason = "user_unknown"\nconcepts = ["recipient", "unknown"]\n'
+                 'priority = 31\nexamples.match = ["the mailbox vanished"]\nexamples.no_match = ["x"]\n')
+    rules = load([f])
+    rule = next(r for r in rules.rules if r.id == "my-cue")
+    assert rule.text_matches("the mailbox vanished") == "mailbox vanished"
+    assert rules.rules.index(rule) < next(i for i, r in enumerate(rules.rules) if r.id == "cue-recipient-unknown")
+
+
+def test_a_cue_naming_an_undefined_concept_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "mine.toml"
+    f.write_text('schema = 1\n[[rule]]\nid = "my-cue"\nreason = "user_unknown"\nconcepts = ["nowhere"]\n'
+                 'examples.match = ["x"]\nexamples.no_match = ["y"]\n')
+    with pytest.raises(RulesError, match='concept "nowhere" is not defined'):
+        load([f])
+
+
+def test_cues_read_the_quoted_reply_not_the_wrapper_around_it() -> None:
+    raw = (b"From: MAILER-DAEMON@mx.example.net\nTo: a@example.org\nSubject: Delivery Status Notification\n\n"
+           b"Delivery to the following recipient failed.\n\n<b@example.com>: 5.1.0 - Unknown address error "
+           b"550-'5.7.1 relaying is not allowed for this client'\n")
+    r = analyze(raw).recipients[0]
+    assert r.reason != "user_unknown"
