@@ -29,7 +29,7 @@ from .formats import CERTAIN, FORMATS, Bounce, Extract, Finding, FormatParser
 from .formats.generic import ADDR, code_paragraphs, reporting_host
 from .model import Evidence, Kind, Problem, Recipient, Report
 from .options import DEFAULT, Options
-from .original import describe, find_original
+from .original import describe, find_original, verp_recipient
 from .parse import bounded as rx
 from .parse import dsn as dsn_mod
 from .parse import smtp
@@ -85,8 +85,9 @@ def _html_to_text(html: str) -> str:
     return "\n".join(line.strip() for line in text.split("\n"))
 
 
-def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[str]]:
-    """The notice's text (plain parts, else HTML made plain), its delivery-status texts, its feedback-report texts."""
+def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[str], str]:
+    """The notice's text (plain parts, else HTML made plain), its delivery-status texts, its feedback-report texts.
+    The first part of the text is the notice's own words; later ones may carry what it is about."""
     plain: list[str] = []
     html: list[Message] = []  # decoded only if there is no plain text
     dsns: list[str] = []
@@ -116,7 +117,7 @@ def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[st
         plain.append(text)
     if not plain and html:
         plain = [_html_to_text(part_text(h)[:options.max_text]) for h in html]
-    return "\n\n".join(plain).replace("\r", ""), dsns, feedback
+    return "\n\n".join(plain).replace("\r", ""), dsns, feedback, (plain[0] if plain else "").replace("\r", "")
 
 
 _marker_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -178,6 +179,11 @@ class _Signals:
         return self.b.notice[:8000].lower()
 
     @cached_property
+    def _lead(self) -> str:
+        """The notice's own words, without the later text parts that may carry a copy of what it is about."""
+        return self.b.lead[:8000].lower()
+
+    @cached_property
     def bounce(self) -> bool:
         b, d = self.b, self.d
         if b.dsn_texts or b.report_type in ("delivery-status", "global-delivery-status") \
@@ -199,20 +205,20 @@ class _Signals:
     @cached_property
     def challenge(self) -> bool:
         """A challenge/response system asks the sender to prove to be a person before the message is delivered."""
-        return _any(self._notice, self.d.challenge_phrases)
+        return _any(self._lead, self.d.challenge_phrases)
 
     @cached_property
     def look_alike(self) -> bool:
         """Dressed as a notice, but not one: a list's moderation notice, or spam and phishing with a bounce's
         Subject. Only asked of messages with no delivery-status part and no X-Failed-Recipients."""
         b, d = self.b, self.d
-        if _any(self._notice, d.list_phrases):
+        if _any(self._lead, d.list_phrases):
             return True
         if b.original is not None:
             return False  # a copy of the message that failed: a real notice carries one, a lure has none
         if _lure_attached(b.msg, d.lure_attachments):
             return True
-        return ("http://" in self._notice or "https://" in self._notice) and _any(self._notice, d.lure_phrases)
+        return ("http://" in self._lead or "https://" in self._lead) and _any(self._lead, d.lure_phrases)
 
     @cached_property
     def autoreply(self) -> bool:
@@ -244,11 +250,12 @@ def _disposition_filename(part: Message) -> str:
 
 def _build(msg: Message, rules: RuleSet, options: Options) -> tuple[Bounce, list[str]]:
     """The message read once for every parser, and the text of any feedback-report part."""
-    notice_full, dsns, feedback = _read_parts(msg, options)
+    notice_full, dsns, feedback, first = _read_parts(msg, options)
     notice, tail = _cut_original(notice_full, rules.detect.original_markers)
+    lead = first if len(first) < len(notice) else notice
     report_type = content_param(msg, "report-type") if content_type(msg) == "multipart/report" else ""
     b = Bounce(msg=msg, subject=header(msg, "subject"), sender=_sender_address(msg), report_type=report_type,
-               notice=notice, dsn_texts=dsns, original=find_original(msg, tail), quoted=tail)
+               notice=notice, dsn_texts=dsns, original=find_original(msg, tail), quoted=tail, lead=lead)
     return b, feedback
 
 
@@ -474,18 +481,48 @@ def _embedded(b: Bounce, source: str, rules: RuleSet, options: Options, problems
     return None
 
 
-def _from_original(b: Bounce) -> Extract:
-    """A notice that names no recipient at all ("Delivery report unavailable"): the one address the attached original
-    was sent to, unless the original went to a mailing list (whose address is not the one that failed)."""
-    o = b.original
-    if o is None or header(o, "cc") or header(o, "list-id") or header(o, "list-post"):
-        return Extract()
-    to = header(o, "to")
-    found = {dsn_mod.address_of(m.group(0)) for m in rx.finditer(_ADDRESS, to)}
+_ENVELOPE_HEADERS = ("x-original-to", "delivered-to", "x-envelope-to", "envelope-to", "x-rcpt-to")
+_RECEIVED_FOR = rx.compile(rf"\bfor\s+<?({ADDR})>?", rx.I)
+
+
+def _addresses(value: str, pattern: rx.Pattern = _ADDRESS) -> set[str]:
+    found = {dsn_mod.address_of(m.group(m.lastindex or 0)) for m in rx.finditer(pattern, value)}
     found.discard("")
-    if len(found) != 1:
+    return found
+
+
+def _named_elsewhere(b: Bounce) -> tuple[str, str] | None:
+    """The one recipient of the original, for a notice that names nobody ("Delivery report unavailable"), and
+    where it was read: the original's envelope headers, the "for <...>" of its Received lines, its To (unless it
+    went to a list or to several people), or the VERP return address the notice was sent to."""
+    o = b.original
+    mine = {b.sender}
+    if o is not None:
+        mine |= _addresses(header(o, "from"))
+        for name in _ENVELOPE_HEADERS:
+            found = _addresses(header(o, name)) - mine
+            if len(found) == 1:
+                return found.pop(), f"the original's {name.title()} header"
+        received = set()
+        for value in (o.get_all("received") or [])[:20]:
+            received |= _addresses(str(value), _RECEIVED_FOR)
+        received -= mine
+        if len(received) == 1:
+            return received.pop(), "the original's Received header"
+        if not (header(o, "cc") or header(o, "list-id") or header(o, "list-post")):
+            found = _addresses(header(o, "to")) - mine
+            if len(found) == 1:
+                return found.pop(), "the original's To header"
+    verp = verp_recipient(header(b.msg, "to"), header(b.msg, "delivered-to"), header(b.msg, "x-original-to"))
+    return (verp, "the VERP address the notice was sent to") if verp else None
+
+
+def _from_original(b: Bounce) -> Extract:
+    """A notice that names no recipient at all: the one the original was sent to, if it can be told."""
+    named = _named_elsewhere(b)
+    if named is None:
         return Extract()
-    return Extract(findings=[Finding(address=found.pop(), source="original")], reporting_mta=reporting_host(b))
+    return Extract(findings=[Finding(address=named[0], source=f"original:{named[1]}")], reporting_mta=reporting_host(b))
 
 
 def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems: list[Problem]) -> Report:
@@ -562,7 +599,7 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
         elif quoted and _says_more(quoted, lone.diagnostic):
             lone.diagnostic = f"{lone.diagnostic} {quoted}"
     _fill_actions(primary.findings, signals)
-    recipients = [classify(f, notice=b.notice, reporting_mta=primary.reporting_mta,
+    recipients = [classify(f, notice=b.lead or b.notice, reporting_mta=primary.reporting_mta,
                            dsn_gateway=primary.dsn_gateway, rules=rules) for f in primary.findings]
     kind = _kind(recipients)
     return Report(

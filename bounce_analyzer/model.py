@@ -76,7 +76,8 @@ class Recipient:
     hint: str = ""
     rule: str = ""
     code_conflict: bool = False  # the reply class and the enhanced status class disagree
-    original_recipient: str | None = None
+    original_recipient: str | None = None  # the DSN's Original-Recipient field, as given
+    final_recipient: str | None = None  # the address the message was finally sent to, when not ``address``
     last_attempt: str | None = None
     will_retry_until: str | None = None
     evidence: tuple[Evidence, ...] = ()
@@ -99,6 +100,7 @@ class Recipient:
             "rule": self.rule,
             "code_conflict": self.code_conflict,
             "original_recipient": self.original_recipient,
+            "final_recipient": self.final_recipient,
             "last_attempt": self.last_attempt,
             "will_retry_until": self.will_retry_until,
             "evidence": [e.to_dict() for e in self.evidence],

@@ -65,3 +65,4 @@ def test_sample(eml: Path, expected_path: Path, ending: str):
             assert r.smtp_command == w["smtp_command"], label
         if "retry_after" in w:
             assert r.retry_after == w["retry_after"], label
+        assert r.final_recipient == w.get("final_recipient"), label

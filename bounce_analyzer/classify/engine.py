@@ -138,11 +138,14 @@ def _rule_decision(rule: Rule, matched: str, text: str, field: str) -> Decision:
 
 
 _QUOTED_REPLY = rx.compile(r"(?<![\w.])[245]\d\d(?=[ -]|$)")
+_CODED_SUMMARY = rx.compile(r"^\s*[245]\.\d{1,3}\.\d{1,3}\b")
 
 
 def server_words(low: str) -> str:
-    """The server's own reply inside a reporter's words about it ("5.1.0 - Unknown address error 550-'5.7.1 ...
-    Access denied'"): cues read the reply, not the summary wrapped around it."""
+    """The server's own reply inside a reporter's coded summary of it ("5.1.0 - Unknown address error 550-'5.7.1
+    ... Access denied'"): cues read the reply, not the summary wrapped around it."""
+    if not rx.match(_CODED_SUMMARY, low):
+        return low
     m = rx.search(_QUOTED_REPLY, low)
     return low[m.start():] if m and m.start() > 0 else low
 
@@ -195,6 +198,15 @@ def verdict_of(decision: Decision, reason: Reason, cls: str | None) -> str | Non
     return None if word == "none" else word
 
 
+def as_sent(f: Finding) -> tuple[str, str | None]:
+    """The address the sender used, and the final address when the notice shows a different one (an alias
+    expanded, a forward, a rewritten domain): a list manager looks up the address it sent to."""
+    sent = (f.original_recipient or "").strip().lower()
+    if sent and "@" in sent and " " not in sent and sent != f.address.lower():
+        return sent, f.address
+    return f.address, None
+
+
 def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway: str | None,
              rules: RuleSet) -> Recipient:
     """Turn one finding into a recipient result."""
@@ -240,8 +252,15 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
     if action == "delayed" and verdict is not None:
         verdict = "soft"
     hint = decision.hint or reason.hint
+    address, final = as_sent(f)
+    if final:
+        evidence.append(Evidence("address", "original-recipient", f"sent to {address}, delivered as {final}"))
+    if f.source.startswith("original:"):
+        evidence.append(Evidence("address", f.source, "the notice names no recipient: taken from "
+                                                      f"{f.source.partition(':')[2]}"))
     return Recipient(
-        address=f.address,
+        address=address,
+        final_recipient=final,
         action=action,
         status=status,
         reply_code=reply,

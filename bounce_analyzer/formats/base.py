@@ -58,6 +58,7 @@ class Bounce:
     dsn_texts: list[str]  # the text of each message/delivery-status part
     original: Message | None = None  # the attached original message, or its headers
     quoted: str = ""  # the notice's text from the original-message marker on (a quoted or forwarded message)
+    lead: str = ""  # the notice's first text part: its own words, without parts that may carry a copy of the original
 
 
 class FormatParser(Protocol):

@@ -36,7 +36,7 @@ _ADDR_LINE = rx.compile(
     rf"^[ \t>*-]{{0,8}}(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipient(?: address)?:\s*|"
     rf"Failed recipient:\s*|To:\s*|Address:\s*|"
     rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
-    rf"<?(?:mailto:)?({ADDR})>?"
+    rf"[<\"']?(?:mailto:)?({ADDR})[>\"']?"
     rf"(?:\s*(?:\.\.\.|:|,|\(|\s+on\s|\s+-\s|\s+\[)|\s*$|[ \t]+(?=<[^<>\s]+@)|"
     # "alice@example.net Invalid Address, ERROR_CODE :550, ...": words, then an SMTP code on the same line
     rf"[ \t]+(?=[^\n]{{0,200}}?(?<![\w.])[245](?:\d\d|\.\d{{1,3}}\.\d{{1,3}})(?!\w)))(.*)$",
@@ -44,7 +44,7 @@ _ADDR_LINE = rx.compile(
 )
 # "Your message to alice@example.net couldn't be delivered." / "failed to deliver to <alice@example.net>"
 _ADDR_SENTENCE = rx.compile(
-    rf"(?:\b(?:deliver\w*|send\w*|sent|transmi\w*|message|mail|relay\w*)\b[^\n<>@]{{0,40}}?\b(?:to|for)|"
+    rf"(?:\b(?:(?:un)?deliver\w*|send\w*|sent|transmi\w*|message|mail|relay\w*)\b[^\n<>@]{{0,40}}?\b(?:to|for)|"
     rf"\brecipients?:?|\baddress(?:es)?:?)\s+<?({ADDR})>?", rx.I)
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
 # label that says what failed, then the address alone; the label is what the notice says about it
@@ -53,6 +53,9 @@ _LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "d
                 "invalid", "unknown", "quota", "full", "undeliverable", "bounced", "refused",
                 # Japanese, Chinese, Russian, German, French, Spanish: "addressee", "recipient"
                 "宛先", "送信先", "受信者", "收件人", "收信人", "получател", "адрес", "empfänger", "destinataire")
+# "<final@example.net> (expanded from <alias@example.org>): ..." (Postfix), "(generated from alias@example.org)"
+# (Exim): the address the sender used, under the one the message was finally sent to
+_GENERATED = rx.compile(rf"\(\s*(?:generated|expanded)\s+from:?\s*<?({ADDR})>?\s*\)?:?", rx.I)
 _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-path|from:|reply-to:)\s*<?({ADDR})",
                              rx.I)
 _CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d")
@@ -63,7 +66,7 @@ _SELF_HOST = rx.Gated(r"\b(?:mail\s+system|qmail-send\s+program|mail\s+agent(?:\
 # "   ----- The following addresses had permanent fatal errors -----", "|----- Message log follows: -----|"
 _HEADING = rx.compile(r"^[ \t]*[-=|*]{3,}[ \t]*(\S[^\n]{2,80}?)[ \t]*:?[ \t]*[-=|*]{3,}[ \t]*$", rx.M)
 # Domino: "because:" on a line of its own, then the reason, indented, in the next paragraph
-_BECAUSE = rx.compile(r"^[ \t]*(?:because|reasons?|the reason(?: is)?)[ \t]*:[ \t]*\n(?:[ \t]*\n)?"
+_BECAUSE = rx.compile(r"^[ \t]*(?:because|reasons?|the reason(?: is)?)[ \t]*:[ \t]*(?:\n(?:[ \t]*\n)?)?"
                       r"((?:[ \t]*\S[^\n]*\n?){1,6})", rx.I | rx.M)
 _LISTING_WORDS = ("address", "recipient")
 _ABOUT_WORDS = ("information", "reason", "log", "error", "transcript", "diagnostic", "detail")
@@ -261,7 +264,19 @@ def transcript_stages(notice: str) -> Transcript:
     return t
 
 
+# a block of message headers ("Subject: ...", "Date: ...") is a quoted copy of the original, not a diagnostic
+_HEADER_LINE = rx.compile(r"^(?:subject|from|to|cc|date|message-id|reply-to|mime-version|content-type|received|"
+                          r"return-path|x-[\w-]+)[ \t]*:", rx.I)
+_ANY_HEADER = rx.compile(r"^[A-Za-z][\w-]{0,40}:[ \t]")
+
+
+def _headers_only(text: str) -> bool:
+    lines = text.split("\n")
+    return bool(rx.match(_HEADER_LINE, lines[0])) and all(rx.match(_ANY_HEADER, line) for line in lines)
+
+
 def _best_block(texts: list[str]) -> str:
+    texts = [t for t in texts if not _headers_only(t)]
     with_code = [t for t in texts if rx.search(_CODE_LINE, t)]
     if with_code:
         return max(with_code, key=len)
@@ -295,6 +310,32 @@ def code_paragraphs(notice: str) -> str:
         text = " ".join(para.split())
         before = text if text.endswith(":") and len(text) <= 200 and text not in out else ""
     return " ".join(out)[:2000]
+
+
+def _as_sent(notice: str, findings: list[Finding], excluded: _Excluded) -> None:
+    """The address the sender used, where the notice shows it next to a final one: in a recipient's block, it
+    becomes that recipient's original address (and leaves the diagnostic); an address named only that way (the
+    final destination a program or a file) is a recipient of its own, with the paragraph around it."""
+    known = {f.address for f in findings}
+    for f in findings:
+        m = rx.search(_GENERATED, f.diagnostic)
+        if m:
+            f.original_recipient = _clean(m.group(1))
+            f.diagnostic = (f.diagnostic[:m.start()] + f.diagnostic[m.end():]).strip()
+            known.add(f.original_recipient)
+    for m in rx.finditer(_GENERATED, notice):
+        address = _clean(m.group(1))
+        if address in known or address in excluded:
+            continue
+        known.add(address)
+        start = notice.rfind("\n\n", 0, m.start()) + 1
+        end = notice.find("\n\n", m.end())
+        around = notice[start:end if end >= 0 else len(notice)]
+        text = (around[:m.start() - start] + around[m.end() - start:]).strip()
+        findings.append(Finding(address=address, diagnostic=text[:2000], source="text"))
+    low = notice.lower()
+    findings.sort(key=lambda f: min(i for i in (low.find(f.address), low.find(f.original_recipient or "\0"),
+                                                len(low)) if i >= 0))
 
 
 def reporting_host(bounce: Bounce) -> str | None:
@@ -361,6 +402,8 @@ class GenericText:
                 continue
             findings.append(Finding(address=address, diagnostic=_best_block(blocks.get(address, [])),
                                     source="text"))
+        if "generated from" in notice.lower() or "expanded from" in notice.lower():
+            _as_sent(notice, findings, excluded)
         if not findings:
             for m in rx.finditer(_ADDR_SENTENCE, notice):
                 address = _clean(m.group(1))

@@ -203,7 +203,11 @@ _REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
     # the receiving server's own reply, quoted by the notice
     (rx.Gated(r"\bRemote\s+(?:Server|host)\s+(?:returned|said)\b|\bSMTP error from remote\b|"
                 r"\bresponse from the remote server\b|\berror that the other server returned\b|"
-                r"\bremote server (?:replied|said|responded)\b|\bremote mail server said\b", rx.I), "remote", 0, 0),
+                r"\b(?:remote|receiving|destination|recipient'?s?|other)\s+(?:mail\s+)?(?:server|system|host|mta)\s+"
+                r"(?:has\s+)?(?:replied|said|responded|answered|returned|reported)\b", rx.I), "remote", 0, 0),
+    # "Reply from mx.example.com: 550 ...", "response from host mx.example.com [192.0.2.1]"
+    (rx.Gated(rf"\b(?:reply|response|answer)\s+(?:was\s+)?from\s+(?:the\s+)?(?:host\s+|server\s+)?\[?"
+              rf"({HOST}\.[A-Za-z]{{2,}})\]?", rx.I, gates=("from",)), "remote", 1, 0),
     # Google appends its own tag to every reply it sends
     (rx.Gated(r"\s-\s(?:gsmtp|gcdp)\b"), "remote", 0, 0),
 ]
