@@ -609,7 +609,7 @@ def _text_edit(edit_text: Callable[[str], str], doc: str) -> Callable[[Message],
 
 # re-wrapping: only prose. A line that is a field, a transcript line, quoted, a rule, a bare address or starts with
 # a reply code keeps its place; so do lines too short to have been wrapped.
-_NOT_PROSE = re.compile(rf"^\s*(?:[>|*=#-]|\.\.\.|<<<|>>>|\d{{3}}[ -]|<?{_ADDR}>?:?\s*$)")
+_NOT_PROSE = re.compile(rf"^\s*(?:[>|*=#-]|\.\.\.|<<<|>>>|\d{{3}}(?:[ :-]|$)|<?{_ADDR}>?:?\s*$)")
 _RECORD = re.compile(rf"^\s*<?{_ADDR}>?")  # a line that starts with an address, unless indented, starts a record
 _WRAPPED = 55  # a line at least this long, followed by another of the same paragraph, was wrapped there
 _WIDTH = 50  # the width paragraphs are re-broken to
@@ -637,8 +637,11 @@ def _paragraphs(lines: list[str]) -> Iterator[tuple[int, int]]:
             ind = len(nxt) - len(nxt.lstrip())
             if not nxt.strip() or _FIELD.match(nxt) or _NOT_PROSE.match(nxt):
                 break
-            if _RECORD.match(nxt) and ind <= len(line) - len(line.lstrip()):
+            first = len(lines[i]) - len(lines[i].lstrip())
+            if _RECORD.match(nxt) and ind <= first:
                 break  # a record of its own, not the indented continuation of this one
+            if first and ind > first:
+                break  # an indented block's details (Exim's "host ..." under the address), not a wrap
             if indent is not None and ind != indent:
                 break
             indent = ind
@@ -671,11 +674,13 @@ _STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}\W?$")
 
 
 def _break(words: list[str], first: str, rest: str) -> list[str]:
-    """Words filled into lines of at most ``_WIDTH`` (a longer word stands alone), split only between words."""
+    """Words filled into lines of at most ``_WIDTH``, split only between words; a line runs longer where a single
+    word does, or where the next word holds an address."""
     lines: list[str] = []
     current = first + words[0]
     for word in words[1:]:
-        if len(current) + 1 + len(word) <= _WIDTH:
+        # an address never starts a continuation line: there it would look like a record of its own
+        if len(current) + 1 + len(word) <= _WIDTH or "@" in word:
             current += " " + word
         else:
             lines.append(current)
