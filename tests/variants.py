@@ -302,6 +302,81 @@ def _neutral_from(msg: Message) -> bool:
 
 
 def _names_host(msg: Message, host: str) -> bool:
+    """Whether the notice's text calls ``host`` a host ("at host X", "server: X", "by X", ...; not an address's
+    domain, nor a word such as "your X account") or its delivery-status fields name it as an MTA."""
+    named = re.compile(rf"\b(?:host|at|server|from|by|mta|relay|gateway|system)\b[:\s]+\[?{re.escape(host)}(?![\w-])",
+                       re.I)
+    if named.search(_before_copy(_notice_text(msg))):
+        return True
+    return any(_host(str(block.get(f, ""))) == host for part in msg.walk() if _ctype(part) in _DSN_TYPES
+               for block in _dsn_blocks(part) for f in ("reporting-mta", "remote-mta"))
+
+
+_COPY_STARTS = re.compile(r"^.*(?:original message|copy of the message|message follows|returned message|"
+                         r"undelivered message|message headers? follow|headers of the|copy of the original).*$",
+                         re.I | re.M)
+
+
+def _before_copy(text: str) -> str:
+    """The text above the first line that announces a copy of the original message."""
+    m = _COPY_STARTS.search(text)
+    return text[:m.start()] if m else text
+
+
+def _headers_text(msg: Message) -> str:
+    return "\n".join(str(v) for v in msg.values())
+
+
+def _dsn_blocks(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    return [b for b in payload if isinstance(b, Message)] if isinstance(payload, list) else []
+
+
+def _after_semicolon(value: str) -> str:
+    return value.split(";", 1)[1].strip() if ";" in value else value.strip()
+
+
+def _is_system_sender(value: str) -> bool:
+    low = value.lower()
+    return any(w in low for w in _SYSTEM_WORDS)
+
+
+_SYSTEM_WORDS = ("mailer-daemon", "mailer_daemon", "maildaemon", "daemon", "postmaster", "mailer", "delivery",
+                 "bounce", "notif", "noreply", "no-reply", "donotreply", "do-not-reply", "do_not_reply", "smtp",
+                 "mail system", "mail administrator", "system administrator", "mailadmin", "root@", "mmdf",
+                 "failure", "undeliver", "returned", "nobody", "admin")
+
+# --------------------------------------------------------------------------------------------------- headers
+
+NEUTRAL_SUBJECT = "Message"
+NEUTRAL_FROM = "Robin Lane <robin.lane@example.org>"
+
+
+def _neutral_subject(msg: Message) -> bool:
+    """The Subject says nothing: "Message"."""
+    if "subject" not in msg or str(msg["subject"]).strip() == NEUTRAL_SUBJECT:
+        return False
+    msg.replace_header("Subject", NEUTRAL_SUBJECT)
+    return True
+
+
+def _neutral_from(msg: Message) -> bool:
+    """A From of a mail system (mailer-daemon, postmaster, "Mail Delivery Subsystem", ...) becomes a person's.
+    A From that already names a person is left alone: in an auto-reply it is the recipient the report is about.
+    So is one whose domain the notice's text or delivery-status fields do not name as a host: there the From is
+    what tells which host wrote the notice."""
+    if "from" not in msg or not _is_system_sender(str(msg["from"])):
+        return False
+    found = _ADDRESS.findall(str(msg["from"]))
+    if found and not _names_host(msg, found[0].rsplit("@", 1)[1].lower()):
+        return False
+    msg.replace_header("From", NEUTRAL_FROM)
+    if "sender" in msg and _is_system_sender(str(msg["sender"])):
+        msg.replace_header("Sender", NEUTRAL_FROM)
+    return True
+
+
+def _names_host(msg: Message, host: str) -> bool:
     """Whether the notice's text or delivery-status fields name ``host`` as a host (not as an address's domain)."""
     named = re.compile(rf"(?<![\w.@-]){re.escape(host)}(?![\w-])", re.I)
     if named.search(_before_copy(_notice_text(msg))):
