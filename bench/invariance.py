@@ -53,11 +53,11 @@ def measure(label: str, files: list[tuple[str, Path]], verbose: bool) -> None:
                 details.append(f"  {variant_name:16} {name}: {describe_change(before, after)}")
     print(f"\n{label}: {len(files) - unreadable} messages")
     print(f"  {'variant':16} {'applied':>8} {'unchanged':>10} {'changed':>8} {'invariant':>10}")
-    for variant_name in [*VARIANTS, None]:
-        a = applied[variant_name] if variant_name else sum(applied.values())
-        c = changed[variant_name] if variant_name else sum(changed.values())
+    rows = [(n, applied[n], changed[n]) for n in VARIANTS]
+    rows.append(("overall", sum(applied.values()), sum(changed.values())))
+    for variant_name, a, c in rows:
         rate = f"{100 * (a - c) / a:.1f}%" if a else "-"
-        print(f"  {variant_name or 'overall':16} {a:8} {a - c:10} {c:8} {rate:>10}")
+        print(f"  {variant_name:16} {a:8} {a - c:10} {c:8} {rate:>10}")
     if verbose and details:
         print(f"\n{label}: changed")
         print("\n".join(details))

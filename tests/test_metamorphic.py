@@ -33,10 +33,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("mlserver/fml-not-member.eml", "neutral-subject"):
         "failed address taken from the Subject's list name: garden-ctl@ (the command address) instead of the list "
         "address the text names",
-    ("delay/exim-delay-warning.eml", "neutral-from"):
-        "Exim's 'has not yet been delivered' warning read as an auto-reply when From is not Mailer-Daemon",
-    ("delay/exim-delay-warning.eml", "neutral-headers"):
-        "Exim's 'has not yet been delivered' warning read as an auto-reply when From is not Mailer-Daemon",
     ("edge/french-latin1.eml", "neutral-from"):
         "French notice with a 550 5.1.1 reply read as an auto-reply when From is not MAILER-DAEMON",
     ("edge/french-latin1.eml", "neutral-headers"):

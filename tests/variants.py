@@ -125,14 +125,21 @@ def _ctype(part: Message) -> str:
     return part.get_content_type().lower()
 
 
+def _children(msg: Message) -> list[Message]:
+    """The parts of a multipart (or the message of a message/rfc822 part); [] for a leaf."""
+    payload = msg.get_payload()
+    if not msg.is_multipart() or not isinstance(payload, list):
+        return []
+    return [p for p in payload if isinstance(p, Message)]
+
+
 def _notice_parts(msg: Message) -> Iterator[Message]:
     """The leaf parts of the notice itself: not delivery-status parts, and nothing inside an attached message."""
     ctype = _ctype(msg)
     if ctype.startswith("message/") or ctype in _ORIGINAL_TYPES:
         return
-    payload = msg.get_payload()
-    if msg.is_multipart() and isinstance(payload, list):
-        for sub in payload:
+    if msg.is_multipart():
+        for sub in _children(msg):
             yield from _notice_parts(sub)
     else:
         yield msg
@@ -142,9 +149,8 @@ def _leaves(msg: Message) -> Iterator[Message]:
     """Every leaf part, inside attached messages too, but not the fields of a delivery-status part."""
     if _ctype(msg) in _DSN_TYPES:
         return
-    payload = msg.get_payload()
-    if msg.is_multipart() and isinstance(payload, list):
-        for sub in payload:
+    if msg.is_multipart():
+        for sub in _children(msg):
             yield from _leaves(sub)
     else:
         yield msg
@@ -312,79 +318,6 @@ def _names_host(msg: Message, host: str) -> bool:
                for block in _dsn_blocks(part) for f in ("reporting-mta", "remote-mta"))
 
 
-_COPY_STARTS = re.compile(r"^.*(?:original message|copy of the message|message follows|returned message|"
-                         r"undelivered message|message headers? follow|headers of the|copy of the original).*$",
-                         re.I | re.M)
-
-
-def _before_copy(text: str) -> str:
-    """The text above the first line that announces a copy of the original message."""
-    m = _COPY_STARTS.search(text)
-    return text[:m.start()] if m else text
-
-
-def _headers_text(msg: Message) -> str:
-    return "\n".join(str(v) for v in msg.values())
-
-
-def _dsn_blocks(part: Message) -> list[Message]:
-    payload = part.get_payload()
-    return [b for b in payload if isinstance(b, Message)] if isinstance(payload, list) else []
-
-
-def _after_semicolon(value: str) -> str:
-    return value.split(";", 1)[1].strip() if ";" in value else value.strip()
-
-
-def _is_system_sender(value: str) -> bool:
-    low = value.lower()
-    return any(w in low for w in _SYSTEM_WORDS)
-
-
-_SYSTEM_WORDS = ("mailer-daemon", "mailer_daemon", "maildaemon", "daemon", "postmaster", "mailer", "delivery",
-                 "bounce", "notif", "noreply", "no-reply", "donotreply", "do-not-reply", "do_not_reply", "smtp",
-                 "mail system", "mail administrator", "system administrator", "mailadmin", "root@", "mmdf",
-                 "failure", "undeliver", "returned", "nobody", "admin")
-
-# --------------------------------------------------------------------------------------------------- headers
-
-NEUTRAL_SUBJECT = "Message"
-NEUTRAL_FROM = "Robin Lane <robin.lane@example.org>"
-
-
-def _neutral_subject(msg: Message) -> bool:
-    """The Subject says nothing: "Message"."""
-    if "subject" not in msg or str(msg["subject"]).strip() == NEUTRAL_SUBJECT:
-        return False
-    msg.replace_header("Subject", NEUTRAL_SUBJECT)
-    return True
-
-
-def _neutral_from(msg: Message) -> bool:
-    """A From of a mail system (mailer-daemon, postmaster, "Mail Delivery Subsystem", ...) becomes a person's.
-    A From that already names a person is left alone: in an auto-reply it is the recipient the report is about.
-    So is one whose domain the notice's text or delivery-status fields do not name as a host: there the From is
-    what tells which host wrote the notice."""
-    if "from" not in msg or not _is_system_sender(str(msg["from"])):
-        return False
-    found = _ADDRESS.findall(str(msg["from"]))
-    if found and not _names_host(msg, found[0].rsplit("@", 1)[1].lower()):
-        return False
-    msg.replace_header("From", NEUTRAL_FROM)
-    if "sender" in msg and _is_system_sender(str(msg["sender"])):
-        msg.replace_header("Sender", NEUTRAL_FROM)
-    return True
-
-
-def _names_host(msg: Message, host: str) -> bool:
-    """Whether the notice's text or delivery-status fields name ``host`` as a host (not as an address's domain)."""
-    named = re.compile(rf"(?<![\w.@-]){re.escape(host)}(?![\w-])", re.I)
-    if named.search(_before_copy(_notice_text(msg))):
-        return True
-    return any(named.search(str(v)) for part in msg.walk() if _ctype(part) in _DSN_TYPES
-               for block in _dsn_blocks(part) for v in block.values())
-
-
 def _neutral_headers(msg: Message) -> bool:
     """Both Subject and From neutral."""
     subject = _neutral_subject(msg)
@@ -441,7 +374,7 @@ def rename_boundaries(raw: bytes) -> bytes | None:
     for old, new in new_names.items():
         param = re.compile(rb'(?i)(\bboundary[ \t]*=[ \t]*)(?:"' + re.escape(old) + rb'"|' + re.escape(old)
                            + rb'(?=[ \t;\r\n]|$))')
-        out, n = param.subn(lambda m, new=new: m.group(1) + b'"' + new + b'"', out)
+        out, n = param.subn(rb'\g<1>"' + new.replace(b"\\", b"\\\\") + b'"', out)
         if n == 0:
             return None
     lines = _LINE_END.split(out)
@@ -503,13 +436,8 @@ def _remove_dsn(msg: Message) -> bool:
     codes = _code_tokens(text)
     context = low + "\n" + _headers_text(msg).lower()
     removals: list[tuple[Message, Message]] = []
-    for parent in msg.walk():
-        if _ctype(parent) in _ORIGINAL_TYPES or not parent.is_multipart():
-            continue
-        payload = parent.get_payload()
-        if not isinstance(payload, list):
-            continue
-        for part in payload:
+    for parent in _containers(msg):
+        for part in _children(parent):
             if _ctype(part) in _DSN_TYPES:
                 if not _dsn_told_in_text(part, low, codes, context):
                     return False
@@ -587,14 +515,10 @@ def _remove_original(msg: Message) -> bool:
     removals: list[tuple[Message, Message]] = []
     originals: list[Message] = []
     for parent in _containers(msg):
-        payload = parent.get_payload()
-        assert isinstance(payload, list)
-        for part in payload:
+        for part in _children(parent):
             if _ctype(part) in _ORIGINAL_TYPES:
                 removals.append((parent, part))
-                inner = part.get_payload()
-                if isinstance(inner, list) and inner and isinstance(inner[0], Message):
-                    originals.append(inner[0])
+                originals.extend(_children(part)[:1])
     if not removals:
         return False
     for original in originals:
@@ -620,11 +544,10 @@ def _remove_original(msg: Message) -> bool:
 
 def _containers(msg: Message) -> Iterator[Message]:
     """The multiparts of the notice itself (not inside an attached message)."""
-    payload = msg.get_payload()
-    if _ctype(msg).startswith("multipart/") and isinstance(payload, list):
+    if _ctype(msg).startswith("multipart/") and msg.is_multipart():
         yield msg
-        for sub in payload:
-            if isinstance(sub, Message) and not _ctype(sub).startswith("message/"):
+        for sub in _children(msg):
+            if not _ctype(sub).startswith("message/"):
                 yield from _containers(sub)
 
 
