@@ -214,6 +214,7 @@ def test_neutral_from_replaces_a_mail_system_only():
     assert msg["Subject"] == variants.NEUTRAL_SUBJECT and msg["From"] == variants.NEUTRAL_FROM
     person = NOTICE.replace(b"Mail Delivery System <MAILER-DAEMON@mta.example.net>", b"Bo <bo@example.org>")
     assert VARIANTS["neutral-from"](person) is None  # an auto-reply's From is the recipient: kept
+    assert VARIANTS["neutral-from"](person.replace(b"bo@example.org>", b"bo@smtp.example.org>")) is None
     # the From is the only place naming the host that wrote the notice: changing it would lose that
     unnamed = NOTICE.replace(b"at host mta.example.net", b"here").replace(b"dns; mta.example.net", b"dns; x.test")
     unnamed = unnamed.replace(b"postmaster@mta.example.net", b"postmaster")

@@ -18,6 +18,7 @@ from email import message_from_bytes
 from email.generator import BytesGenerator
 from email.message import Message
 from email.policy import compat32
+from email.utils import parseaddr
 from io import BytesIO
 
 from bounce_analyzer import analyze
@@ -110,6 +111,8 @@ def _structural(edit: Callable[[Message], bool]) -> Variant:
     def variant(raw: bytes) -> bytes | None:
         ending = _ending(raw)
         msg = _parse(_to_lf(raw))
+        if any(p.is_multipart() and _ctype(p).startswith("multipart/") and not p.get_boundary() for p in msg.walk()):
+            return None  # written back, it would get a boundary made up at random: the variant would not be pure
         if not edit(msg):
             return None
         out = _flatten(msg)
@@ -268,13 +271,16 @@ def _after_semicolon(value: str) -> str:
 
 
 def _is_system_sender(value: str) -> bool:
-    low = value.lower()
-    return any(w in low for w in _SYSTEM_WORDS)
+    """Whether a From names a mail system rather than a person, by its display name and local part (a person's
+    address at a host called smtp.example.net is still a person's)."""
+    name, address = parseaddr(value)
+    said = f"{name} {address.rsplit('@', 1)[0]}".lower() if address else value.lower()
+    return any(w in said for w in _SYSTEM_WORDS) or said.split()[-1:] == ["root"]
 
 
 _SYSTEM_WORDS = ("mailer-daemon", "mailer_daemon", "maildaemon", "daemon", "postmaster", "mailer", "delivery",
                  "bounce", "notif", "noreply", "no-reply", "donotreply", "do-not-reply", "do_not_reply", "smtp",
-                 "mail system", "mail administrator", "system administrator", "mailadmin", "root@", "mmdf",
+                 "mail system", "mail administrator", "system administrator", "mailadmin", "mmdf",
                  "failure", "undeliver", "returned", "nobody", "admin")
 
 # --------------------------------------------------------------------------------------------------- headers
