@@ -434,6 +434,11 @@ def _host(value: str) -> str:
     return _after_semicolon(value).strip("[] ").lower()
 
 
+def _mentions_host(text: str, host: str) -> bool:
+    """Whether ``host`` stands in the text as a name of its own, not as the domain of an address."""
+    return re.search(rf"(?<![\w.@-]){re.escape(host)}(?![\w-])", text, re.I) is not None
+
+
 def _remove_dsn(msg: Message) -> bool:
     """The delivery-status part removed (multipart/report becomes multipart/mixed), where the notice's own text
     names every recipient in it with its codes, remote host and reporting host, and a delay as a delay."""
@@ -469,7 +474,7 @@ def _dsn_told_in_text(part: Message, low: str, codes: set[str], context: str) ->
         return False
     for block in blocks:
         reporting = block.get("reporting-mta")
-        if reporting and _host(str(reporting)) not in context:
+        if reporting and not _mentions_host(context, _host(str(reporting))):
             return False
     for block in recipients:
         address = _after_semicolon(str(block.get("final-recipient") or block.get("original-recipient"))).lower()
@@ -487,7 +492,7 @@ def _dsn_told_in_text(part: Message, low: str, codes: set[str], context: str) ->
         if not needed or not needed <= codes:
             return False
         remote = block.get("remote-mta")
-        if remote and _host(str(remote)) not in low:
+        if remote and not _mentions_host(low, _host(str(remote))):
             return False
         if not remote and diagnostic.strip().lower().startswith("smtp"):
             return False  # an SMTP reply from a server the notice may name only here: the responder is at stake
