@@ -72,7 +72,6 @@ _DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 _ORIGINAL_TYPES = ("message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers",
                    "message/global-headers")
 _ADDR = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
-_ADDR_CHAR = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~.@\-"
 _ADDRESS = re.compile(_ADDR)
 # "Name: value" at the start of a line: a header or a DSN-like field, which keeps its exact form
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:(?!//)")
@@ -111,8 +110,6 @@ def _structural(edit: Callable[[Message], bool]) -> Variant:
     def variant(raw: bytes) -> bytes | None:
         ending = _ending(raw)
         msg = _parse(_to_lf(raw))
-        if any(p.is_multipart() and _ctype(p).startswith("multipart/") and not p.get_boundary() for p in msg.walk()):
-            return None  # written back, it would get a boundary made up at random: the variant would not be pure
         if not edit(msg):
             return None
         out = _flatten(msg)
@@ -223,8 +220,10 @@ def _edit_text(part: Message, edit: Callable[[str], str]) -> bool:
         data = new.encode(charset, "surrogateescape")
     except UnicodeError:
         return False
-    _set_body(part, data, _cte(part) if _cte(part) in ("base64", "quoted-printable") else "8bit"
-              if any(b > 127 for b in data) else _cte(part))
+    cte = _cte(part)
+    if cte not in ("base64", "quoted-printable") and any(b > 127 for b in data):
+        cte = "8bit"  # raw text keeps its bytes as they were; only the declared encoding may need to say so
+    _set_body(part, data, cte)
     return True
 
 
