@@ -71,7 +71,8 @@ KNOWN: dict[tuple[str, str], str] = {
         '"a" (expanded from "b"): Command died ... : reason mailer_error -> system_error',
     # text re-wrapped
     ("vendors/zoho-two-recipients.eml", "rewrap-narrow"):
-        "a record re-broken with a hanging indent ('ERROR_CODE :550,' / 'ERROR_CODE :5.1.1'): reply code lost",
+        "records re-broken with a hanging indent ('ERROR_CODE :550,' / '    ERROR_CODE :5.1.1'): reply codes lost, "
+        "responder unknown -> reporting mail.zoho.example",
 }
 
 
