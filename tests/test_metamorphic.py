@@ -1,0 +1,289 @@
+"""The same notice written another way gets the same answer: every sample in samples/ against every variant of
+tests/variants.py that applies to it, compared by ``variants.key`` (kind and the failed/delayed recipients with
+address, status, reply code, responder role and host, verdict, reason).
+
+Pairs where the analyzer's answer does change are listed in ``KNOWN`` with what differs; they are expected to fail
+(strictly: once the analyzer is fixed, the entry has to go). The variant generators themselves are checked on small
+hand-made messages at the end.
+"""
+
+from __future__ import annotations
+
+import base64
+from email import message_from_bytes
+from email.message import Message
+from email.policy import compat32
+from pathlib import Path
+
+import pytest
+
+from . import variants
+from .conftest import SAMPLES, sample_pairs
+from .variants import VARIANTS, describe_change, key
+
+# (sample, variant) -> what differs. Each was read by hand: the variant keeps what the notice says, the analyzer's
+# answer moves.
+KNOWN: dict[tuple[str, str], str] = {
+    # Subject and From carry the whole decision
+    ("autoreply/outlook-automatic-reply.eml", "neutral-subject"):
+        "out-of-office text with Auto-Submitted and the Exchange rules agent header: not_bounce without 'Automatic "
+        "reply' in the Subject",
+    ("vendors/opensmtpd-text-notice.eml", "neutral-subject"):
+        "'An error has occurred while attempting to deliver' with a 552 reply: not_bounce without the Subject",
+    ("mlserver/fml-not-member.eml", "neutral-subject"):
+        "failed address taken from the Subject's list name: garden-ctl@ (the command address) instead of the list "
+        "address the text names",
+    ("edge/french-latin1.eml", "neutral-from"):
+        "French notice with a 550 5.1.1 reply read as an auto-reply when From is not MAILER-DAEMON",
+    ("edge/french-latin1.eml", "neutral-headers"):
+        "French notice with a 550 5.1.1 reply read as an auto-reply when From is not MAILER-DAEMON",
+    ("edge/cr-only-line-endings.eml", "neutral-headers"):
+        "qmail-send notice ('I wasn't able to deliver your message') is not_bounce without Subject and From",
+    ("qmail/host-not-found-and-expired.eml", "neutral-headers"):
+        "qmail-send notice is not_bounce without Subject and From",
+    ("qmail/local-no-mailbox.eml", "neutral-headers"):
+        "qmail-send notice is not_bounce without Subject and From",
+    ("qmail/over-quota.eml", "neutral-headers"):
+        "qmail-send notice is not_bounce without Subject and From",
+    ("qmail/remote-no-such-user.eml", "neutral-headers"):
+        "qmail-send notice is not_bounce without Subject and From",
+    ("languages/portuguese-qmail-user-unknown.eml", "neutral-headers"):
+        "Portuguese qmail-send notice is not_bounce without Subject and From",
+    ("vendors/zoho-two-recipients.eml", "neutral-headers"):
+        "'could not be delivered ... permanent error' with two coded records is not_bounce without Subject and From",
+    # the delivery-status part removed, the text still says it all
+    ("exchange/o365-access-denied-dbeb.eml", "no-dsn"):
+        "the text's 'Remote server: SN1PEPF0002BA4F...' is not read: role remote -> unknown, host lost",
+    ("providers/exchange-german-ndr.eml", "no-dsn"):
+        "the remote host mx2.example.net named in the text is not read: host lost",
+    ("rfc3464/courier-relay-denied.eml", "no-dsn"):
+        "Courier's text notice ('UNDELIVERABLE MAIL', transcript with 554 5.7.1) read as an auto-reply",
+    # addresses quoted another way
+    ("qmail/host-not-found-and-expired.eml", "requote"):
+        'qmail recipient lines written "a": instead of <a>: are not found: both recipients lost',
+    ("sendmail/mixed-recipients.eml", "requote"):
+        'with "a" instead of <a>, the next recipient\'s 452 mailbox-full reply is given to the first: '
+        "user_unknown -> mailbox_full",
+    ("delay/sendmail-warning-4-hours.eml", "requote"):
+        'with "a"... instead of <a>... in the transcript, another recipient\'s 452 is given to it: '
+        "expired -> system_full",
+    ("postfix/local-command-died.eml", "requote"):
+        '"a" (expanded from "b"): Command died ... : reason mailer_error -> system_error',
+    # text re-wrapped
+    ("vendors/zoho-two-recipients.eml", "rewrap-narrow"):
+        "records re-broken with a hanging indent ('ERROR_CODE :550,' / '    ERROR_CODE :5.1.1'): reply codes lost, "
+        "responder unknown -> reporting mail.zoho.example",
+}
+
+
+def _cases() -> list[tuple[Path, str, bytes]]:
+    out = []
+    for eml, _ in sample_pairs():
+        raw = eml.read_bytes()
+        for name, variant in VARIANTS.items():
+            changed = variant(raw)
+            if changed is not None:
+                out.append((eml, name, changed))
+    return out
+
+
+CASES = _cases()
+
+
+def _name(eml: Path) -> str:
+    return eml.relative_to(SAMPLES).as_posix()
+
+
+def _param(eml: Path, name: str, changed: bytes) -> object:
+    reason = KNOWN.get((_name(eml), name))
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return pytest.param(eml, name, changed, marks=marks, id=f"{_name(eml)}-{name}")
+
+
+@pytest.mark.parametrize("eml,name,changed", [_param(*c) for c in CASES])
+def test_variant_keeps_the_answer(eml: Path, name: str, changed: bytes):
+    before, after = key(eml.read_bytes()), key(changed)
+    assert after == before, f"{name}: {describe_change(before, after)}"
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_variants_are_pure(name: str):
+    """The same input gives the same bytes every time (no clock, no boundary made up at random)."""
+    for eml, _ in sample_pairs()[::7]:
+        raw = eml.read_bytes()
+        assert VARIANTS[name](raw) == VARIANTS[name](raw), eml
+
+
+def test_every_known_difference_names_a_case():
+    applied = {(_name(eml), name) for eml, name, _ in CASES}
+    assert set(KNOWN) - applied == set()
+
+
+# ------------------------------------------------------------------------------------ the generators themselves
+
+NOTICE = b"""\
+From: Mail Delivery System <MAILER-DAEMON@mta.example.net>
+To: ana@example.com
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status;
+\tboundary="BOUNDARY-1"
+
+--BOUNDARY-1
+Content-Type: text/plain; charset=iso-8859-1
+Content-Transfer-Encoding: 8bit
+
+This is the mail system at host mta.example.net. Your message could not be
+delivered to one or more recipients; the server's answer is below, d\xe9sol\xe9.
+
+<bo@example.org>: host mx.example.org[192.0.2.7] said: 550 5.1.1
+    <bo@example.org>: Recipient address rejected: User unknown (in reply to RCPT
+    TO command)
+>>> RCPT TO:<bo@example.org>
+Write to postmaster@mta.example.net or see https://help.example.net/?u=bo@example.org
+
+--BOUNDARY-1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mta.example.net
+
+Final-Recipient: rfc822; bo@example.org
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx.example.org
+Diagnostic-Code: smtp; 550 5.1.1 <bo@example.org>: Recipient address rejected:
+    User unknown
+
+--BOUNDARY-1
+Content-Type: message/rfc822
+
+From: Ana <ana@example.com>
+To: Bo <bo@example.org>
+Subject: Hello
+
+Hi Bo.
+
+--BOUNDARY-1--
+"""
+
+
+def _msg(raw: bytes) -> Message:
+    return message_from_bytes(raw, policy=compat32)
+
+
+def _types(raw: bytes) -> list[str]:
+    return [p.get_content_type() for p in _msg(raw).walk()]
+
+
+def _text_part(raw: bytes) -> Message:
+    return next(p for p in _msg(raw).walk() if p.get_content_type() == "text/plain")
+
+
+def _text(raw: bytes) -> str:
+    part = _text_part(raw)
+    data = part.get_payload(decode=True)
+    assert isinstance(data, bytes)
+    return data.decode(part.get_content_charset() or "ascii")
+
+
+@pytest.mark.parametrize("cte", ["base64", "quoted-printable"])
+def test_reencoding_keeps_the_bytes_and_the_charset(cte: str):
+    out = VARIANTS[cte](NOTICE)
+    assert out is not None
+    before, after = _text_part(NOTICE), _text_part(out)
+    assert after["Content-Transfer-Encoding"] == cte
+    assert after.get_content_charset() == "iso-8859-1"
+    assert after.get_payload(decode=True) == before.get_payload(decode=True)
+    if cte == "base64":
+        assert base64.b64decode(after.get_payload()) == before.get_payload(decode=True)
+    assert _types(out) == _types(NOTICE)
+
+
+def test_boundaries_renamed_everywhere():
+    out = VARIANTS["boundaries"](NOTICE)
+    assert out is not None and b"BOUNDARY-1" not in out
+    assert _types(out) == _types(NOTICE)
+    assert _text(out) == _text(NOTICE)
+    # a line that only starts like a delimiter makes renaming unsafe
+    assert VARIANTS["boundaries"](NOTICE.replace(b"Hi Bo.", b"--BOUNDARY-1x")) is None
+
+
+def test_line_endings():
+    crlf = VARIANTS["crlf"](NOTICE)
+    assert crlf is not None and crlf.count(b"\r\n") == NOTICE.count(b"\n") and b"\n" not in crlf.replace(b"\r\n", b"")
+    cr = VARIANTS["cr"](NOTICE)
+    assert cr is not None and b"\n" not in cr and cr.count(b"\r") == NOTICE.count(b"\n")
+    assert VARIANTS["crlf"](crlf) is None  # already so: the variant does not apply
+
+
+def test_neutral_from_replaces_a_mail_system_only():
+    out = VARIANTS["neutral-headers"](NOTICE)
+    assert out is not None
+    msg = _msg(out)
+    assert msg["Subject"] == variants.NEUTRAL_SUBJECT and msg["From"] == variants.NEUTRAL_FROM
+    person = NOTICE.replace(b"Mail Delivery System <MAILER-DAEMON@mta.example.net>", b"Bo <bo@example.org>")
+    assert VARIANTS["neutral-from"](person) is None  # an auto-reply's From is the recipient: kept
+    assert VARIANTS["neutral-from"](person.replace(b"bo@example.org>", b"bo@smtp.example.org>")) is None
+    # the From is the only place naming the host that wrote the notice: changing it would lose that
+    unnamed = NOTICE.replace(b"at host mta.example.net", b"here").replace(b"dns; mta.example.net", b"dns; x.test")
+    unnamed = unnamed.replace(b"postmaster@mta.example.net", b"postmaster")
+    assert VARIANTS["neutral-from"](unnamed) is None
+
+
+def test_dsn_removed_only_when_the_text_tells_the_same():
+    out = VARIANTS["no-dsn"](NOTICE)
+    assert out is not None
+    assert _types(out) == ["multipart/mixed", "text/plain", "message/rfc822", "text/plain"]
+    assert "report-type" not in str(_msg(out)["Content-Type"])
+    # the Status 5.1.1 appears nowhere in the text: the part cannot go
+    assert VARIANTS["no-dsn"](NOTICE.replace(b"550 5.1.1\n", b"550\n")) is None
+    # the remote host is named only in the delivery-status part
+    assert VARIANTS["no-dsn"](NOTICE.replace(b"host mx.example.org[192.0.2.7]", b"the server")) is None
+
+
+def test_original_removed_only_when_the_notice_names_the_recipient():
+    out = VARIANTS["no-original"](NOTICE)
+    assert out is not None and b"Hi Bo." not in out
+    assert _types(out) == ["multipart/report", "text/plain", "message/delivery-status", "text/plain", "text/plain"]
+    # a notice forwarded as an attachment is the message itself, not a copy of the original
+    forwarded = (b"From: Ana <ana@example.com>\nTo: it@example.com\nSubject: Fwd: bounce\nMIME-Version: 1.0\n"
+                 b'Content-Type: multipart/mixed; boundary="F"\n\n--F\nContent-Type: text/plain\n\nbo@example.org?\n'
+                 b"--F\nContent-Type: message/rfc822\n\n" + NOTICE + b"\n--F--\n")
+    assert VARIANTS["no-original"](forwarded) is None
+
+
+def test_requote_keeps_protocol_text_and_urls():
+    out = VARIANTS["requote"](NOTICE)
+    assert out is not None
+    text = _text(out)
+    assert '"bo@example.org": host mx.example.org[192.0.2.7] said: 550 5.1.1' in text
+    assert ">>> RCPT TO:<bo@example.org>" in text
+    assert "Write to <postmaster@mta.example.net> or see https://help.example.net/?u=bo@example.org" in text
+    assert "Reporting-MTA: dns; mta.example.net" in out.decode("latin-1")  # the delivery-status part is untouched
+    label = VARIANTS["requote-label"](NOTICE)
+    assert label is not None and "\nbo@example.org: host mx.example.org" in _text(label)
+
+
+def test_rewrap_joins_and_narrows_prose_only():
+    joined = _text(VARIANTS["rewrap-join"](NOTICE) or b"")
+    assert ("<bo@example.org>: host mx.example.org[192.0.2.7] said: 550 5.1.1 <bo@example.org>: Recipient address "
+            "rejected: User unknown (in reply to RCPT TO command)\n") in joined
+    assert "\n>>> RCPT TO:<bo@example.org>\n" in joined
+    narrow = _text(VARIANTS["rewrap-narrow"](NOTICE) or b"")
+    lines = narrow.split("\n")
+    # at most 50 wide, but for transcript lines (kept) and lines running on to keep an address off a line's start
+    assert all(len(line) <= 50 for line in lines if not line.startswith(">>>") and "@" not in line)
+    assert "\nWrite to postmaster@mta.example.net or see https://help.example.net/?u=bo@example.org\n" in narrow
+    assert " ".join(narrow.split()) == " ".join(_text(NOTICE).split())  # the same words in the same order
+    assert "550 5.1.1" in narrow
+    # a break that would part a reply code from its enhanced code moves the reply code down
+    assert variants._keep_codes_together(["host said: 550", "    5.1.1 no such user"]) == \
+        ["host said:", "    550 5.1.1 no such user"]
+
+
+def test_describe_change():
+    row = ("bo@example.org", "5.1.1", "550", "remote", "mx.example.org", "hard", "user_unknown")
+    other = ("bo@example.org", "5.1.1", "550", "unknown", "", "hard", "user_unknown")
+    assert describe_change(("failure", (row,)), ("failure", (other,))) == \
+        "bo@example.org: role remote -> unknown, host mx.example.org -> -"
+    assert describe_change(("failure", (row,)), ("not_bounce", ())) == "kind failure -> not_bounce; -bo@example.org"
