@@ -193,8 +193,13 @@ class _Signals:
         subject = _any(self._subject, d.bounce_subjects)
         if sender and subject:
             return True
-        if not (sender or subject) or not _any(self._notice, d.bounce_phrases):
+        if not _any(self._notice, d.bounce_phrases):
             return False
+        if not (sender or subject):
+            # neither From nor Subject says so: the words of a notice and a server's failure reply quoted in them
+            # still do, unless it is a person's reply
+            return bool(code_paragraphs(b.notice)) and not (rx.match(_REPLY_SUBJECT, b.subject)
+                                                            or header(b.msg, "in-reply-to"))
         # a person's reply that talks about a bounce is not one
         return sender or not (rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
 

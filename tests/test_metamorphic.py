@@ -33,42 +33,14 @@ KNOWN: dict[tuple[str, str], str] = {
     ("mlserver/fml-not-member.eml", "neutral-subject"):
         "failed address taken from the Subject's list name: garden-ctl@ (the command address) instead of the list "
         "address the text names",
-    ("edge/french-latin1.eml", "neutral-from"):
-        "French notice with a 550 5.1.1 reply read as an auto-reply when From is not MAILER-DAEMON",
-    ("edge/french-latin1.eml", "neutral-headers"):
-        "French notice with a 550 5.1.1 reply read as an auto-reply when From is not MAILER-DAEMON",
-    ("edge/cr-only-line-endings.eml", "neutral-headers"):
-        "qmail-send notice ('I wasn't able to deliver your message') is not_bounce without Subject and From",
-    ("qmail/host-not-found-and-expired.eml", "neutral-headers"):
-        "qmail-send notice is not_bounce without Subject and From",
-    ("qmail/local-no-mailbox.eml", "neutral-headers"):
-        "qmail-send notice is not_bounce without Subject and From",
-    ("qmail/over-quota.eml", "neutral-headers"):
-        "qmail-send notice is not_bounce without Subject and From",
-    ("qmail/remote-no-such-user.eml", "neutral-headers"):
-        "qmail-send notice is not_bounce without Subject and From",
-    ("languages/portuguese-qmail-user-unknown.eml", "neutral-headers"):
-        "Portuguese qmail-send notice is not_bounce without Subject and From",
-    ("vendors/zoho-two-recipients.eml", "neutral-headers"):
-        "'could not be delivered ... permanent error' with two coded records is not_bounce without Subject and From",
+    ("generic/cue-wording-several-languages.eml", "neutral-headers"):
+        "a text-only notice with no code in it ('I could not deliver your message') is not_bounce without Subject "
+        "and From",
     # the delivery-status part removed, the text still says it all
     ("exchange/o365-access-denied-dbeb.eml", "no-dsn"):
         "the text's 'Remote server: SN1PEPF0002BA4F...' is not read: role remote -> unknown, host lost",
     ("providers/exchange-german-ndr.eml", "no-dsn"):
         "the remote host mx2.example.net named in the text is not read: host lost",
-    ("rfc3464/courier-relay-denied.eml", "no-dsn"):
-        "Courier's text notice ('UNDELIVERABLE MAIL', transcript with 554 5.7.1) read as an auto-reply",
-    # addresses quoted another way
-    ("qmail/host-not-found-and-expired.eml", "requote"):
-        'qmail recipient lines written "a": instead of <a>: are not found: both recipients lost',
-    ("sendmail/mixed-recipients.eml", "requote"):
-        'with "a" instead of <a>, the next recipient\'s 452 mailbox-full reply is given to the first: '
-        "user_unknown -> mailbox_full",
-    ("delay/sendmail-warning-4-hours.eml", "requote"):
-        'with "a"... instead of <a>... in the transcript, another recipient\'s 452 is given to it: '
-        "expired -> system_full",
-    ("postfix/local-command-died.eml", "requote"):
-        '"a" (expanded from "b"): Command died ... : reason mailer_error -> system_error',
     # text re-wrapped
     ("vendors/zoho-two-recipients.eml", "rewrap-narrow"):
         "records re-broken with a hanging indent ('ERROR_CODE :550,' / '    ERROR_CODE :5.1.1'): reply codes lost, "

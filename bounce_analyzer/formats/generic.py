@@ -60,8 +60,8 @@ _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-pat
                              rx.I)
 _CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d")
 # "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com."
-_SELF_HOST = rx.Gated(r"\b(?:mail\s+system|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|mail\s+delivery\s+"
-                      r"(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program)\s+(?:at|on|of)?"
+_SELF_HOST = rx.Gated(r"\b(?:mail\s+system|mail\s+transport|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|"
+                      r"mail\s+delivery\s+(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program)\s+(?:at|on|of)?"
                       r"\s*(?:host\s+)?([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})\b", rx.I)
 # "   ----- The following addresses had permanent fatal errors -----", "|----- Message log follows: -----|"
 _HEADING = rx.compile(r"^[ \t]*[-=|*]{3,}[ \t]*(\S[^\n]{2,80}?)[ \t]*:?[ \t]*[-=|*]{3,}[ \t]*$", rx.M)
