@@ -235,7 +235,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         return 2
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: what was analyzed is stored first
     rules = _load_rules(args.rules)
-    writer = writer_for(args.format or ("text" if sys.stdout.isatty() else "jsonl"), sys.stdout)
+    writer = writer_for(args.format or ("text" if sys.stdout.isatty() else "jsonl"), sys.stdout, tuple(args.header))
     with tempfile.TemporaryDirectory(prefix="bounce-analyzer-") as tmp:
         store = Store(args.db or os.path.join(tmp, "results.sqlite"), durable=args.delete)
         try:

@@ -12,8 +12,9 @@ from typing import Any, Protocol, TextIO
 from ..model import Recipient, Report
 
 CSV_COLUMNS = ("source_id", "kind", "date", "reporting_mta", "address", "action", "status", "reply_code", "reason",
-               "verdict", "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic", "hint",
-               "original_message_id", "original_subject", "problems")
+               "verdict", "fault", "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic",
+               "hint", "original_message_id", "original_subject", "list_id", "feedback_id", "verp_recipient",
+               "problems")  # then one column per header asked for with --header
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -38,25 +39,29 @@ def _cell(value: Any) -> Any:
 
 
 class Csv:
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, headers: tuple[str, ...] = ()) -> None:
         self.out = out
+        self.headers = headers
         self.writer = csv.writer(out, lineterminator="\r\n")
-        self.writer.writerow(CSV_COLUMNS)
+        self.writer.writerow((*CSV_COLUMNS, *headers))
 
     def write(self, report: Report, as_json: str) -> None:
         o = report.original
         common = (report.source, str(report.kind), report.date, report.reporting_mta)
-        tail = (o.message_id if o else None, o.subject if o else None,
-                "; ".join(f"{p.kind}: {p.message}" for p in report.problems) or None)
+        found = {name.lower(): value for name, value in o.headers} if o else {}
+        tail = (o.message_id if o else None, o.subject if o else None, o.list_id if o else None,
+                o.feedback_id if o else None, o.verp_recipient if o else None,
+                "; ".join(f"{p.kind}: {p.message}" for p in report.problems) or None,
+                *(found.get(name.lower()) for name in self.headers))
         rows: list[tuple[Any, ...]] = [(*common, *_recipient(r), *tail) for r in report.recipients]
         if not rows:
-            rows = [(*common, *([None] * 12), *tail)]
+            rows = [(*common, *([None] * 13), *tail)]
         self.writer.writerows([_cell(v) for v in row] for row in rows)
         self.out.flush()
 
 
 def _recipient(r: Recipient) -> tuple[Any, ...]:
-    return (r.address, r.action, r.status, r.reply_code, r.reason, r.verdict, str(r.responder.role),
+    return (r.address, r.action, r.status, r.reply_code, r.reason, r.verdict, r.fault, str(r.responder.role),
             r.responder.host, r.responder.ip, r.smtp_command, " ".join(r.diagnostic.split()), r.hint)
 
 
@@ -80,11 +85,12 @@ class Nothing:
         return None
 
 
-def writer_for(fmt: str, out: TextIO) -> Writer:
+def writer_for(fmt: str, out: TextIO, headers: tuple[str, ...] = ()) -> Writer:
+    """``headers``: the original message's headers asked for with ``--header``, one CSV column each."""
     if fmt == "jsonl":
         return JsonLines(out)
     if fmt == "csv":
-        return Csv(out)
+        return Csv(out, headers)
     if fmt == "text":
         return Lines(out)
     return Nothing()

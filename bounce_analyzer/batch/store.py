@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS recipients (
     diagnostic TEXT,
     hint TEXT,
     rule TEXT,
+    fault TEXT,                      -- recipient, sender, destination, network, unknown; NULL when not a failure
     PRIMARY KEY (source_id, idx)
 );
 CREATE INDEX IF NOT EXISTS recipients_address ON recipients(address);
@@ -74,7 +75,7 @@ _MESSAGE_COLUMNS = ("source_id", "scanned_at", "size", "kind", "is_bounce", "for
                     "list_id", "verp_recipient", "problems", "report")
 _RECIPIENT_COLUMNS = ("source_id", "idx", "address", "domain", "action", "status", "reply_code", "reason", "verdict",
                       "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic", "hint",
-                      "rule")
+                      "rule", "fault")
 
 
 def _insert(table: str, columns: tuple[str, ...]) -> str:
@@ -98,7 +99,7 @@ def message_row(report: Report, size: int, scanned_at: str, as_json: str) -> tup
 def recipient_rows(report: Report) -> list[tuple[Any, ...]]:
     return [(report.source, i, r.address, r.address.rpartition("@")[2] or None, r.action, r.status, r.reply_code,
              r.reason, r.verdict, str(r.responder.role), r.responder.host, r.responder.ip, r.smtp_command,
-             r.diagnostic, r.hint, r.rule) for i, r in enumerate(report.recipients)]
+             r.diagnostic, r.hint, r.rule, r.fault) for i, r in enumerate(report.recipients)]
 
 
 class Store:
@@ -113,6 +114,7 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             self._check_version()
             self.db.executescript(_SCHEMA)
+            self._add_columns()
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as e:
             raise InputError(f"{path}: not a results store this tool can use ({e})") from None
@@ -126,6 +128,12 @@ class Store:
         row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if row and int(row[0]) > SCHEMA_VERSION:
             raise InputError(f"{self.path}: written by a newer version of this tool (schema {row[0]})")
+
+    def _add_columns(self) -> None:
+        """A store written before a column existed gets it (NULL in the rows it already holds)."""
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(recipients)")}
+        if "fault" not in have:
+            self.db.execute("ALTER TABLE recipients ADD COLUMN fault TEXT")
 
     def has(self, source_id: str) -> bool:
         return self.db.execute("SELECT 1 FROM messages WHERE source_id = ?", (source_id,)).fetchone() is not None

@@ -28,6 +28,7 @@ class Decision:
     evidence: Evidence
     verdict: str | None = None
     hint: str | None = None
+    fault: str | None = None  # a rule's own fault, when its wording decides whose side the failure is on
 
 
 def _excerpt(text: str, needle: str, width: int = 160) -> str:
@@ -134,7 +135,7 @@ def _code_decision(status: str | None, reply: int | None, rules: RuleSet) -> Dec
 def _rule_decision(rule: Rule, matched: str, text: str, field: str) -> Decision:
     return Decision(rule.reason, rule.id, rule.priority,
                     Evidence("reason", f"rule:{rule.id}", f"{field}: {_excerpt(text, matched)}"),
-                    verdict=rule.verdict, hint=rule.hint)
+                    verdict=rule.verdict, hint=rule.hint, fault=rule.fault)
 
 
 def decide(text: str, field: str, status: str | None, reply: int | None, hosts: tuple[str, ...],
@@ -178,6 +179,11 @@ def verdict_of(decision: Decision, reason: Reason, cls: str | None) -> str | Non
     if word == "by-class":
         word = "soft" if cls == "4" else "hard"
     return None if word == "none" else word
+
+
+def fault_of(decision: Decision, reason: Reason) -> str | None:
+    """Whose side the failure is on: the rule's word when it has one, else the reason's."""
+    return decision.fault or reason.fault
 
 
 def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway: str | None,
@@ -225,6 +231,7 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
     if action == "delayed" and verdict is not None:
         verdict = "soft"
     hint = decision.hint or reason.hint
+    fault = fault_of(decision, reason) if verdict is not None else None
     return Recipient(
         address=f.address,
         action=action,
@@ -236,6 +243,7 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
         responder=responder,
         reason=decision.reason,
         verdict=verdict,
+        fault=fault,
         permanent=permanent,
         retry_after=smtp.find_retry_after(diag_for_hints),
         hint=hint,
