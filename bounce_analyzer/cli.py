@@ -83,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("explain", help="explain a reply code, an enhanced status code or a diagnostic line",
                        description="Explain 550, 5.7.1 or a whole line such as '550 5.1.1 User unknown'.")
     e.add_argument("query", nargs="+", metavar="CODE|TEXT")
+    e.add_argument("--host", metavar="HOST", help="the server that gave the reply (e.g. mta7.am0.yahoodns.net): its "
+                   "provider's rules apply")
     e.add_argument("--format", choices=("text", "json"), default="text")
     e.add_argument("--rules", action="append", default=[], metavar="PATH")
 
@@ -394,7 +396,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
     rules = _load_rules(args.rules)
     query = " ".join(args.query)
-    ex = explain(query, rules=rules)
+    ex = explain(query, rules=rules, host=args.host)
     if args.format == "json":
         sys.stdout.write(json.dumps(ex.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -415,7 +417,8 @@ def _print_explanation(ex: Explanation, out: TextIO) -> None:
         lines += [("class", ex.status_class), ("subject", ex.status_subject), ("meaning", ex.status_meaning)]
     if ex.conflict:
         lines.append(("note", "the reply code and the enhanced code disagree on the class"))
-    lines += [("reason", ex.reason), ("verdict", ex.verdict), ("hint", ex.hint), ("decided by", ex.rule),
+    lines += [("reason", ex.reason), ("verdict", ex.verdict), ("fault", ex.fault), ("hint", ex.hint),
+              ("answered by", ex.host), ("decided by", ex.rule),
               ("refs", ", ".join(ex.refs) if ex.refs else None)]
     for label, value in lines:
         if value:
