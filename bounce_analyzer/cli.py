@@ -75,10 +75,20 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("-o", "--output", required=True, metavar="FILE.html")
 
     su = sub.add_parser("suppressions", help="print the addresses to stop sending to",
-                        description="Print the suppression list of a results store: addresses with a hard bounce "
-                        "or a complaint, with the latest reason and when it was last seen.")
+                        description="Print the suppression list of a results store: what the default bounce policy "
+                        "(strict) decides: addresses with a hard bounce, a complaint or a moved address, or repeated "
+                        "recipient-side soft bounces, with the latest reason and when it was last seen.")
     su.add_argument("--db", required=True, metavar="FILE")
     su.add_argument("--format", choices=("text", "csv", "jsonl"), default="text")
+    _policy_options(su)
+
+    po = sub.add_parser("policy", help="apply a bounce policy to a results store",
+                        description="Apply a bounce policy to each address's history in a results store and print "
+                        "every decision with the chain of messages, dates and reasons that led to it. Shipped "
+                        "policies: strict (the default), mailman, listmonk; or a policy file of your own.")
+    po.add_argument("--db", required=True, metavar="FILE")
+    po.add_argument("--format", choices=("text", "csv", "jsonl"), default="text")
+    _policy_options(po)
 
     e = sub.add_parser("explain", help="explain a reply code, an enhanced status code or a diagnostic line",
                        description="Explain 550, 5.7.1 or a whole line such as '550 5.1.1 User unknown'.")
@@ -103,6 +113,23 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
                    help="also report this header of the original message, e.g. X-Campaign-ID (repeatable)")
     p.add_argument("--max-size", type=_size, default=None, metavar="BYTES",
                    help="analyze at most this many bytes of each message (default 10M)")
+
+
+def _policy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy", default="strict", metavar="NAME|FILE.toml",
+                   help="strict (default), mailman, listmonk, or a policy file")
+    p.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                   help="decide on what was known up to this date (ISO 8601, e.g. 2026-01-31); default: everything")
+
+
+def _date(value: str) -> str:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (write e.g. 2026-01-31)") from None
+    return value.strip()
 
 
 def _version() -> str:
@@ -318,28 +345,61 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_suppressions(args: argparse.Namespace) -> int:
+def _decisions(args: argparse.Namespace) -> list[Any]:
     from .batch.store import open_existing
+    from .policy import load_policy
 
+    policy = load_policy(args.policy)
     store = open_existing(args.db)
     try:
-        rows = store.query("SELECT address, reason, last_seen, times FROM suppressions ORDER BY address")
+        return store.suppressions(policy, args.as_of)
     finally:
         store.close()
+
+
+def _cmd_suppressions(args: argparse.Namespace) -> int:
+    rows = [(d.address, d.reason, d.last_seen.isoformat(timespec="seconds") if d.last_seen else "", d.times,
+             d.action) for d in _decisions(args)]
     out = sys.stdout
     if args.format == "csv":
         import csv
 
         w = csv.writer(out, lineterminator="\r\n")
-        w.writerow(("address", "reason", "last_seen", "times"))
+        w.writerow(("address", "reason", "last_seen", "times", "action"))
         w.writerows(rows)
     elif args.format == "jsonl":
-        for address, reason, seen, times in rows:
-            out.write(json.dumps({"address": address, "reason": reason, "last_seen": seen, "times": times},
-                                 ensure_ascii=False) + "\n")
+        for address, reason, seen, times, action in rows:
+            out.write(json.dumps({"address": address, "reason": reason, "last_seen": seen, "times": times,
+                                  "action": action}, ensure_ascii=False) + "\n")
     else:
-        for address, reason, seen, times in rows:
+        for address, reason, seen, times, _ in rows:
             out.write(f"{address}\t{reason}\t{seen}\t{times}\n")
+    return 0
+
+
+def _cmd_policy(args: argparse.Namespace) -> int:
+    decisions = _decisions(args)
+    out = sys.stdout
+    if args.format == "jsonl":
+        for d in decisions:
+            out.write(json.dumps(d.to_dict(), ensure_ascii=False) + "\n")
+    elif args.format == "csv":
+        import csv
+
+        w = csv.writer(out, lineterminator="\r\n")
+        w.writerow(("address", "action", "decided_at", "reason", "why", "score", "policy", "chain"))
+        for d in decisions:
+            e = d.to_dict()
+            chain = "; ".join(f"{x['date']} {x['event']} {x['reason']} {x['source']}" for x in e["chain"])
+            w.writerow((d.address, d.action, e["decided_at"], d.reason, d.why,
+                        "" if d.score is None else f"{d.score:g}", d.policy, chain))
+    else:
+        for d in decisions:
+            score = "" if d.score is None else f", score {d.score:g}"
+            out.write(f"{d.address}  {d.action.upper()}  {d.to_dict()['decided_at']}  {d.reason}  ({d.why}{score})\n")
+            for x in d.chain:
+                fault = f" [{x.fault}]" if x.fault else ""
+                out.write(f"    {x.to_dict()['date']}  {x.type:<9} {x.reason}{fault}  {x.source}\n")
     return 0
 
 
@@ -457,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_report(args)
         if args.command == "suppressions":
             return _cmd_suppressions(args)
+        if args.command == "policy":
+            return _cmd_policy(args)
         if args.command == "explain":
             return _cmd_explain(args)
         if args.command == "rules" and args.rules_command == "check":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,6 +103,32 @@ def recipient_rows(report: Report) -> list[tuple[Any, ...]]:
              r.diagnostic, r.hint, r.rule, r.fault) for i, r in enumerate(report.recipients)]
 
 
+_SEEN = "COALESCE(m.date, m.scanned_at)"
+_STORED = ("r.source_id", _SEEN, "m.kind", "r.address", "r.action", "r.status", "r.reply_code", "r.reason",
+           "r.verdict", "r.fault", "r.responder_role", "r.responder_host", "r.diagnostic", "r.hint", "r.rule")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecipient:
+    """One recipient as stored, with its message's source id, date and kind."""
+
+    source_id: str
+    date: str  # the notice's Date, else when it was stored (UTC, ISO 8601)
+    kind: str
+    address: str
+    action: str | None
+    status: str | None
+    reply_code: int | None
+    reason: str | None
+    verdict: str | None
+    fault: str | None
+    responder_role: str | None
+    responder_host: str | None
+    diagnostic: str | None
+    hint: str | None
+    rule: str | None
+
+
 class Store:
     def __init__(self, path: str, *, durable: bool = False) -> None:
         """Open (or create) a store. ``durable`` syncs every commit to disk, for when a stored result is followed by
@@ -163,6 +190,62 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    # ---- reading, so that nobody needs SQL ----------------------------------------------------------------------
+
+    def recipients(self, address: str | None = None, *, kind: str | None = None, action: str | None = None,
+                   verdict: str | None = None, fault: str | None = None, reason: str | None = None,
+                   since: str | None = None, until: str | None = None) -> list[StoredRecipient]:
+        """Stored recipients, oldest first, narrowed by any of: address (any case), the message's kind, the
+        recipient's action, verdict, fault, reason, and its date (ISO 8601; ``until`` counts a date whole)."""
+        where, args = [], []
+        for column, value in (("r.action", action), ("r.verdict", verdict), ("r.fault", fault),
+                              ("r.reason", reason), ("m.kind", kind)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if address is not None:
+            where.append("lower(r.address) = ?")
+            args.append(address.lower())
+        if since is not None:
+            where.append(f"{_SEEN} >= ?")
+            args.append(since)
+        if until is not None:
+            where.append(f"substr({_SEEN}, 1, {len(until)}) <= ?")
+            args.append(until)
+        sql = (f"SELECT {', '.join(_STORED)} FROM recipients r JOIN messages m USING (source_id)"
+               f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_SEEN}, r.source_id, r.idx")
+        return [StoredRecipient(*row) for row in self.db.execute(sql, args)]
+
+    def events(self, as_of: str | None = None) -> list[Any]:
+        """What the stored results say about each address, for a bounce policy (``bounce_analyzer.policy``), in date
+        order, up to ``as_of``. Rows stored before faults were recorded get their reason's fault."""
+        from ..policy import Event, event_type, parse_date
+
+        out = []
+        reasons: dict[str, Any] | None = None
+        for r in self.recipients(until=as_of):
+            kind = event_type(r.action, r.verdict, r.reason or "")
+            date = parse_date(r.date)
+            if kind is None or date is None or not r.address:
+                continue
+            fault = r.fault
+            if fault is None and kind in ("hard", "soft", "delay"):
+                if reasons is None:
+                    from ..classify.rules import default
+
+                    reasons = default().reasons
+                known = reasons.get(r.reason or "")
+                fault = known.fault if known else None
+            out.append(Event(r.address.lower(), kind, date, r.source_id, r.reason or "", fault, r.status))
+        return out
+
+    def suppressions(self, policy: Any = None, as_of: str | None = None) -> list[Any]:
+        """The addresses a bounce policy (default ``strict``: hard failures, complaints, moved addresses, repeated
+        recipient-side soft failures) says to stop mailing, as ``policy.Decision``s with their chains."""
+        from ..policy import DEFAULT_POLICY, decide
+
+        return decide(self.events(as_of), policy or DEFAULT_POLICY, as_of)
 
 
 def open_existing(path: str) -> Store:

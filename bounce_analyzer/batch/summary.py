@@ -64,7 +64,7 @@ def summarize(store: Store) -> Summary:
         s.soft_faults[value or "-"] = n
     for (diagnostic,) in store.iter_query(f"SELECT diagnostic FROM recipients WHERE {failed} AND diagnostic != ''"):
         s.diagnostics[shape_of(diagnostic)] += 1
-    s.suppress = int(store.query("SELECT COUNT(*) FROM suppressions")[0][0])
+    s.suppress = len(store.suppressions())  # what the default bounce policy says to stop mailing
     return s
 
 
