@@ -35,8 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="analyze bounce messages (files, folders, or - for stdin)",
                        description="Analyze each message and print one report per message, in input order.")
     a.add_argument("inputs", nargs="+", metavar="FILE|DIR|-")
-    a.add_argument("--format", choices=("text", "json", "jsonl"), default=None,
-                   help="text (default on a terminal), json, or jsonl (default otherwise): one report a line")
+    a.add_argument("--format", choices=("text", "json", "jsonl", "sisimai"), default=None,
+                   help="text (default on a terminal), json, or jsonl (default otherwise): one report a line; "
+                   "sisimai: one record a failed recipient, in Sisimai's field names")
     _analysis_options(a)
 
     s = sub.add_parser("scan", help="analyze a whole mailbox: folders, mbox, Maildir, IMAP, POP3 or stdin",
@@ -49,9 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--db", metavar="FILE", help="store results in this SQLite file; messages already in it are "
                    "skipped, so a stopped scan resumes where it stopped")
     s.add_argument("--rescan", action="store_true", help="analyze messages again even if they are in the store")
-    s.add_argument("--format", choices=("jsonl", "csv", "text", "none"), default=None,
+    s.add_argument("--format", choices=("jsonl", "csv", "text", "sisimai", "none"), default=None,
                    help="what to print on stdout: jsonl (default when stdout is not a terminal), csv (one row a "
-                   "recipient), text (default on a terminal), none")
+                   "recipient), text (default on a terminal), sisimai (one record a failed recipient, in Sisimai's "
+                   "field names), none")
     s.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N",
                    help="processes to analyze with (default: the number of cores)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar (it is shown only on a terminal)")
@@ -226,6 +228,11 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                 _err(str(problem))
         if fmt == "jsonl":
             out.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        elif fmt == "sisimai":
+            from .sisimai import records
+
+            for record in records(report):
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
         elif fmt == "json":
             reports.append(report.to_dict())
         else:

@@ -7,6 +7,7 @@ be found in the output.
 from __future__ import annotations
 
 import csv
+import json
 from typing import Any, Protocol, TextIO
 
 from ..model import Recipient, Report
@@ -80,6 +81,20 @@ class Lines:
             self.out.write(f"{report.source}  {r.address}  {codes}  {r.reason}  {(r.verdict or '-').upper()}\n")
 
 
+class Sisimai:
+    """One Sisimai record a line: a recipient that failed, was delayed or complained (``bounce_analyzer.sisimai``)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, report: Report, as_json: str) -> None:
+        from ..sisimai import records
+
+        for record in records(report):
+            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
 class Nothing:
     def write(self, report: Report, as_json: str) -> None:
         return None
@@ -93,4 +108,6 @@ def writer_for(fmt: str, out: TextIO, headers: tuple[str, ...] = ()) -> Writer:
         return Csv(out, headers)
     if fmt == "text":
         return Lines(out)
+    if fmt == "sisimai":
+        return Sisimai(out)
     return Nothing()
