@@ -69,6 +69,19 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--mark-seen", action="store_true", help="IMAP: flag analyzed bounces as seen (needs --db)")
     m.add_argument("--move-to", metavar="FOLDER", help="IMAP: move analyzed bounces to FOLDER (needs --db)")
     m.add_argument("--delete", action="store_true", help="POP3: delete analyzed bounces (needs --db)")
+    w = s.add_argument_group("pushing to a list manager")
+    w.add_argument("--post-to", metavar="URL", help="POST each new failure, complaint and policy decision to this "
+                   "webhook, once (needs --db, where what was posted is recorded)")
+    w.add_argument("--post-format", choices=("json", "listmonk"), default="json",
+                   help="json (this tool's fields; the default) or listmonk (its bounce webhook body)")
+    w.add_argument("--post-token-env", metavar="VAR", help="send the value of this variable as the Authorization "
+                   "token (Bearer; listmonk: 'token USER:TOKEN')")
+    w.add_argument("--post-retries", type=_count, default=5, metavar="N",
+                   help="tries after the first on connection errors, 429 and 5xx, with backoff (default 5)")
+    w.add_argument("--post-backoff", type=_seconds, default=0.5, metavar="SECONDS",
+                   help="wait before the first retry, doubled for each next one (default 0.5)")
+    w.add_argument("--policy", default="strict", metavar="NAME|FILE.toml",
+                   help="the bounce policy whose decisions are posted (default strict)")
 
     rp = sub.add_parser("report", help="write an HTML report of a results store",
                         description="Write one self-contained HTML page (charts and a searchable recipient table) "
@@ -147,6 +160,26 @@ def _positive(value: str) -> int:
         raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
     if n < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
+    return n
+
+
+def _seconds(value: str) -> float:
+    try:
+        n = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 <= n <= 3600:
+        raise argparse.ArgumentTypeError("must be from 0 to 3600")
+    return n
+
+
+def _count(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return n
 
 
@@ -269,13 +302,19 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if (args.move_to or args.mark_seen or args.delete) and not args.db:
         _err("--mark-seen, --move-to and --delete need --db: mail is acted on only after its result is stored")
         return 2
+    poster, policy = _poster(args) if args.post_to else (None, None)
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: what was analyzed is stored first
     rules = _load_rules(args.rules)
     writer = writer_for(args.format or ("text" if sys.stdout.isatty() else "jsonl"), sys.stdout, tuple(args.header))
+    options = _options(args)
+    if poster is not None and args.post_format == "listmonk":
+        from .batch.webhook import LISTMONK_HEADERS
+
+        options = options.replace(extra_headers=(*options.extra_headers, *LISTMONK_HEADERS))
     with tempfile.TemporaryDirectory(prefix="bounce-analyzer-") as tmp:
         store = Store(args.db or os.path.join(tmp, "results.sqlite"), durable=args.delete)
         try:
-            scanner = Scanner(args.sources, rules=rules, options=_options(args), jobs=args.jobs or default_jobs(),
+            scanner = Scanner(args.sources, rules=rules, options=options, jobs=args.jobs or default_jobs(),
                               store=store, rescan=args.rescan, password_env=args.password_env,
                               netrc_file=args.netrc, plaintext=args.plaintext, ca_file=args.ca_file,
                               move_to=args.move_to, mark_seen=args.mark_seen, delete=args.delete)
@@ -303,17 +342,50 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                                 failures += problem.kind == "unreadable"
                         if bar:
                             bar.update(1)
+                        if poster is not None and new % POST_EVERY == 0:
+                            failures += not _post(poster, store, None, bar)
                 except InputError as e:
                     _note(str(e), bar)
                     failures += 1
             if bar:
                 bar.close()
+            if poster is not None:
+                failures += not _post(poster, store, policy, None)
             if not args.no_summary and store.count():
                 where = args.db or "this scan"
                 print_summary(summarize(store), sys.stderr, where=where, skipped=scanner.skipped, new=new)
         finally:
             store.close()
     return 1 if failures else 0
+
+
+POST_EVERY = 200  # new messages between two rounds of posting during a scan (and one round at the end)
+
+
+def _poster(args: argparse.Namespace) -> tuple[Any, Any]:
+    from .batch.webhook import Poster
+    from .errors import InputError
+    from .policy import load_policy
+
+    if not args.db:
+        raise InputError("--post-to needs --db: what was posted is recorded there, so that nothing is posted twice")
+    token = None
+    if args.post_token_env:
+        token = os.environ.get(args.post_token_env)
+        if not token:
+            raise InputError(f"{args.post_token_env}: this variable (--post-token-env) is not set")
+    return (Poster(args.post_to, fmt=args.post_format, token=token, retries=args.post_retries,
+                   backoff=args.post_backoff),
+            load_policy(args.policy))
+
+
+def _post(poster: Any, store: Any, policy: Any, bar: Any) -> bool:
+    """One round of posting what is pending; False when the server could not be reached (said on stderr)."""
+    result = poster.post_pending(store, policy, on_rejected=lambda m: _note(m, bar))
+    if result.error:
+        _note(f"{result.error} ({result.pending} events pending)", bar)
+        return False
+    return bool(result.rejected == 0)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
