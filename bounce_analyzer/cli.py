@@ -474,8 +474,7 @@ def _cmd_policy(args: argparse.Namespace) -> int:
                         "" if d.score is None else f"{d.score:g}", d.policy, chain))
     else:
         for d in decisions:
-            score = "" if d.score is None else f", score {d.score:g}"
-            out.write(f"{d.address}  {d.action.upper()}  {d.to_dict()['decided_at']}  {d.reason}  ({d.why}{score})\n")
+            out.write(f"{d.address}  {d.action.upper()}  {d.to_dict()['decided_at']}  {d.reason}  ({d.why})\n")
             for x in d.chain:
                 fault = f" [{x.fault}]" if x.fault else ""
                 out.write(f"    {x.to_dict()['date']}  {x.type:<9} {x.reason}{fault}  {x.source}\n")

@@ -123,3 +123,19 @@ def test_an_older_store_gets_the_fault_column(tmp_path):
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["recipients"][0]["fault"] == "recipient"
     assert sqlite3.connect(db).execute("SELECT fault FROM recipients").fetchall() == [("recipient",)]
+
+
+def test_csv_carries_the_campaign_data(tmp_path):
+    # samples/postfix/verp-blocklist.eml, read by hand: the original has "List-Id: Birdwatchers Weekly
+    # <weekly.lists.example.org>", "X-Campaign-ID: wk36-2023" and went out from bounces+alice=example.com@...;
+    # samples/exim/user-unknown.eml has "Feedback-ID: webinar-oct:marketing:example-org"
+    r = run_cli("scan", "--format", "csv", "--no-summary", "--header", "X-Campaign-ID", "--header", "X-Nowhere",
+                str(SAMPLES / "postfix" / "verp-blocklist.eml"), str(SAMPLES / "exim" / "user-unknown.eml"))
+    assert r.returncode == 0, r.stderr
+    reader = csv.DictReader(io.StringIO(r.stdout.decode(), newline=""))
+    assert reader.fieldnames is not None and reader.fieldnames[-2:] == ["X-Campaign-ID", "X-Nowhere"]
+    verp, feedback = list(reader)
+    assert (verp["list_id"], verp["verp_recipient"], verp["X-Campaign-ID"], verp["X-Nowhere"]) == (
+        "Birdwatchers Weekly <weekly.lists.example.org>", "alice@example.com", "wk36-2023", "")
+    assert (verp["fault"], feedback["fault"]) == ("sender", "recipient")
+    assert feedback["feedback_id"] == "webinar-oct:marketing:example-org" and feedback["X-Campaign-ID"] == ""
