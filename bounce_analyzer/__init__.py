@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 _WHERE = {
     "analyze": "api", "analyze_file": "api", "scan": "batch",
-    "explain": "explain", "Explanation": "explain",
+    "explain": "explain", "Explanation": "explain", "classify_reply": "reply",
     "BounceAnalyzerError": "errors", "InputError": "errors", "RulesError": "errors",
     "Evidence": "model", "Kind": "model", "Original": "model", "Problem": "model", "Recipient": "model",
     "Report": "model", "Responder": "model", "Role": "model",
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .explain import Explanation, explain
     from .model import Evidence, Kind, Original, Problem, Recipient, Report, Responder, Role
     from .options import DEFAULT, STRICT, Options
+    from .reply import classify_reply
 
 
 def __getattr__(name: str) -> Any:
@@ -62,6 +63,7 @@ __all__ = [
     "__version__",
     "analyze",
     "analyze_file",
+    "classify_reply",
     "explain",
     "scan",
 ]

@@ -38,8 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="analyze bounce messages (files, folders, or - for stdin)",
                        description="Analyze each message and print one report per message, in input order.")
     a.add_argument("inputs", nargs="+", metavar="FILE|DIR|-")
-    a.add_argument("--format", choices=("text", "json", "jsonl"), default=None,
-                   help="text (default on a terminal), json, or jsonl (default otherwise): one report a line")
+    a.add_argument("--format", choices=("text", "json", "jsonl", "sisimai"), default=None,
+                   help="text (default on a terminal), json, or jsonl (default otherwise): one report a line; "
+                   "sisimai: one record a failed recipient, in Sisimai's field names")
     _analysis_options(a)
 
     s = sub.add_parser("scan", help="analyze a whole mailbox: folders, mbox, Maildir, IMAP, POP3 or stdin",
@@ -52,9 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--db", metavar="FILE", help="store results in this SQLite file; messages already in it are "
                    "skipped, so a stopped scan resumes where it stopped")
     s.add_argument("--rescan", action="store_true", help="analyze messages again even if they are in the store")
-    s.add_argument("--format", choices=("jsonl", "csv", "text", "none"), default=None,
+    s.add_argument("--format", choices=("jsonl", "csv", "text", "sisimai", "none"), default=None,
                    help="what to print on stdout: jsonl (default when stdout is not a terminal), csv (one row a "
-                   "recipient), text (default on a terminal), none")
+                   "recipient), text (default on a terminal), sisimai (one record a failed recipient, in Sisimai's "
+                   "field names), none")
     s.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N",
                    help="processes to analyze with (default: the number of cores)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar (it is shown only on a terminal)")
@@ -70,6 +72,19 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--mark-seen", action="store_true", help="IMAP: flag analyzed bounces as seen (needs --db)")
     m.add_argument("--move-to", metavar="FOLDER", help="IMAP: move analyzed bounces to FOLDER (needs --db)")
     m.add_argument("--delete", action="store_true", help="POP3: delete analyzed bounces (needs --db)")
+    w = s.add_argument_group("pushing to a list manager")
+    w.add_argument("--post-to", metavar="URL", help="POST each new failure, complaint and policy decision to this "
+                   "webhook, once (needs --db, where what was posted is recorded)")
+    w.add_argument("--post-format", choices=("json", "listmonk"), default="json",
+                   help="json (this tool's fields; the default) or listmonk (its bounce webhook body)")
+    w.add_argument("--post-token-env", metavar="VAR", help="send the value of this variable as the Authorization "
+                   "token (Bearer; listmonk: 'token USER:TOKEN')")
+    w.add_argument("--post-retries", type=_count, default=5, metavar="N",
+                   help="tries after the first on connection errors, 429 and 5xx, with backoff (default 5)")
+    w.add_argument("--post-backoff", type=_seconds, default=0.5, metavar="SECONDS",
+                   help="wait before the first retry, doubled for each next one (default 0.5)")
+    w.add_argument("--policy", default="strict", metavar="NAME|FILE.toml",
+                   help="the bounce policy whose decisions are posted (default strict)")
 
     rp = sub.add_parser("report", help="write an HTML report of a results store",
                         description="Write one self-contained HTML page (charts and a searchable recipient table) "
@@ -78,14 +93,26 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("-o", "--output", required=True, metavar="FILE.html")
 
     su = sub.add_parser("suppressions", help="print the addresses to stop sending to",
-                        description="Print the suppression list of a results store: addresses with a hard bounce "
-                        "or a complaint, with the latest reason and when it was last seen.")
+                        description="Print the suppression list of a results store: what the default bounce policy "
+                        "(strict) decides: addresses with a hard bounce, a complaint or a moved address, or repeated "
+                        "recipient-side soft bounces, with the latest reason and when it was last seen.")
     su.add_argument("--db", required=True, metavar="FILE")
     su.add_argument("--format", choices=("text", "csv", "jsonl"), default="text")
+    _policy_options(su)
+
+    po = sub.add_parser("policy", help="apply a bounce policy to a results store",
+                        description="Apply a bounce policy to each address's history in a results store and print "
+                        "every decision with the chain of messages, dates and reasons that led to it. Shipped "
+                        "policies: strict (the default), mailman, listmonk; or a policy file of your own.")
+    po.add_argument("--db", required=True, metavar="FILE")
+    po.add_argument("--format", choices=("text", "csv", "jsonl"), default="text")
+    _policy_options(po)
 
     e = sub.add_parser("explain", help="explain a reply code, an enhanced status code or a diagnostic line",
                        description="Explain 550, 5.7.1 or a whole line such as '550 5.1.1 User unknown'.")
     e.add_argument("query", nargs="+", metavar="CODE|TEXT")
+    e.add_argument("--host", metavar="HOST", help="the server that gave the reply (e.g. mta7.am0.yahoodns.net): its "
+                   "provider's rules apply")
     e.add_argument("--format", choices=("text", "json"), default="text")
     e.add_argument("--rules", action="append", default=[], metavar="PATH")
 
@@ -106,6 +133,23 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
                    help="analyze at most this many bytes of each message (default 10M)")
 
 
+def _policy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy", default="strict", metavar="NAME|FILE.toml",
+                   help="strict (default), mailman, listmonk, or a policy file")
+    p.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                   help="decide on what was known up to this date (ISO 8601, e.g. 2026-01-31); default: everything")
+
+
+def _date(value: str) -> str:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (write e.g. 2026-01-31)") from None
+    return value.strip()
+
+
 def _version() -> str:
     from . import __version__
 
@@ -119,6 +163,26 @@ def _positive(value: str) -> int:
         raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
     if n < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
+    return n
+
+
+def _seconds(value: str) -> float:
+    try:
+        n = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 <= n <= 3600:
+        raise argparse.ArgumentTypeError("must be from 0 to 3600")
+    return n
+
+
+def _count(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return n
 
 
@@ -200,6 +264,11 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                 _err(str(problem))
         if fmt == "jsonl":
             out.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        elif fmt == "sisimai":
+            from .sisimai import records
+
+            for record in records(report):
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
         elif fmt == "json":
             reports.append(report.to_dict())
         else:
@@ -236,13 +305,19 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if (args.move_to or args.mark_seen or args.delete) and not args.db:
         _err("--mark-seen, --move-to and --delete need --db: mail is acted on only after its result is stored")
         return 2
+    poster, policy = _poster(args) if args.post_to else (None, None)
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: what was analyzed is stored first
     rules = _load_rules(args.rules)
-    writer = writer_for(args.format or ("text" if sys.stdout.isatty() else "jsonl"), sys.stdout)
+    writer = writer_for(args.format or ("text" if sys.stdout.isatty() else "jsonl"), sys.stdout, tuple(args.header))
+    options = _options(args)
+    if poster is not None and args.post_format == "listmonk":
+        from .batch.webhook import LISTMONK_HEADERS
+
+        options = options.replace(extra_headers=(*options.extra_headers, *LISTMONK_HEADERS))
     with tempfile.TemporaryDirectory(prefix="bounce-analyzer-") as tmp:
         store = Store(args.db or os.path.join(tmp, "results.sqlite"), durable=args.delete)
         try:
-            scanner = Scanner(args.sources, rules=rules, options=_options(args), jobs=args.jobs or default_jobs(),
+            scanner = Scanner(args.sources, rules=rules, options=options, jobs=args.jobs or default_jobs(),
                               store=store, rescan=args.rescan, password_env=args.password_env,
                               netrc_file=args.netrc, plaintext=args.plaintext, ca_file=args.ca_file,
                               move_to=args.move_to, mark_seen=args.mark_seen, delete=args.delete)
@@ -270,17 +345,50 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                                 failures += problem.kind == "unreadable"
                         if bar:
                             bar.update(1)
+                        if poster is not None and new % POST_EVERY == 0:
+                            failures += not _post(poster, store, None, bar)
                 except InputError as e:
                     _note(str(e), bar)
                     failures += 1
             if bar:
                 bar.close()
+            if poster is not None:
+                failures += not _post(poster, store, policy, None)
             if not args.no_summary and store.count():
                 where = args.db or "this scan"
                 print_summary(summarize(store), sys.stderr, where=where, skipped=scanner.skipped, new=new)
         finally:
             store.close()
     return 1 if failures else 0
+
+
+POST_EVERY = 200  # new messages between two rounds of posting during a scan (and one round at the end)
+
+
+def _poster(args: argparse.Namespace) -> tuple[Any, Any]:
+    from .batch.webhook import Poster
+    from .errors import InputError
+    from .policy import load_policy
+
+    if not args.db:
+        raise InputError("--post-to needs --db: what was posted is recorded there, so that nothing is posted twice")
+    token = None
+    if args.post_token_env:
+        token = os.environ.get(args.post_token_env)
+        if not token:
+            raise InputError(f"{args.post_token_env}: this variable (--post-token-env) is not set")
+    return (Poster(args.post_to, fmt=args.post_format, token=token, retries=args.post_retries,
+                   backoff=args.post_backoff),
+            load_policy(args.policy))
+
+
+def _post(poster: Any, store: Any, policy: Any, bar: Any) -> bool:
+    """One round of posting what is pending; False when the server could not be reached (said on stderr)."""
+    result = poster.post_pending(store, policy, on_rejected=lambda m: _note(m, bar))
+    if result.error:
+        _note(f"{result.error} ({result.pending} events pending)", bar)
+        return False
+    return bool(result.rejected == 0)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -319,28 +427,60 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_suppressions(args: argparse.Namespace) -> int:
+def _decisions(args: argparse.Namespace) -> list[Any]:
     from .batch.store import open_existing
+    from .policy import load_policy
 
+    policy = load_policy(args.policy)
     store = open_existing(args.db)
     try:
-        rows = store.query("SELECT address, reason, last_seen, times FROM suppressions ORDER BY address")
+        return store.suppressions(policy, args.as_of)
     finally:
         store.close()
+
+
+def _cmd_suppressions(args: argparse.Namespace) -> int:
+    rows = [(d.address, d.reason, d.last_seen.isoformat(timespec="seconds") if d.last_seen else "", d.times,
+             d.action) for d in _decisions(args)]
     out = sys.stdout
     if args.format == "csv":
         import csv
 
         w = csv.writer(out, lineterminator="\r\n")
-        w.writerow(("address", "reason", "last_seen", "times"))
+        w.writerow(("address", "reason", "last_seen", "times", "action"))
         w.writerows(rows)
     elif args.format == "jsonl":
-        for address, reason, seen, times in rows:
-            out.write(json.dumps({"address": address, "reason": reason, "last_seen": seen, "times": times},
-                                 ensure_ascii=False) + "\n")
+        for address, reason, seen, times, action in rows:
+            out.write(json.dumps({"address": address, "reason": reason, "last_seen": seen, "times": times,
+                                  "action": action}, ensure_ascii=False) + "\n")
     else:
-        for address, reason, seen, times in rows:
+        for address, reason, seen, times, _ in rows:
             out.write(f"{address}\t{reason}\t{seen}\t{times}\n")
+    return 0
+
+
+def _cmd_policy(args: argparse.Namespace) -> int:
+    decisions = _decisions(args)
+    out = sys.stdout
+    if args.format == "jsonl":
+        for d in decisions:
+            out.write(json.dumps(d.to_dict(), ensure_ascii=False) + "\n")
+    elif args.format == "csv":
+        import csv
+
+        w = csv.writer(out, lineterminator="\r\n")
+        w.writerow(("address", "action", "decided_at", "reason", "why", "score", "policy", "chain"))
+        for d in decisions:
+            e = d.to_dict()
+            chain = "; ".join(f"{x['date']} {x['event']} {x['reason']} {x['source']}" for x in e["chain"])
+            w.writerow((d.address, d.action, e["decided_at"], d.reason, d.why,
+                        "" if d.score is None else f"{d.score:g}", d.policy, chain))
+    else:
+        for d in decisions:
+            out.write(f"{d.address}  {d.action.upper()}  {d.to_dict()['decided_at']}  {d.reason}  ({d.why})\n")
+            for x in d.chain:
+                fault = f" [{x.fault}]" if x.fault else ""
+                out.write(f"    {x.to_dict()['date']}  {x.type:<9} {x.reason}{fault}  {x.source}\n")
     return 0
 
 
@@ -397,7 +537,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
     rules = _load_rules(args.rules)
     query = " ".join(args.query)
-    ex = explain(query, rules=rules)
+    ex = explain(query, rules=rules, host=args.host)
     if args.format == "json":
         sys.stdout.write(json.dumps(ex.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -418,7 +558,8 @@ def _print_explanation(ex: Explanation, out: TextIO) -> None:
         lines += [("class", ex.status_class), ("subject", ex.status_subject), ("meaning", ex.status_meaning)]
     if ex.conflict:
         lines.append(("note", "the reply code and the enhanced code disagree on the class"))
-    lines += [("reason", ex.reason), ("verdict", ex.verdict), ("hint", ex.hint), ("decided by", ex.rule),
+    lines += [("reason", ex.reason), ("verdict", ex.verdict), ("fault", ex.fault), ("hint", ex.hint),
+              ("answered by", ex.host), ("decided by", ex.rule),
               ("refs", ", ".join(ex.refs) if ex.refs else None)]
     for label, value in lines:
         if value:
@@ -457,6 +598,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_report(args)
         if args.command == "suppressions":
             return _cmd_suppressions(args)
+        if args.command == "policy":
+            return _cmd_policy(args)
         if args.command == "explain":
             return _cmd_explain(args)
         if args.command == "rules" and args.rules_command == "check":

@@ -2,7 +2,8 @@
 
     BounceAnalyzerError
      ├── InputError        a file or stream could not be read
-     └── RulesError        a rules file is invalid (names the file, the rule id and the field)
+     ├── RulesError        a rules file is invalid (names the file, the rule id and the field)
+     └── PolicyError       a bounce policy is invalid or unknown (names the file and the field)
 """
 
 from __future__ import annotations
@@ -18,3 +19,7 @@ class InputError(BounceAnalyzerError):
 
 class RulesError(BounceAnalyzerError):
     """A rules file is invalid."""
+
+
+class PolicyError(BounceAnalyzerError):
+    """A bounce policy file is invalid, or names no policy that exists."""

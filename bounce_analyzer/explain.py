@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .classify import rules as rules_mod
-from .classify.engine import classes_conflict, code_class, decide, verdict_of
+from .classify.engine import classes_conflict, code_class, decide, fault_of, verdict_of
 from .classify.rules import RuleSet
 from .parse import bounded as rx
 from .parse import smtp
@@ -44,6 +44,8 @@ class Explanation:
     permanent: bool | None = None
     hint: str | None = None
     rule: str | None = None
+    fault: str | None = None  # whose side the failure is on (see ``Recipient.fault``)
+    host: str | None = None  # the answering server the query was explained for
     refs: tuple[str, ...] = ()
     conflict: bool = False
 
@@ -53,8 +55,12 @@ class Explanation:
         return d
 
 
-def explain(query: str, *, rules: RuleSet | None = None) -> Explanation:
-    """Explain a reply code, an enhanced status code, or a diagnostic line such as ``550 5.1.1 User unknown``."""
+def explain(query: str, *, rules: RuleSet | None = None, host: str | None = None,
+            command: str | None = None) -> Explanation:
+    """Explain a reply code, an enhanced status code, or a diagnostic line such as ``550 5.1.1 User unknown``.
+
+    ``host`` is the server that answered (a provider's rules apply only to its own hosts); ``command`` the SMTP
+    stage the reply came at."""
     rs = rules or rules_mod.default()
     text = " ".join(str(query).split())[:4000]
     m = rx.match(_REPLY_ONLY, text)
@@ -92,7 +98,9 @@ def explain(query: str, *, rules: RuleSet | None = None) -> Explanation:
             known = True
     if not text:
         return Explanation(query=query, known=False)
-    decision = decide(text if is_text else "", "text", status, reply, (), rs)
+    host = host.strip().rstrip(".").lower() if host else None
+    decision = decide(text if is_text else "", "text", status, reply, (host,) if host else (), rs,
+                      command.upper() if command else None)
     known = known or decision.reason != "undefined"
     reason = rs.reasons[decision.reason]
     cls_digit = code_class(status, reply)
@@ -101,6 +109,7 @@ def explain(query: str, *, rules: RuleSet | None = None) -> Explanation:
         known=known, reason=decision.reason if failure else None,
         reason_description=reason.description if failure else None,
         verdict=verdict_of(decision, reason, cls_digit) if failure else None,
+        fault=fault_of(decision, reason) if failure else None, host=host,
         permanent={"5": True, "4": False}.get(cls_digit or ""),
         hint=(decision.hint or reason.hint) if cls_digit in ("4", "5") or (is_text and cls_digit is None) else None,
         rule=decision.rule, refs=tuple(refs), conflict=classes_conflict(status, reply), **fields,

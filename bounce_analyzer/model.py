@@ -71,6 +71,8 @@ class Recipient:
     responder: Responder = field(default_factory=Responder)
     reason: str = "undefined"
     verdict: str | None = None  # "hard", "soft", or None when this is not a failure
+    # whose side a failure is on: recipient, sender, destination, network or unknown; None when not a failure
+    fault: str | None = None
     permanent: bool | None = None  # what the code class says: 5 -> True, 4 -> False
     retry_after: int | None = None  # seconds, when the notice gives a retry time
     hint: str = ""
@@ -94,6 +96,7 @@ class Recipient:
             "responder": self.responder.to_dict(),
             "reason": self.reason,
             "verdict": self.verdict,
+            "fault": self.fault,
             "permanent": self.permanent,
             "retry_after": self.retry_after,
             "hint": self.hint,

@@ -276,7 +276,7 @@ def test_csv_has_one_row_per_recipient_and_reads_back_in_a_spreadsheet_dialect(t
         assert [row["address"] for row in got if row["address"]] == [x["address"] for x in exp.get("recipient", [])]
 
 
-def test_suppressions_list_hard_bounces_and_complaints(tmp_path):
+def test_suppressions_list_hard_bounces_complaints_and_moved_addresses(tmp_path):
     db = str(tmp_path / "r.sqlite")
     r = run_cli("scan", "--db", db, "--format", "none", str(SAMPLES))
     assert r.returncode == 0, r.stderr
@@ -285,6 +285,8 @@ def test_suppressions_list_hard_bounces_and_complaints(tmp_path):
         exp = _expected(eml)
         want |= {x["address"] for x in exp.get("recipient", []) if x.get("verdict") == "hard"
                  and x.get("action", "failed") in ("failed", "error")}
+        # an auto-reply saying the address has moved (the default policy suppresses it)
+        want |= {x["address"] for x in exp.get("recipient", []) if x.get("reason") == "has_moved"}
     complaints = {row[0] for row in sqlite3.connect(db).execute(
         "SELECT address FROM recipients JOIN messages USING (source_id) WHERE kind = 'feedback'")}
     assert complaints, "the feedback samples name the complaining address"

@@ -90,10 +90,10 @@ def _figures(store: Store) -> tuple[Counter[str], list[tuple[str, int, int]], li
     per_day: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     latest: dict[str, dict[str, object]] = {}
     rows = store.iter_query(
-        "SELECT r.address, r.domain, r.verdict, r.reason, r.status, r.reply_code, r.responder_role, "
+        "SELECT r.address, r.domain, r.verdict, r.fault, r.reason, r.status, r.reply_code, r.responder_role, "
         "r.responder_host, r.hint, r.diagnostic, COALESCE(m.date, m.scanned_at), m.kind "
         "FROM recipients r JOIN messages m USING (source_id) WHERE r.action IN ('failed', 'complained')")
-    for address, domain, verdict, reason, status, reply, role, host, hint, diagnostic, seen, kind in rows:
+    for address, domain, verdict, fault, reason, status, reply, role, host, hint, diagnostic, seen, kind in rows:
         providers[_provider(host, role, domain)] += 1
         if verdict in ("hard", "soft"):
             per_day[seen[:10]][0 if verdict == "hard" else 1] += 1
@@ -102,7 +102,8 @@ def _figures(store: Store) -> tuple[Counter[str], list[tuple[str, int, int]], li
             entry = latest[address] = {"times": 0}
         entry["times"] = int(entry["times"]) + 1  # type: ignore[call-overload]
         if str(seen) >= str(entry.get("seen", "")):
-            entry.update(address=address, seen=seen, verdict=verdict or kind, reason=reason, status=status or "",
+            entry.update(address=address, seen=seen, verdict=verdict or kind, fault=fault or "", reason=reason,
+                         status=status or "",
                          reply=reply or "", responder=" ".join(x for x in (role, host) if x), hint=hint,
                          diagnostic=" ".join((diagnostic or "").split())[:300])
     table = sorted(latest.values(), key=lambda e: str(e["seen"]), reverse=True)[:TABLE_LIMIT]
@@ -136,13 +137,13 @@ function render() {
   body.replaceChildren();
   for (const r of rows) {
     if (hardOnly.checked && r.verdict !== 'hard') continue;
-    if (q && !(r.address + ' ' + r.reason + ' ' + r.status + ' ' + r.responder + ' ' + r.diagnostic)
+    if (q && !(r.address + ' ' + r.fault + ' ' + r.reason + ' ' + r.status + ' ' + r.responder + ' ' + r.diagnostic)
         .toLowerCase().includes(q)) continue;
     matched++;
     if (shown >= SHOW) continue;
     shown++;
     const tr = document.createElement('tr');
-    cell(tr, r.address); cell(tr, r.verdict, r.verdict); cell(tr, r.reason);
+    cell(tr, r.address); cell(tr, r.verdict, r.verdict); cell(tr, r.fault); cell(tr, r.reason);
     cell(tr, [r.reply, r.status].filter(Boolean).join(' ')); cell(tr, r.responder, 'muted');
     cell(tr, String(r.seen).slice(0, 16).replace('T', ' ')); cell(tr, r.times);
     cell(tr, r.hint, 'hint'); tr.title = r.diagnostic; body.appendChild(tr);
@@ -166,6 +167,7 @@ def render(store: Store, *, title: str = "Bounce report") -> str:
              ("soft", s.verdicts.get("soft", 0)), ("to suppress", s.suppress), ("with problems", s.problems)]
     charts = [
         bar_chart("Failed recipients by reason", s.reasons.most_common(20)),
+        bar_chart("Soft failures: whose fault", s.soft_faults.most_common()),
         bar_chart("Hard and soft", [("hard", s.verdicts.get("hard", 0)), ("soft", s.verdicts.get("soft", 0))],
                   (HARD, SOFT)),
         bar_chart("By recipient domain (top 10)", s.domains.most_common(10)),
@@ -184,8 +186,8 @@ def render(store: Store, *, title: str = "Bounce report") -> str:
 <h2>Recipients</h2>
 <input type="search" id="q" placeholder="Search address, reason, code, server, diagnostic" aria-label="Search">
 <label><input type="checkbox" id="hard"> hard bounces only</label> <span id="count" class="muted"></span>
-<table><thead><tr><th>address</th><th>verdict</th><th>reason</th><th>code</th><th>answered by</th><th>last seen</th>
-<th>times</th><th>what to do</th></tr></thead><tbody id="rows"></tbody></table>
+<table><thead><tr><th>address</th><th>verdict</th><th>whose fault</th><th>reason</th><th>code</th>
+<th>answered by</th><th>last seen</th><th>times</th><th>what to do</th></tr></thead><tbody id="rows"></tbody></table>
 <script type="application/json" id="data">{data}</script>
 <script>{_SCRIPT}</script>
 </body></html>

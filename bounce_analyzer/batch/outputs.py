@@ -7,13 +7,15 @@ be found in the output.
 from __future__ import annotations
 
 import csv
+import json
 from typing import Any, Protocol, TextIO
 
 from ..model import Recipient, Report
 
 CSV_COLUMNS = ("source_id", "kind", "date", "reporting_mta", "address", "action", "status", "reply_code", "reason",
-               "verdict", "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic", "hint",
-               "original_message_id", "original_subject", "problems")
+               "verdict", "fault", "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic",
+               "hint", "original_message_id", "original_subject", "list_id", "feedback_id", "verp_recipient",
+               "problems")  # then one column per header asked for with --header
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -38,25 +40,29 @@ def _cell(value: Any) -> Any:
 
 
 class Csv:
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, headers: tuple[str, ...] = ()) -> None:
         self.out = out
+        self.headers = headers
         self.writer = csv.writer(out, lineterminator="\r\n")
-        self.writer.writerow(CSV_COLUMNS)
+        self.writer.writerow((*CSV_COLUMNS, *headers))
 
     def write(self, report: Report, as_json: str) -> None:
         o = report.original
         common = (report.source, str(report.kind), report.date, report.reporting_mta)
-        tail = (o.message_id if o else None, o.subject if o else None,
-                "; ".join(f"{p.kind}: {p.message}" for p in report.problems) or None)
+        found = {name.lower(): value for name, value in o.headers} if o else {}
+        tail = (o.message_id if o else None, o.subject if o else None, o.list_id if o else None,
+                o.feedback_id if o else None, o.verp_recipient if o else None,
+                "; ".join(f"{p.kind}: {p.message}" for p in report.problems) or None,
+                *(found.get(name.lower()) for name in self.headers))
         rows: list[tuple[Any, ...]] = [(*common, *_recipient(r), *tail) for r in report.recipients]
         if not rows:
-            rows = [(*common, *([None] * 12), *tail)]
+            rows = [(*common, *([None] * 13), *tail)]
         self.writer.writerows([_cell(v) for v in row] for row in rows)
         self.out.flush()
 
 
 def _recipient(r: Recipient) -> tuple[Any, ...]:
-    return (r.address, r.action, r.status, r.reply_code, r.reason, r.verdict, str(r.responder.role),
+    return (r.address, r.action, r.status, r.reply_code, r.reason, r.verdict, r.fault, str(r.responder.role),
             r.responder.host, r.responder.ip, r.smtp_command, " ".join(r.diagnostic.split()), r.hint)
 
 
@@ -75,16 +81,33 @@ class Lines:
             self.out.write(f"{report.source}  {r.address}  {codes}  {r.reason}  {(r.verdict or '-').upper()}\n")
 
 
+class Sisimai:
+    """One Sisimai record a line: a recipient that failed, was delayed or complained (``bounce_analyzer.sisimai``)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, report: Report, as_json: str) -> None:
+        from ..sisimai import records
+
+        for record in records(report):
+            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
 class Nothing:
     def write(self, report: Report, as_json: str) -> None:
         return None
 
 
-def writer_for(fmt: str, out: TextIO) -> Writer:
+def writer_for(fmt: str, out: TextIO, headers: tuple[str, ...] = ()) -> Writer:
+    """``headers``: the original message's headers asked for with ``--header``, one CSV column each."""
     if fmt == "jsonl":
         return JsonLines(out)
     if fmt == "csv":
-        return Csv(out)
+        return Csv(out, headers)
     if fmt == "text":
         return Lines(out)
+    if fmt == "sisimai":
+        return Sisimai(out)
     return Nothing()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,6 +57,7 @@ CREATE TABLE IF NOT EXISTS recipients (
     diagnostic TEXT,
     hint TEXT,
     rule TEXT,
+    fault TEXT,                      -- recipient, sender, destination, network, unknown; NULL when not a failure
     PRIMARY KEY (source_id, idx)
 );
 CREATE INDEX IF NOT EXISTS recipients_address ON recipients(address);
@@ -74,7 +76,7 @@ _MESSAGE_COLUMNS = ("source_id", "scanned_at", "size", "kind", "is_bounce", "for
                     "list_id", "verp_recipient", "problems", "report")
 _RECIPIENT_COLUMNS = ("source_id", "idx", "address", "domain", "action", "status", "reply_code", "reason", "verdict",
                       "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic", "hint",
-                      "rule")
+                      "rule", "fault")
 
 
 def _insert(table: str, columns: tuple[str, ...]) -> str:
@@ -98,7 +100,33 @@ def message_row(report: Report, size: int, scanned_at: str, as_json: str) -> tup
 def recipient_rows(report: Report) -> list[tuple[Any, ...]]:
     return [(report.source, i, r.address, r.address.rpartition("@")[2] or None, r.action, r.status, r.reply_code,
              r.reason, r.verdict, str(r.responder.role), r.responder.host, r.responder.ip, r.smtp_command,
-             r.diagnostic, r.hint, r.rule) for i, r in enumerate(report.recipients)]
+             r.diagnostic, r.hint, r.rule, r.fault) for i, r in enumerate(report.recipients)]
+
+
+_SEEN = "COALESCE(m.date, m.scanned_at)"
+_STORED = ("r.source_id", _SEEN, "m.kind", "r.address", "r.action", "r.status", "r.reply_code", "r.reason",
+           "r.verdict", "r.fault", "r.responder_role", "r.responder_host", "r.diagnostic", "r.hint", "r.rule")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecipient:
+    """One recipient as stored, with its message's source id, date and kind."""
+
+    source_id: str
+    date: str  # the notice's Date, else when it was stored (UTC, ISO 8601)
+    kind: str
+    address: str
+    action: str | None
+    status: str | None
+    reply_code: int | None
+    reason: str | None
+    verdict: str | None
+    fault: str | None
+    responder_role: str | None
+    responder_host: str | None
+    diagnostic: str | None
+    hint: str | None
+    rule: str | None
 
 
 class Store:
@@ -113,6 +141,7 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             self._check_version()
             self.db.executescript(_SCHEMA)
+            self._add_columns()
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as e:
             raise InputError(f"{path}: not a results store this tool can use ({e})") from None
@@ -126,6 +155,12 @@ class Store:
         row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if row and int(row[0]) > SCHEMA_VERSION:
             raise InputError(f"{self.path}: written by a newer version of this tool (schema {row[0]})")
+
+    def _add_columns(self) -> None:
+        """A store written before a column existed gets it (NULL in the rows it already holds)."""
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(recipients)")}
+        if "fault" not in have:
+            self.db.execute("ALTER TABLE recipients ADD COLUMN fault TEXT")
 
     def has(self, source_id: str) -> bool:
         return self.db.execute("SELECT 1 FROM messages WHERE source_id = ?", (source_id,)).fetchone() is not None
@@ -155,6 +190,62 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    # ---- reading, so that nobody needs SQL ----------------------------------------------------------------------
+
+    def recipients(self, address: str | None = None, *, kind: str | None = None, action: str | None = None,
+                   verdict: str | None = None, fault: str | None = None, reason: str | None = None,
+                   since: str | None = None, until: str | None = None) -> list[StoredRecipient]:
+        """Stored recipients, oldest first, narrowed by any of: address (any case), the message's kind, the
+        recipient's action, verdict, fault, reason, and its date (ISO 8601; ``until`` counts a date whole)."""
+        where, args = [], []
+        for column, value in (("r.action", action), ("r.verdict", verdict), ("r.fault", fault),
+                              ("r.reason", reason), ("m.kind", kind)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if address is not None:
+            where.append("lower(r.address) = ?")
+            args.append(address.lower())
+        if since is not None:
+            where.append(f"{_SEEN} >= ?")
+            args.append(since)
+        if until is not None:
+            where.append(f"substr({_SEEN}, 1, {len(until)}) <= ?")
+            args.append(until)
+        sql = (f"SELECT {', '.join(_STORED)} FROM recipients r JOIN messages m USING (source_id)"
+               f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_SEEN}, r.source_id, r.idx")
+        return [StoredRecipient(*row) for row in self.db.execute(sql, args)]
+
+    def events(self, as_of: str | None = None) -> list[Any]:
+        """What the stored results say about each address, for a bounce policy (``bounce_analyzer.policy``), in date
+        order, up to ``as_of``. Rows stored before faults were recorded get their reason's fault."""
+        from ..policy import Event, event_type, parse_date
+
+        out = []
+        reasons: dict[str, Any] | None = None
+        for r in self.recipients(until=as_of):
+            kind = event_type(r.action, r.verdict, r.reason or "")
+            date = parse_date(r.date)
+            if kind is None or date is None or not r.address:
+                continue
+            fault = r.fault
+            if fault is None and kind in ("hard", "soft", "delay"):
+                if reasons is None:
+                    from ..classify.rules import default
+
+                    reasons = default().reasons
+                known = reasons.get(r.reason or "")
+                fault = known.fault if known else None
+            out.append(Event(r.address.lower(), kind, date, r.source_id, r.reason or "", fault, r.status))
+        return out
+
+    def suppressions(self, policy: Any = None, as_of: str | None = None) -> list[Any]:
+        """The addresses a bounce policy (default ``strict``: hard failures, complaints, moved addresses, repeated
+        recipient-side soft failures) says to stop mailing, as ``policy.Decision``s with their chains."""
+        from ..policy import DEFAULT_POLICY, decide
+
+        return decide(self.events(as_of), policy or DEFAULT_POLICY, as_of)
 
 
 def open_existing(path: str) -> Store:

@@ -34,6 +34,8 @@ class Summary:
     domains: Counter[str] = field(default_factory=Counter)
     reporting_mtas: Counter[str] = field(default_factory=Counter)
     roles: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)  # failed recipients by whose side the failure is on
+    soft_faults: Counter[str] = field(default_factory=Counter)  # the soft ones alone
     diagnostics: Counter[str] = field(default_factory=Counter)
     suppress: int = 0
 
@@ -49,16 +51,20 @@ def summarize(store: Store) -> Summary:
                               "IS NOT NULL GROUP BY reporting_mta ORDER BY 2 DESC LIMIT ?", (TOP,)):
         s.reporting_mtas[mta] = n
     failed = "action = 'failed'"
-    for column, counter in (("verdict", s.verdicts), ("reason", s.reasons), ("responder_role", s.roles)):
+    for column, counter in (("verdict", s.verdicts), ("reason", s.reasons), ("responder_role", s.roles),
+                            ("fault", s.faults)):
         for value, n in store.query(f"SELECT {column}, COUNT(*) FROM recipients WHERE {failed} GROUP BY 1"):
             counter[value or "-"] = n
     for domain, n in store.query(f"SELECT domain, COUNT(*) FROM recipients WHERE {failed} GROUP BY 1 "
                                  "ORDER BY 2 DESC LIMIT ?", (TOP,)):
         s.domains[domain or "-"] = n
     s.recipients = sum(s.verdicts.values())
+    for value, n in store.query(f"SELECT fault, COUNT(*) FROM recipients WHERE {failed} AND verdict = 'soft' "
+                                "GROUP BY 1"):
+        s.soft_faults[value or "-"] = n
     for (diagnostic,) in store.iter_query(f"SELECT diagnostic FROM recipients WHERE {failed} AND diagnostic != ''"):
         s.diagnostics[shape_of(diagnostic)] += 1
-    s.suppress = int(store.query("SELECT COUNT(*) FROM suppressions")[0][0])
+    s.suppress = len(store.suppressions())  # what the default bounce policy says to stop mailing
     return s
 
 
@@ -81,6 +87,8 @@ def print_summary(s: Summary, out: TextIO, *, where: str, skipped: int = 0, new:
     _table(out, "by kind", s.kinds, s.messages)
     _table(out, "by verdict (failed recipients)", s.verdicts, s.recipients)
     _table(out, "by reason", s.reasons, s.recipients, limit=15)
+    _table(out, "by fault", s.faults, s.recipients)
+    _table(out, "soft failures by fault", s.soft_faults, s.verdicts.get("soft", 0))
     _table(out, "by recipient domain", s.domains, s.recipients)
     _table(out, "by reporting MTA", s.reporting_mtas, sum(s.kinds[k] for k in ("failure", "delay")))
     _table(out, "by responder role", s.roles, s.recipients)

@@ -40,6 +40,7 @@ def check(rules: RuleSet) -> list[str]:
     for entry in rules.statuses.values():
         if entry.reason and entry.reason not in rules.reasons:
             problems.append(f'status "{entry.code}": unknown reason "{entry.reason}"')
+    problems.extend(_hints_against_fault(rules))
     # an example that another rule, earlier in precedence, would take from this one is worth knowing about
     problems.extend(_shadowed(rules))
     return problems
@@ -72,3 +73,25 @@ def _shadowed(rules: RuleSet) -> list[str]:
                 break
     return out
 
+
+
+# words with which a hint would have the list manager drop an address
+_DROP_WORDS = ("suppress", "unsubscribe", "remove the address", "remove addresses", "stop mailing")
+
+
+def _hints_against_fault(rules: RuleSet) -> list[str]:
+    """A failure that is not the recipient's (the sender's IP, a broken destination, the network) must never come
+    with a hint that drops the address: that is how good subscribers get unsubscribed."""
+    out: list[str] = []
+    for reason in rules.reasons.values():
+        if reason.fault not in (None, "recipient", "unknown") and any(w in reason.hint.lower() for w in _DROP_WORDS):
+            out.append(f'reason "{reason.id}": its fault is "{reason.fault}" but its hint says to drop the address')
+    for rule in rules.rules:
+        of_rule = rules.reasons.get(rule.reason)
+        fault = rule.fault or (of_rule.fault if of_rule else None)
+        hint = rule.hint or (of_rule.hint if of_rule else "")
+        if fault not in (None, "recipient", "unknown") and any(w in hint.lower() for w in _DROP_WORDS):
+            out.append(f'{rule.file}: rule "{rule.id}": its fault is "{fault}" but its hint says to drop the address')
+        if rule.verdict == "hard" and fault not in ("recipient", "unknown"):
+            out.append(f'{rule.file}: rule "{rule.id}": a hard verdict for a failure whose fault is "{fault}"')
+    return out

@@ -28,6 +28,7 @@ class Decision:
     evidence: Evidence
     verdict: str | None = None
     hint: str | None = None
+    fault: str | None = None  # a rule's own fault, when its wording decides whose side the failure is on
 
 
 def _excerpt(text: str, needle: str, width: int = 160) -> str:
@@ -134,7 +135,7 @@ def _code_decision(status: str | None, reply: int | None, rules: RuleSet) -> Dec
 def _rule_decision(rule: Rule, matched: str, text: str, field: str) -> Decision:
     return Decision(rule.reason, rule.id, rule.priority,
                     Evidence("reason", f"rule:{rule.id}", f"{field}: {_excerpt(text, matched)}"),
-                    verdict=rule.verdict, hint=rule.hint)
+                    verdict=rule.verdict, hint=rule.hint, fault=rule.fault)
 
 
 _QUOTED_REPLY = rx.compile(r"(?<![\w.])[245]\d\d(?=[ -]|$)")
@@ -207,6 +208,11 @@ def as_sent(f: Finding) -> tuple[str, str | None]:
     return f.address, None
 
 
+def fault_of(decision: Decision, reason: Reason) -> str | None:
+    """Whose side the failure is on: the rule's word when it has one, else the reason's."""
+    return decision.fault or reason.fault
+
+
 def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway: str | None,
              rules: RuleSet) -> Recipient:
     """Turn one finding into a recipient result."""
@@ -258,6 +264,7 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
     if f.source.startswith("original:"):
         evidence.append(Evidence("address", f.source, "the notice names no recipient: taken from "
                                                       f"{f.source.partition(':')[2]}"))
+    fault = fault_of(decision, reason) if verdict is not None else None
     return Recipient(
         address=address,
         final_recipient=final,
@@ -270,6 +277,7 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
         responder=responder,
         reason=decision.reason,
         verdict=verdict,
+        fault=fault,
         permanent=permanent,
         retry_after=smtp.find_retry_after(diag_for_hints),
         hint=hint,

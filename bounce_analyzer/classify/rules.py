@@ -21,6 +21,7 @@ from .cues import Cue, Lexicon
 SCHEMA = 1
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 VERDICTS = ("hard", "soft", "by-class", "none")
+FAULTS = ("recipient", "sender", "destination", "network", "unknown")  # whose side a failure is on
 PRIORITY_PROVIDER = 80
 PRIORITY_PATTERN = 30
 PRIORITY_CUE = 27
@@ -36,6 +37,7 @@ class Reason:
     verdict: str
     description: str
     hint: str
+    fault: str | None = None  # one of FAULTS; None for a reason that is not a failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,7 @@ class Rule:
     verdict: str | None = None
     hint: str | None = None
     refs: tuple[str, ...] = ()
+    fault: str | None = None  # overrides the reason's fault where the wording decides whose side it is
     match_examples: tuple[Example, ...] = ()
     no_match_examples: tuple[Example, ...] = ()
     concepts: tuple[str, ...] = ()  # a cue: these concepts near each other (see cues.py)
@@ -345,7 +348,7 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
     _check_keys(data, _TOP, p, "")
     for i, d in enumerate(data.get("reason", [])):
         where = f'reason #{i + 1}'
-        _check_keys(d, {"id", "verdict", "description", "hint"}, p, where)
+        _check_keys(d, {"id", "verdict", "description", "hint", "fault"}, p, where)
         rid = _str(d, "id", p, where)
         where = f'reason "{rid}"'
         if not _REASON_ID.match(rid):
@@ -353,7 +356,8 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
         verdict = _str(d, "verdict", p, where)
         if verdict not in VERDICTS:
             raise _err(p, where, f'field "verdict" must be one of {", ".join(VERDICTS)}, got {verdict!r}')
-        b.reasons[rid] = Reason(rid, verdict, _str(d, "description", p, where), _str(d, "hint", p, where))
+        fault = _fault(d, p, where) or (None if verdict == "none" else "unknown")
+        b.reasons[rid] = Reason(rid, verdict, _str(d, "description", p, where), _str(d, "hint", p, where), fault)
     for kind, table in (("class", b.classes), ("subject", b.subjects), ("status", b.statuses)):
         for i, d in enumerate(data.get(kind, [])):
             where = f"{kind} #{i + 1}"
@@ -429,7 +433,7 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
 
 
 _RULE_KEYS = {"id", "reason", "contains", "regex", "priority", "status", "reply", "hosts", "commands", "verdict",
-              "hint", "refs", "examples", "concepts", "unless", "window"}
+              "hint", "refs", "examples", "fault", "concepts", "unless", "window"}
 COMMANDS = ("CONNECT", "HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "DATA-END")
 
 
@@ -493,10 +497,18 @@ def _rule(d: dict[str, Any], p: str, i: int, default_priority: int) -> Rule:
         reply=tuple(reply), hosts=tuple(h.lower() for h in _strs(d, "hosts", p, where)), commands=commands,
         verdict=verdict,
         hint=_str(d, "hint", p, where, required=False) or None, refs=_strs(d, "refs", p, where),
+        fault=_fault(d, p, where),
         match_examples=_examples(ex.get("match", []), p, where, "match"),
         no_match_examples=_examples(ex.get("no_match", []), p, where, "no_match"),
         concepts=concepts, unless=_strs(d, "unless", p, where), window=window,
     )
+
+
+def _fault(d: dict[str, Any], p: str, where: str) -> str | None:
+    fault = _str(d, "fault", p, where, required=False) or None
+    if fault is not None and fault not in FAULTS:
+        raise _err(p, where, f'field "fault" must be one of {", ".join(FAULTS)}, got {fault!r}')
+    return fault
 
 
 def _examples(items: Any, p: str, where: str, kind: str) -> tuple[Example, ...]:
