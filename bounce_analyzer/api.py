@@ -77,8 +77,11 @@ def _html_to_text(html: str) -> str:
     return "\n".join(line.strip() for line in text.split("\n"))
 
 
-def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[str]]:
-    """The notice's text (plain parts, else HTML made plain), its delivery-status texts, its feedback-report texts."""
+def _read_parts(msg: Message, options: Options, problems: list[Problem] | None = None,
+                source: str = "-") -> tuple[str, list[str], list[str]]:
+    """The notice's text (plain parts, else HTML made plain), its delivery-status texts, its feedback-report texts.
+    Text beyond ``options.max_text`` is not read, and ``problems`` is told so."""
+    cut = skipped = 0  # characters beyond the limit, text parts not read at all
     plain: list[str] = []
     html: list[Message] = []  # decoded only if there is no plain text
     dsns: list[str] = []
@@ -98,17 +101,33 @@ def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[st
         if maintype == "multipart" and budget > 0:
             # a multipart whose boundary never shows up: its whole body is one text
             maintype = "text"
-        if maintype != "text" or budget <= 0:
+        if maintype != "text":
+            continue
+        if budget <= 0:
+            skipped += 1
             continue
         if ctype == "text/html":
             html.append(part)
             continue
-        text = part_text(part)[:budget]
+        text = part_text(part)
+        cut += max(0, len(text) - budget)
+        text = text[:budget]
         budget -= len(text)
         plain.append(text)
     if not plain and html:
-        plain = [_html_to_text(part_text(h)[:options.max_text]) for h in html]
+        whole = [part_text(h) for h in html]
+        cut += sum(max(0, len(t) - options.max_text) for t in whole)
+        plain = [_html_to_text(t[:options.max_text]) for t in whole]
+    if (cut or skipped) and problems is not None:
+        problems.append(_text_cut(source, options.max_text, cut, skipped))
     return "\n\n".join(plain).replace("\r", ""), dsns, feedback
+
+
+def _text_cut(source: str, limit: int, cut: int, skipped: int) -> Problem:
+    dropped = [f"{cut:,} characters" if cut else "", f"{skipped:,} more text parts" if skipped else ""]
+    return Problem(source, "truncated", f"only the first {limit:,} characters of the notice's text were read "
+                                        f"(max_text); {' and '.join(d for d in dropped if d)} were not, so "
+                                        "recipients and reasons given there are missing")
 
 
 _marker_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -234,9 +253,10 @@ def _disposition_filename(part: Message) -> str:
     return value[i + 9:].split(";", 1)[0].strip() if i >= 0 else ""
 
 
-def _build(msg: Message, rules: RuleSet, options: Options) -> tuple[Bounce, list[str]]:
+def _build(msg: Message, rules: RuleSet, options: Options, problems: list[Problem] | None = None,
+           source: str = "-") -> tuple[Bounce, list[str]]:
     """The message read once for every parser, and the text of any feedback-report part."""
-    notice_full, dsns, feedback = _read_parts(msg, options)
+    notice_full, dsns, feedback = _read_parts(msg, options, problems, source)
     notice, tail = _cut_original(notice_full, rules.detect.original_markers)
     report_type = content_param(msg, "report-type") if content_type(msg) == "multipart/report" else ""
     b = Bounce(msg=msg, subject=header(msg, "subject"), sender=_sender_address(msg), report_type=report_type,
@@ -490,7 +510,7 @@ def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems
 def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options, problems: list[Problem],
                      depth: int) -> Report:
     """The report on one message (``depth``: how far inside other messages it was found)."""
-    b, feedback_texts = _build(msg, rules, options)
+    b, feedback_texts = _build(msg, rules, options, problems, source)
     if feedback_texts or b.report_type == "feedback-report":
         return _feedback(b, feedback_texts, rules, source, options, problems)
     signals = _Signals(b, rules)
