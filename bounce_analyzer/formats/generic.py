@@ -79,6 +79,7 @@ class _Excluded:
         self.bounce = bounce
         self.listed = listed or set()  # listed under a heading about failed addresses: a postmaster can fail too
         self._headers: set[str] | None = None
+        self._low: str | None = None  # the notice lower-cased, once for all the addresses asked about
 
     def __contains__(self, address: str) -> bool:
         if address == self.bounce.sender:
@@ -94,7 +95,9 @@ class _Excluded:
         if address in self._headers:
             return True
         notice = self.bounce.notice
-        low = notice.lower()
+        if self._low is None:
+            self._low = notice.lower()
+        low = self._low
         i = low.find(address)
         while i >= 0:  # "MAIL FROM:<a@example.org>", "Sender: a@example.org"
             m = rx.search(_SENDER_CONTEXT, notice[max(0, i - 20):i + len(address) + 1])
