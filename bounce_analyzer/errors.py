@@ -2,6 +2,7 @@
 
     BounceAnalyzerError
      ├── InputError        a file or stream could not be read
+     ├── StoreError        the results store cannot be written (a full disk, an I/O error)
      └── RulesError        a rules file is invalid (names the file, the rule id and the field)
 """
 
@@ -18,3 +19,7 @@ class InputError(BounceAnalyzerError):
 
 class RulesError(BounceAnalyzerError):
     """A rules file is invalid."""
+
+
+class StoreError(BounceAnalyzerError):
+    """The results store cannot be opened or written; the message names it and says how much it holds."""

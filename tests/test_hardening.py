@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from bounce_analyzer import analyze
 from bounce_analyzer.options import DEFAULT
 from bounce_analyzer.parse.message import decode_encoded_words
+
+from .conftest import ROOT, SAMPLES, need, run_cli, sample_pairs
 
 
 @pytest.mark.parametrize(("value", "text"), [
@@ -55,3 +66,106 @@ def test_with_room_for_the_whole_text_every_recipient_is_read_and_nothing_is_rep
     assert [r.address for r in report.recipients] == [f"user{i}@example.com" for i in range(1000)]
     assert {r.status for r in report.recipients} == {"5.1.1"}
     assert not report.problems
+
+
+# --- the results store ---------------------------------------------------------------------------------------------
+
+def _mbox(messages: list[bytes]) -> bytes:
+    return b"".join(b"From sender@example.com Mon Jan  1 00:00:00 2024\n" + m.replace(b"\r\n", b"\n") + b"\n"
+                    for m in messages)
+
+
+def _sample_messages() -> list[bytes]:
+    return [eml.read_bytes() for eml, _ in sample_pairs()]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_a_full_disk_names_the_store_and_what_it_holds(tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    mounted = os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True).returncode == 0
+    need("a small tmpfs to fill", mounted, "run as root where mount is allowed")
+    try:
+        box = tmp_path / "box"
+        box.write_bytes(_mbox(_sample_messages() * 5))  # about 4 MB of results: more than the disk holds
+        db = mnt / "r.sqlite"
+        r = run_cli("scan", "--db", str(db), "--format", "none", "--jobs", "2", str(box))
+        err = r.stderr.decode()
+        assert r.returncode == 1 and "Traceback" not in err and "internal error" not in err
+        (line,) = err.splitlines()
+        c = sqlite3.connect(db)
+        stored = c.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+        assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        # every stored message has all its recipients: a group is stored whole or not at all
+        report_counts = dict(c.execute("SELECT source_id, json_array_length(report, '$.recipients') FROM messages"))
+        row_counts = dict(c.execute("SELECT source_id, COUNT(*) FROM recipients GROUP BY source_id"))
+        c.close()
+        assert 0 < stored < len(_sample_messages()) * 5
+        assert {k: v for k, v in report_counts.items() if v} == row_counts
+        assert line.startswith(f"bounce-analyzer: {db}: ") and "the disk is full" in line
+        assert f"{stored:,} messages are stored" in line and "run the same scan again" in line
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)  # lazily, should a file be open
+
+
+@pytest.fixture
+def store(tmp_path):
+    db = tmp_path / "r.sqlite"
+    r = run_cli("scan", "--db", str(db), "--format", "none", "--no-summary", str(SAMPLES / "postfix"))
+    assert r.returncode == 0, r.stderr
+    return db
+
+
+def test_report_and_suppressions_only_read_the_store(store, tmp_path):
+    before = _files(tmp_path)
+    assert run_cli("suppressions", "--db", str(store)).returncode == 0
+    assert run_cli("report", "--db", str(store), "-o", str(tmp_path / "out" / "x.html")).returncode == 1
+    (tmp_path / "out").mkdir()
+    assert run_cli("report", "--db", str(store), "-o", str(tmp_path / "out" / "x.html")).returncode == 0
+    assert _files(tmp_path) == before  # the same files, byte for byte: no journal left, nothing rewritten
+
+
+def test_a_store_that_cannot_be_written_can_still_be_reported_on(store):
+    # as another user, the store and its folder are read-only (root would write them anyway)
+    folder = Path(tempfile.mkdtemp(prefix="bounce-analyzer-ro-"))
+    try:
+        (folder / "r.sqlite").write_bytes(store.read_bytes())
+        os.chmod(folder / "r.sqlite", 0o444)
+        folder.chmod(0o555)
+        runner = [] if os.geteuid() else ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        r = subprocess.run([*runner, sys.executable, "-m", "bounce_analyzer", "suppressions", "--db",
+                            str(folder / "r.sqlite"), "--format", "jsonl"], capture_output=True, cwd=ROOT, timeout=60)
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+    assert r.returncode == 0, r.stderr
+    addresses = {json.loads(line)["address"] for line in r.stdout.decode().splitlines()}
+    c = sqlite3.connect(store)
+    assert addresses == {a for (a,) in c.execute("SELECT address FROM suppressions")} and addresses
+    c.close()
+
+
+def test_an_empty_file_or_another_programs_database_is_never_written(tmp_path):
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    for command in (["report", "--db", str(empty), "-o", str(tmp_path / "x.html")],
+                    ["suppressions", "--db", str(empty)]):
+        r = run_cli(*command)
+        assert r.returncode == 2 and b"empty.sqlite: not a results store" in r.stderr
+        assert empty.read_bytes() == b""
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as c:
+        c.execute("CREATE TABLE contacts (address TEXT)")
+    c.close()
+    before = other.read_bytes()
+    for command in (["scan", "--db", str(other), str(SAMPLES / "postfix")], ["suppressions", "--db", str(other)]):
+        r = run_cli(*command)
+        assert r.returncode == 2 and b"other.sqlite: holds tables of another program" in r.stderr
+        assert other.read_bytes() == before
+    # a new, empty file is a new store for a scan
+    r = run_cli("scan", "--db", str(empty), "--format", "none", "--no-summary", str(SAMPLES / "postfix"))
+    assert r.returncode == 0 and empty.stat().st_size > 0

@@ -7,13 +7,16 @@ Rows are replaced, never duplicated, when a message is analyzed again (``--resca
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
-from ..errors import InputError
+from ..errors import BounceAnalyzerError, InputError, StoreError
 from ..model import Report
 
 SCHEMA_VERSION = 1
@@ -101,48 +104,95 @@ def recipient_rows(report: Report) -> list[tuple[Any, ...]]:
              r.diagnostic, r.hint, r.rule) for i, r in enumerate(report.recipients)]
 
 
+def _failure(e: sqlite3.Error) -> str:
+    """What went wrong with the store's file, in words."""
+    text = str(e)
+    code = getattr(e, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL or "disk is full" in text:
+        return "the disk is full"
+    if code == sqlite3.SQLITE_READONLY or "readonly" in text:
+        return "it cannot be written (read-only)"
+    if code is not None and code & 0xFF == sqlite3.SQLITE_IOERR:
+        return f"writing to the disk failed ({text}: the disk may be full or failing)"
+    return f"cannot read or write it ({text})"
+
+
 class Store:
-    def __init__(self, path: str, *, durable: bool = False) -> None:
-        """Open (or create) a store. ``durable`` syncs every commit to disk, for when a stored result is followed by
-        an action on the mailbox that cannot be undone (deleting from POP3)."""
+    def __init__(self, path: str, *, durable: bool = False, read_only: bool = False) -> None:
+        """Open (or create) a store. Only a new or empty file, or a store of this tool, is ever written to.
+        ``durable`` syncs every commit to disk, for when a stored result is followed by an action on the mailbox
+        that cannot be undone (deleting from POP3). ``read_only`` opens an existing store for reading only."""
         self.path = path
+        self.read_only = read_only
         try:
-            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db = _connect_read_only(path) if read_only else sqlite3.connect(path, isolation_level=None)
+        except sqlite3.OperationalError as e:
+            raise StoreError(f"{path}: cannot open the results store: {_failure(e)}") from None
+        except sqlite3.DatabaseError as e:
+            raise InputError(f"{path}: not a results store ({e})") from None
+        try:
+            if read_only:
+                self._check_version()
+                return
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._check_version()  # before anything is written: a file of another program is left as it is
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self._check_version()
             self.db.executescript(_SCHEMA)
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        except sqlite3.OperationalError as e:
+            self.db.close()
+            raise StoreError(f"{path}: cannot set up the results store: {_failure(e)}") from None
         except sqlite3.DatabaseError as e:
+            self.db.close()
             raise InputError(f"{path}: not a results store this tool can use ({e})") from None
+        except BounceAnalyzerError:
+            self.db.close()
+            raise
 
     def _check_version(self) -> None:
-        has_meta = self.db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
-        if not has_meta:
-            if self.db.execute("SELECT 1 FROM sqlite_master WHERE name='messages'").fetchone():
+        names = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master")}
+        if "meta" not in names:
+            if names:
                 raise InputError(f"{self.path}: holds tables of another program; give a new file")
+            if self.read_only:
+                raise InputError(f"{self.path}: not a results store (it is empty)")
             return
         row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if row and int(row[0]) > SCHEMA_VERSION:
+        if row is None:
+            raise InputError(f"{self.path}: holds tables of another program; give a new file")
+        if int(row[0]) > SCHEMA_VERSION:
             raise InputError(f"{self.path}: written by a newer version of this tool (schema {row[0]})")
 
     def has(self, source_id: str) -> bool:
         return self.db.execute("SELECT 1 FROM messages WHERE source_id = ?", (source_id,)).fetchone() is not None
 
     def save(self, results: Sequence[tuple[Report, int, str]]) -> None:
-        """Store reports (with their message sizes and JSON forms) in one transaction: all of them, or none."""
+        """Store reports (with their message sizes and JSON forms) in one transaction: all of them, or none.
+        Raises ``StoreError`` naming the store, the trouble and how many messages it holds when they cannot be."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         cur = self.db.cursor()
-        cur.execute("BEGIN")
         try:
+            cur.execute("BEGIN")
             cur.executemany("DELETE FROM recipients WHERE source_id = ?", [(r.source,) for r, _, _ in results])
             cur.executemany(_INSERT_MESSAGE, [message_row(r, size, now, js) for r, size, js in results])
             cur.executemany(_INSERT_RECIPIENT, [row for r, _, _ in results for row in recipient_rows(r)])
             cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
+        except BaseException as e:
+            if self.db.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                with contextlib.suppress(sqlite3.Error):
+                    cur.execute("ROLLBACK")
+            if isinstance(e, sqlite3.OperationalError):
+                raise StoreError(self._stopped(_failure(e))) from None
             raise
+
+    def _stopped(self, why: str) -> str:
+        try:
+            held = f"{self.count():,} messages are stored"
+        except sqlite3.Error:
+            held = "what was stored before stays stored"
+        return (f"{self.path}: cannot store more results: {why}; {held}, nothing half-written. "
+                "Make room and run the same scan again to go on")
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
@@ -157,13 +207,23 @@ class Store:
         self.db.close()
 
 
-def open_existing(path: str) -> Store:
-    """A store that must already exist (for reports and suppression lists)."""
-    import os
+def _connect_read_only(path: str) -> sqlite3.Connection:
+    """Open for reading only, leaving no file behind. A store that a scan has closed is one file, read as it is
+    (``immutable``); while a scan writes to it, or after one was killed, its ``-wal`` file holds the latest results
+    and SQLite reads them through a ``-shm`` file, which it makes if it must."""
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    if not os.path.exists(f"{path}-wal"):
+        uri += "&immutable=1"
+    return sqlite3.connect(uri, uri=True, isolation_level=None)
 
+
+def open_existing(path: str) -> Store:
+    """A store that must already exist (for reports and suppression lists), opened for reading only."""
     if not os.path.exists(path):
         raise InputError(f"{path}: no such results store (run 'bounce-analyzer scan --db {path} ...' first)")
-    store = Store(path)
-    if not store.query("SELECT 1 FROM meta WHERE key='schema'"):
-        raise InputError(f"{path}: not a results store")
-    return store
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a folder, not a results store")
+    try:
+        return Store(path, read_only=True)
+    except sqlite3.DatabaseError as e:
+        raise InputError(f"{path}: not a results store ({e})") from None
