@@ -141,7 +141,12 @@ def _expand(inputs: list[str]) -> Iterator[tuple[str, str | None]]:
             yield item, None
         elif os.path.isdir(item):
             found = False
-            for root, dirs, files in os.walk(item):
+            unreadable: list[OSError] = []
+            for root, dirs, files in os.walk(item, onerror=unreadable.append):
+                while unreadable:  # a folder that could not be listed: said, and the walk goes on
+                    e = unreadable.pop()
+                    found = True
+                    yield e.filename or root, f"cannot read this folder ({e.strerror or e})"
                 dirs.sort()
                 dirs[:] = [d for d in dirs if not d.startswith(".")]
                 for name in sorted(files):
@@ -152,6 +157,9 @@ def _expand(inputs: list[str]) -> Iterator[tuple[str, str | None]]:
                         continue
                     found = True
                     yield path, None
+            for e in unreadable:
+                found = True
+                yield e.filename or item, f"cannot read this folder ({e.strerror or e})"
             if not found:
                 yield item, "folder holds no messages"
         elif os.path.exists(item):
@@ -177,11 +185,13 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             continue
         try:
             if name == "-":
-                raw = sys.stdin.buffer.read(options.max_size)
-                size = len(raw)
-                while chunk := sys.stdin.buffer.read(1 << 20):  # read to the end, keep only the start
-                    size += len(chunk)
-                report = analyze(raw, source="-", rules=rules, options=options, size=size)
+                from .batch.sources import OVER, read_limited, stdin_bytes
+                from .batch.workers import over_limit
+
+                raw, size = read_limited(stdin_bytes(), options.max_size)  # never past the limit: it may not end
+                report = analyze(raw, source="-", rules=rules, options=options)
+                if size == OVER:
+                    report = over_limit(report, options.max_size)
             else:
                 report = analyze_file(name, rules=rules, options=options, source=name)
         except BounceAnalyzerError as e:

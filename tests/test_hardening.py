@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import shutil
@@ -71,8 +73,12 @@ def test_with_room_for_the_whole_text_every_recipient_is_read_and_nothing_is_rep
 # --- the results store ---------------------------------------------------------------------------------------------
 
 def _mbox(messages: list[bytes]) -> bytes:
-    return b"".join(b"From sender@example.com Mon Jan  1 00:00:00 2024\n" + m.replace(b"\r\n", b"\n") + b"\n"
-                    for m in messages)
+    out = []
+    for m in messages:
+        m = m.replace(b"\r\n", b"\n")
+        end = b"\n" if m.endswith(b"\n") else b"\n\n"  # a blank line before the next From line
+        out.append(b"From sender@example.com Mon Jan  1 00:00:00 2024\n" + m + end)
+    return b"".join(out)
 
 
 def _sample_messages() -> list[bytes]:
@@ -169,3 +175,100 @@ def test_an_empty_file_or_another_programs_database_is_never_written(tmp_path):
     # a new, empty file is a new store for a scan
     r = run_cli("scan", "--db", str(empty), "--format", "none", "--no-summary", str(SAMPLES / "postfix"))
     assert r.returncode == 0 and empty.stat().st_size > 0
+
+
+# --- damaged and odd inputs ----------------------------------------------------------------------------------------
+
+def _damaged_gzip_mbox(messages: list[bytes]) -> tuple[bytes, int]:
+    """A gzip mbox whose compressed data is overwritten in the middle so that zlib itself fails (not only the CRC
+    check at the end), and how many of its messages come before the damage."""
+    import random
+    import zlib
+
+    plain = _mbox(messages)
+    data = gzip.compress(plain, mtime=0)
+    rnd = random.Random(1)
+    for shift in range(0, 4000, 7):
+        at = len(data) // 2 + shift
+        bad = data[:at] + bytes(rnd.randrange(256) for _ in range(64)) + data[at + 64:]
+        out = bytearray()
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(bad)) as fh:
+                for line in fh:
+                    out += line
+        except zlib.error:
+            return bad, out.count(b"\nFrom sender@") + 1
+        except (OSError, EOFError):
+            continue
+    raise AssertionError("no damage that zlib notices")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_gzip_mbox_damaged_in_the_middle_is_a_problem_record_and_the_scan_goes_on(tmp_path, jobs):
+    messages = _sample_messages()
+    bad, before = _damaged_gzip_mbox(messages)
+    (tmp_path / "a.mbox.gz").write_bytes(bad)
+    (tmp_path / "b.eml").write_bytes(messages[0])
+    r = run_cli("scan", "--jobs", jobs, "--format", "jsonl", "--no-summary", str(tmp_path))
+    err = r.stderr.decode()
+    assert r.returncode == 1 and "Traceback" not in err and "internal error" not in err
+    reports = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    damaged = [x for x in reports if x["source"] == f"mbox:{tmp_path / 'a.mbox.gz'}"]
+    assert len(damaged) == 1 and "damaged compressed data" in damaged[0]["problems"][0]["message"]
+    # every message that ended before the damage was read (the one the damage cut is not)
+    assert len([x for x in reports if x["source"].startswith("mbox:")]) == 1 + before - 1
+    assert reports[-1]["source"] == str(tmp_path / "b.eml")  # and the next file too
+    assert len(err.splitlines()) == 1 and "a.mbox.gz: damaged compressed data" in err
+
+
+def test_closed_standard_input_is_one_clear_line():
+    for command in (["analyze", "-"], ["scan", "--no-summary", "-"]):
+        r = subprocess.run([sys.executable, "-m", "bounce_analyzer", *command], stdin=subprocess.DEVNULL,
+                           capture_output=True, cwd=ROOT, timeout=60, preexec_fn=lambda: os.close(0))
+        assert r.returncode == 1, r.stderr
+        assert r.stderr.decode() == "bounce-analyzer: -: standard input is closed\n"
+
+
+@pytest.mark.parametrize("command", ["analyze", "scan"])
+def test_an_endless_stream_is_read_only_up_to_the_size_limit(command):
+    with open("/dev/zero", "rb") as endless:
+        r = subprocess.run([sys.executable, "-m", "bounce_analyzer", command, "--max-size", "100k", "-"],
+                           stdin=endless, capture_output=True, cwd=ROOT, timeout=60)
+    (report,) = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [p["kind"] for p in report["problems"]] == ["truncated"]
+    assert "goes on past 102,400 bytes" in report["problems"][0]["message"]
+
+
+def _as_nobody() -> list[str]:
+    """Run a command as a user without rights to what root made unreadable (root reads everything)."""
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+
+
+def test_an_unreadable_subfolder_is_named_and_the_rest_is_scanned():
+    top = Path(tempfile.mkdtemp(prefix="bounce-analyzer-perm-"))
+    try:
+        top.chmod(0o755)
+        messages = _sample_messages()
+        (top / "a.eml").write_bytes(messages[0])
+        (top / "locked").mkdir()
+        (top / "locked" / "b.eml").write_bytes(messages[1])
+        (top / "z.eml").write_bytes(messages[2])
+        (top / "box" / "cur").mkdir(parents=True)
+        (top / "box" / "new").mkdir()
+        (top / "box" / "new" / "1.host").write_bytes(messages[3])
+        (top / "locked").chmod(0)
+        (top / "box" / "new").chmod(0)
+        for command in (["scan", "--format", "jsonl", "--no-summary"], ["analyze"]):
+            r = subprocess.run([*_as_nobody(), sys.executable, "-m", "bounce_analyzer", *command, str(top)],
+                               capture_output=True, cwd=ROOT, timeout=60)
+            err = r.stderr.decode()
+            assert r.returncode == 1 and "Traceback" not in err
+            assert f"{top / 'locked'}: " in err and "ermission denied" in err
+            sources = [json.loads(line)["source"] for line in r.stdout.decode().splitlines()]
+            assert str(top / "a.eml") in sources and str(top / "z.eml") in sources
+            if command[0] == "scan":
+                assert f"maildir:{top / 'box' / 'new'}: " in err
+    finally:
+        for p in (top / "locked", top / "box" / "new"):
+            p.chmod(0o755)
+        shutil.rmtree(top)

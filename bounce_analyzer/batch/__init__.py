@@ -88,7 +88,7 @@ class Scanner:
         if not results:
             return
         if self.store is not None:
-            self.store.save([(r.report, item.size, r.json) for item, r in results])
+            self.store.save([(r.report, item.size if item.size >= 0 else None, r.json) for item, r in results])
             source.after_stored([(item, _acts_on(r.report)) for item, r in results])
 
 

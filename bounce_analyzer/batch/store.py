@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
     source_id TEXT PRIMARY KEY,      -- where the message is: path, mbox:FILE#OFFSET, imap://.../;UID=...
     scanned_at TEXT NOT NULL,        -- when it was analyzed (UTC, ISO 8601)
-    size INTEGER,                    -- bytes
+    size INTEGER,                    -- bytes; NULL when a stream went on past the size limit
     kind TEXT NOT NULL,              -- failure, delay, success, autoreply, feedback, not_bounce
     is_bounce INTEGER NOT NULL,
     format TEXT,
@@ -88,7 +88,7 @@ _INSERT_MESSAGE = _insert("messages", _MESSAGE_COLUMNS)
 _INSERT_RECIPIENT = _insert("recipients", _RECIPIENT_COLUMNS)
 
 
-def message_row(report: Report, size: int, scanned_at: str, as_json: str) -> tuple[Any, ...]:
+def message_row(report: Report, size: int | None, scanned_at: str, as_json: str) -> tuple[Any, ...]:
     o = report.original
     problems = json.dumps([{"kind": p.kind, "message": p.message} for p in report.problems],
                           ensure_ascii=False) if report.problems else None
@@ -167,7 +167,7 @@ class Store:
     def has(self, source_id: str) -> bool:
         return self.db.execute("SELECT 1 FROM messages WHERE source_id = ?", (source_id,)).fetchone() is not None
 
-    def save(self, results: Sequence[tuple[Report, int, str]]) -> None:
+    def save(self, results: Sequence[tuple[Report, int | None, str]]) -> None:
         """Store reports (with their message sizes and JSON forms) in one transaction: all of them, or none.
         Raises ``StoreError`` naming the store, the trouble and how many messages it holds when they cannot be."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
