@@ -82,6 +82,7 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
     """The notice's text (plain parts, else HTML made plain), its delivery-status texts, its feedback-report texts.
     Text beyond ``options.max_text`` is not read, and ``problems`` is told so."""
     cut = skipped = 0  # characters beyond the limit, text parts not read at all
+    dsn_budget, dsn_cut = options.max_text, 0
     plain: list[str] = []
     html: list[Message] = []  # decoded only if there is no plain text
     dsns: list[str] = []
@@ -90,7 +91,14 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
     for part in walk(msg):
         ctype = content_type(part)
         if ctype in DSN_TYPES:
-            dsns.append(part_text(part))
+            text = part_text(part)
+            if len(text) > dsn_budget:  # cut between two recipients' fields
+                end = text.rfind("\n\n", 0, dsn_budget + 1)
+                end = end if end > 0 else dsn_budget
+                dsn_cut += len(text) - end
+                text = text[:end]
+            dsn_budget -= len(text)
+            dsns.append(text)
             continue
         if ctype in _FEEDBACK_TYPES:
             feedback.append(part_text(part))
@@ -119,13 +127,15 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
         cut += sum(max(0, len(t) - options.max_text) for t in whole)
         plain = [_html_to_text(t[:options.max_text]) for t in whole]
     if (cut or skipped) and problems is not None:
-        problems.append(_text_cut(source, options.max_text, cut, skipped))
+        problems.append(_text_cut(source, "notice's text", options.max_text, cut, skipped))
+    if dsn_cut and problems is not None:
+        problems.append(_text_cut(source, "delivery-status fields", options.max_text, dsn_cut, 0))
     return "\n\n".join(plain).replace("\r", ""), dsns, feedback
 
 
-def _text_cut(source: str, limit: int, cut: int, skipped: int) -> Problem:
+def _text_cut(source: str, what: str, limit: int, cut: int, skipped: int) -> Problem:
     dropped = [f"{cut:,} characters" if cut else "", f"{skipped:,} more text parts" if skipped else ""]
-    return Problem(source, "truncated", f"only the first {limit:,} characters of the notice's text were read "
+    return Problem(source, "truncated", f"only the first {limit:,} characters of the {what} were read "
                                         f"(max_text); {' and '.join(d for d in dropped if d)} were not, so "
                                         "recipients and reasons given there are missing")
 
@@ -459,7 +469,7 @@ def _inner_messages(b: Bounce) -> list[Message]:
     for part in walk(b.msg):
         if part is b.msg or content_type(part) not in ("message/rfc822", "message/global"):
             continue
-        payload = part.get_payload()
+        payload = part.get_payload() if part.is_multipart() else None  # a leaf's text may not decode
         if isinstance(payload, list) and payload and isinstance(payload[0], Message):
             out.append(payload[0])
         if len(out) >= 3:

@@ -272,3 +272,12 @@ def test_an_unreadable_subfolder_is_named_and_the_rest_is_scanned():
         for p in (top / "locked", top / "box" / "new"):
             p.chmod(0o755)
         shutil.rmtree(top)
+
+
+def test_a_charset_name_with_a_null_byte_and_raw_8bit_text_is_read():
+    raw = (b"From: MAILER-DAEMON@example.net\nSubject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+           b"Content-Type: text/plain; charset=\"iso-8859-1\x00\"\n\n"
+           b"<caf\xe9@example.com>: 550 5.1.1 user unknown \xff\xfe\n")
+    report = analyze(raw)
+    assert not report.problems
+    assert [(r.address, r.status) for r in report.recipients] == [("café@example.com", "5.1.1")]

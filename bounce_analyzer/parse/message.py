@@ -220,7 +220,10 @@ def part_bytes(part: Message) -> bytes:
         data = None
     if isinstance(data, bytes):
         return data
-    payload = part.get_payload()
+    try:
+        payload = part.get_payload()
+    except (ValueError, LookupError):  # compat32 decodes raw 8-bit text with the declared charset, which may be junk
+        return b""
     if isinstance(payload, str):
         return payload.encode("ascii", "surrogateescape")
     return b""
@@ -229,7 +232,7 @@ def part_bytes(part: Message) -> bytes:
 def part_text(part: Message) -> str:
     """The text of a part. A ``message/*`` part (whose payload compat32 parses into messages) is written back out as
     its header blocks and body, which is how a delivery-status part reads."""
-    payload = part.get_payload()
+    payload = part.get_payload() if part.is_multipart() else None  # a leaf's payload is only read as bytes
     if isinstance(payload, list):
         blocks = []
         for sub in payload:
@@ -260,6 +263,6 @@ def walk(msg: Message, *, into_originals: bool = False) -> Iterator[Message]:
         ctype = content_type(part)
         if not into_originals and (ctype in ORIGINAL_TYPES or ctype in DSN_TYPES):
             continue
-        payload = part.get_payload()
+        payload = part.get_payload() if part.is_multipart() else None
         if isinstance(payload, list):
             stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
