@@ -281,3 +281,66 @@ def test_a_charset_name_with_a_null_byte_and_raw_8bit_text_is_read():
     report = analyze(raw)
     assert not report.problems
     assert [(r.address, r.status) for r in report.recipients] == [("café@example.com", "5.1.1")]
+
+
+# --- file names and control characters -----------------------------------------------------------------------------
+
+_HOSTILE = "\x1b]0;owned\x07\x1b[2J\x08\x08\u009b31m\u202e"
+_CONTROL_BYTES = [b"\x1b", b"\x07", b"\x08", "\u009b".encode(), "\u202e".encode()]
+
+
+def _hostile_notice() -> bytes:
+    return ("From: MAILER-DAEMON@example.net\nTo: list-bounces@example.org\nSubject: Undelivered Mail Returned to "
+            f"Sender {_HOSTILE}\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nThis is the mail system at host "
+            f"mx.example.net.\n\n<bob@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1 "
+            f"<bob@example.com>: Recipient address rejected: User unknown {_HOSTILE} (in reply to RCPT TO command)\n"
+            ).encode()
+
+
+def test_a_file_whose_name_is_not_utf8_is_scanned_stored_and_named_losslessly(tmp_path):
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    folder = os.fsencode(mail)
+    name = b"caf\xe9-\xff.eml"  # Latin-1 bytes: not UTF-8
+    with open(os.path.join(folder, name), "wb") as fh:
+        fh.write(_sample_messages()[0])
+    (mail / "plain.eml").write_bytes(_sample_messages()[1])
+    db = tmp_path / "r.sqlite"
+    for command in (["scan", "--db", str(db), "--format", "jsonl", "--no-summary"], ["analyze", "--format", "jsonl"]):
+        r = run_cli(*command, str(mail))
+        assert r.returncode == 0, r.stderr
+        sources = [json.loads(line)["source"] for line in r.stdout.decode("utf-8").splitlines()]
+        # the JSON names the file exactly: its bytes come back from the escaped form
+        assert os.path.join(folder, name) in [os.fsencode(s) for s in sources]
+        assert b"\\udce9" in r.stdout and b"\xe9" not in r.stdout
+    r = run_cli("scan", "--db", str(db), "--format", "none", str(mail))  # again: nothing new to do
+    assert r.returncode == 0 and "2 messages" in r.stderr.decode() and "already stored" in r.stderr.decode()
+    c = sqlite3.connect(db)
+    keys = {k for (k,) in c.execute("SELECT source_id FROM messages")}
+    c.close()
+    assert str(mail / "caf\\xe9-\\xff.eml") in keys
+    r = run_cli("scan", "--format", "text", "--no-summary", str(mail))
+    assert f"{mail}/caf\\xe9-\\xff.eml  ".encode() in r.stdout
+
+
+def test_control_characters_never_reach_the_terminal_and_json_keeps_them_exactly(tmp_path):
+    (tmp_path / f"evil{_HOSTILE}.eml").write_bytes(_hostile_notice())
+    unreadable = tmp_path / f"gone{_HOSTILE}"
+    db = tmp_path / "r.sqlite"
+    outputs = [
+        run_cli("analyze", "--format", "text", str(tmp_path), str(unreadable)),
+        run_cli("scan", "--db", str(db), "--format", "text", str(tmp_path), str(unreadable)),
+        run_cli("suppressions", "--db", str(db)),
+    ]
+    for r in outputs:
+        for stream in (r.stdout, r.stderr):
+            assert not any(c in stream for c in _CONTROL_BYTES), stream
+    text = outputs[0].stdout.decode()
+    assert "Recipient address rejected: User unknown \\x1b]0;owned\\x07\\x1b[2J\\x08\\x08\\x9b31m\\u202e" in text
+    assert "evil\\x1b]0;owned" in text and "gone\\x1b]0;owned" in outputs[0].stderr.decode()
+    assert "bob@example.com" in outputs[2].stdout.decode()
+    r = run_cli("analyze", "--format", "jsonl", str(tmp_path / f"evil{_HOSTILE}.eml"))
+    assert not any(c in r.stdout for c in _CONTROL_BYTES)
+    (report,) = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert report["source"].endswith(f"evil{_HOSTILE}.eml") and report["subject"].endswith(_HOSTILE.strip())
+    assert _HOSTILE in report["recipients"][0]["diagnostic"]

@@ -8,7 +8,6 @@ Rows are replaced, never duplicated, when a message is analyzed again (``--resca
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from ..display import no_surrogates, to_json
 from ..errors import BounceAnalyzerError, InputError, StoreError
 from ..model import Report
 
@@ -88,20 +88,30 @@ _INSERT_MESSAGE = _insert("messages", _MESSAGE_COLUMNS)
 _INSERT_RECIPIENT = _insert("recipients", _RECIPIENT_COLUMNS)
 
 
+def key(source_id: str) -> str:
+    """A source id as the store keeps it: SQLite holds UTF-8 text only, so the bytes of a file name that is not
+    UTF-8 are written ``\\xNN`` (the report's JSON keeps the exact id)."""
+    return no_surrogates(source_id)
+
+
+def _text(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(no_surrogates(v) if isinstance(v, str) else v for v in row)
+
+
 def message_row(report: Report, size: int | None, scanned_at: str, as_json: str) -> tuple[Any, ...]:
     o = report.original
-    problems = json.dumps([{"kind": p.kind, "message": p.message} for p in report.problems],
-                          ensure_ascii=False) if report.problems else None
-    return (report.source, scanned_at, size, str(report.kind), int(report.is_bounce), report.format,
+    problems = to_json([{"kind": p.kind, "message": p.message} for p in report.problems]) \
+        if report.problems else None
+    return _text((report.source, scanned_at, size, str(report.kind), int(report.is_bounce), report.format,
             report.reporting_mta, report.date, report.subject, report.feedback_type,
             o.message_id if o else None, o.subject if o else None, o.from_ if o else None, o.list_id if o else None,
-            o.verp_recipient if o else None, problems, as_json)
+            o.verp_recipient if o else None, problems, as_json))
 
 
 def recipient_rows(report: Report) -> list[tuple[Any, ...]]:
-    return [(report.source, i, r.address, r.address.rpartition("@")[2] or None, r.action, r.status, r.reply_code,
+    return [_text((report.source, i, r.address, r.address.rpartition("@")[2] or None, r.action, r.status, r.reply_code,
              r.reason, r.verdict, str(r.responder.role), r.responder.host, r.responder.ip, r.smtp_command,
-             r.diagnostic, r.hint, r.rule) for i, r in enumerate(report.recipients)]
+             r.diagnostic, r.hint, r.rule)) for i, r in enumerate(report.recipients)]
 
 
 def _failure(e: sqlite3.Error) -> str:
@@ -165,7 +175,8 @@ class Store:
             raise InputError(f"{self.path}: written by a newer version of this tool (schema {row[0]})")
 
     def has(self, source_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM messages WHERE source_id = ?", (source_id,)).fetchone() is not None
+        return self.db.execute("SELECT 1 FROM messages WHERE source_id = ?", (key(source_id),)).fetchone() \
+            is not None
 
     def save(self, results: Sequence[tuple[Report, int | None, str]]) -> None:
         """Store reports (with their message sizes and JSON forms) in one transaction: all of them, or none.
@@ -174,7 +185,7 @@ class Store:
         cur = self.db.cursor()
         try:
             cur.execute("BEGIN")
-            cur.executemany("DELETE FROM recipients WHERE source_id = ?", [(r.source,) for r, _, _ in results])
+            cur.executemany("DELETE FROM recipients WHERE source_id = ?", [(key(r.source),) for r, _, _ in results])
             cur.executemany(_INSERT_MESSAGE, [message_row(r, size, now, js) for r, size, js in results])
             cur.executemany(_INSERT_RECIPIENT, [row for r, _, _ in results for row in recipient_rows(r)])
             cur.execute("COMMIT")

@@ -6,7 +6,6 @@ flat however large the mailbox is. With one job everything runs in this process.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import signal
@@ -17,6 +16,7 @@ from typing import Any, NamedTuple
 
 from ..api import _ruleset, _run
 from ..classify.rules import RuleSet
+from ..display import to_json
 from ..model import Kind, Problem, Report
 from ..options import Options
 from .sources import OVER, Item
@@ -64,7 +64,7 @@ def _analyze_one(sid: str, raw: bytes, size: int, error: str | None, rules: Rule
 def _analyze_batch(tasks: Sequence[_Task], rules: RuleSet, options: Options) -> list[Analyzed]:
     reports = [_analyze_one(sid, raw, size, error, rules, options) for sid, raw, size, error in tasks]
     # the JSON form is made here, in the worker: the parent only stores and prints it
-    return [Analyzed(r, json.dumps(r.to_dict(), ensure_ascii=False)) for r in reports]
+    return [Analyzed(r, to_json(r.to_dict())) for r in reports]
 
 
 def _die_with_parent() -> None:
