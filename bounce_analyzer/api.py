@@ -85,9 +85,13 @@ def _html_to_text(html: str) -> str:
     return "\n".join(line.strip() for line in text.split("\n"))
 
 
-def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[str], str]:
-    """The notice's text (plain parts, else HTML made plain), its delivery-status texts, its feedback-report texts.
-    The first part of the text is the notice's own words; later ones may carry what it is about."""
+def _read_parts(msg: Message, options: Options, problems: list[Problem] | None = None,
+                source: str = "-") -> tuple[str, list[str], list[str], str]:
+    """The notice's text (plain parts, else HTML made plain), its delivery-status texts, its feedback-report texts,
+    and its first text part: the notice's own words (later parts may carry what it is about). Text beyond
+    ``options.max_text`` is not read, and ``problems`` is told so."""
+    cut = skipped = 0  # characters beyond the limit, text parts not read at all
+    dsn_budget, dsn_cut = options.max_text, 0
     plain: list[str] = []
     html: list[Message] = []  # decoded only if there is no plain text
     dsns: list[str] = []
@@ -96,7 +100,14 @@ def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[st
     for part in walk(msg):
         ctype = content_type(part)
         if ctype in DSN_TYPES:
-            dsns.append(part_text(part))
+            text = part_text(part)
+            if len(text) > dsn_budget:  # cut between two recipients' fields
+                end = text.rfind("\n\n", 0, dsn_budget + 1)
+                end = end if end > 0 else dsn_budget
+                dsn_cut += len(text) - end
+                text = text[:end]
+            dsn_budget -= len(text)
+            dsns.append(text)
             continue
         if ctype in _FEEDBACK_TYPES:
             feedback.append(part_text(part))
@@ -107,17 +118,35 @@ def _read_parts(msg: Message, options: Options) -> tuple[str, list[str], list[st
         if maintype == "multipart" and budget > 0:
             # a multipart whose boundary never shows up: its whole body is one text
             maintype = "text"
-        if maintype != "text" or budget <= 0:
+        if maintype != "text":
+            continue
+        if budget <= 0:
+            skipped += 1
             continue
         if ctype == "text/html":
             html.append(part)
             continue
-        text = part_text(part)[:budget]
+        text = part_text(part)
+        cut += max(0, len(text) - budget)
+        text = text[:budget]
         budget -= len(text)
         plain.append(text)
     if not plain and html:
-        plain = [_html_to_text(part_text(h)[:options.max_text]) for h in html]
+        whole = [part_text(h) for h in html]
+        cut += sum(max(0, len(t) - options.max_text) for t in whole)
+        plain = [_html_to_text(t[:options.max_text]) for t in whole]
+    if (cut or skipped) and problems is not None:
+        problems.append(_text_cut(source, "notice's text", options.max_text, cut, skipped))
+    if dsn_cut and problems is not None:
+        problems.append(_text_cut(source, "delivery-status fields", options.max_text, dsn_cut, 0))
     return "\n\n".join(plain).replace("\r", ""), dsns, feedback, (plain[0] if plain else "").replace("\r", "")
+
+
+def _text_cut(source: str, what: str, limit: int, cut: int, skipped: int) -> Problem:
+    dropped = [f"{cut:,} characters" if cut else "", f"{skipped:,} more text parts" if skipped else ""]
+    return Problem(source, "truncated", f"only the first {limit:,} characters of the {what} were read "
+                                        f"(max_text); {' and '.join(d for d in dropped if d)} were not, so "
+                                        "recipients and reasons given there are missing")
 
 
 _marker_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -253,9 +282,10 @@ def _disposition_filename(part: Message) -> str:
     return value[i + 9:].split(";", 1)[0].strip() if i >= 0 else ""
 
 
-def _build(msg: Message, rules: RuleSet, options: Options) -> tuple[Bounce, list[str]]:
+def _build(msg: Message, rules: RuleSet, options: Options, problems: list[Problem] | None = None,
+           source: str = "-") -> tuple[Bounce, list[str]]:
     """The message read once for every parser, and the text of any feedback-report part."""
-    notice_full, dsns, feedback, first = _read_parts(msg, options)
+    notice_full, dsns, feedback, first = _read_parts(msg, options, problems, source)
     notice, tail = _cut_original(notice_full, rules.detect.original_markers)
     lead = first if len(first) < len(notice) else notice
     report_type = content_param(msg, "report-type") if content_type(msg) == "multipart/report" else ""
@@ -459,7 +489,7 @@ def _inner_messages(b: Bounce) -> list[Message]:
     for part in walk(b.msg):
         if part is b.msg or content_type(part) not in ("message/rfc822", "message/global"):
             continue
-        payload = part.get_payload()
+        payload = part.get_payload() if part.is_multipart() else None  # a leaf's text may not decode
         if isinstance(payload, list) and payload and isinstance(payload[0], Message):
             out.append(payload[0])
         if len(out) >= 3:
@@ -540,7 +570,7 @@ def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems
 def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options, problems: list[Problem],
                      depth: int) -> Report:
     """The report on one message (``depth``: how far inside other messages it was found)."""
-    b, feedback_texts = _build(msg, rules, options)
+    b, feedback_texts = _build(msg, rules, options, problems, source)
     if feedback_texts or b.report_type == "feedback-report":
         return _feedback(b, feedback_texts, rules, source, options, problems)
     signals = _Signals(b, rules)

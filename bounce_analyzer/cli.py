@@ -7,12 +7,12 @@ errors. No traceback reaches a user; a closed pipe (``| head``) ends quietly.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .display import for_terminal, to_json
 from .options import PASSWORD_ENV
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ PROG = "bounce-analyzer"
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(f"{PROG}: {message}\n")
+    sys.stderr.write(f"{PROG}: {for_terminal(message)}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -208,7 +208,12 @@ def _expand(inputs: list[str]) -> Iterator[tuple[str, str | None]]:
             yield item, None
         elif os.path.isdir(item):
             found = False
-            for root, dirs, files in os.walk(item):
+            unreadable: list[OSError] = []
+            for root, dirs, files in os.walk(item, onerror=unreadable.append):
+                while unreadable:  # a folder that could not be listed: said, and the walk goes on
+                    e = unreadable.pop()
+                    found = True
+                    yield e.filename or root, f"cannot read this folder ({e.strerror or e})"
                 dirs.sort()
                 dirs[:] = [d for d in dirs if not d.startswith(".")]
                 for name in sorted(files):
@@ -219,6 +224,9 @@ def _expand(inputs: list[str]) -> Iterator[tuple[str, str | None]]:
                         continue
                     found = True
                     yield path, None
+            for e in unreadable:
+                found = True
+                yield e.filename or item, f"cannot read this folder ({e.strerror or e})"
             if not found:
                 yield item, "folder holds no messages"
         elif os.path.exists(item):
@@ -244,11 +252,13 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             continue
         try:
             if name == "-":
-                raw = sys.stdin.buffer.read(options.max_size)
-                size = len(raw)
-                while chunk := sys.stdin.buffer.read(1 << 20):  # read to the end, keep only the start
-                    size += len(chunk)
-                report = analyze(raw, source="-", rules=rules, options=options, size=size)
+                from .batch.sources import OVER, read_limited, stdin_bytes
+                from .batch.workers import over_limit
+
+                raw, size = read_limited(stdin_bytes(), options.max_size)  # never past the limit: it may not end
+                report = analyze(raw, source="-", rules=rules, options=options)
+                if size == OVER:
+                    report = over_limit(report, options.max_size)
             else:
                 report = analyze_file(name, rules=rules, options=options, source=name)
         except BounceAnalyzerError as e:
@@ -263,12 +273,12 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             if problem.kind not in ("no-recipient",):
                 _err(str(problem))
         if fmt == "jsonl":
-            out.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+            out.write(to_json(report.to_dict()) + "\n")
         elif fmt == "sisimai":
             from .sisimai import records
 
             for record in records(report):
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.write(to_json(record) + "\n")
         elif fmt == "json":
             reports.append(report.to_dict())
         else:
@@ -278,7 +288,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             and not os.path.isdir(args.inputs[0]) else reports
         if len(args.inputs) == 1 and args.inputs[0] == "-" and len(reports) == 1:
             doc = reports[0]
-        out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        out.write(to_json(doc, indent=2) + "\n")
     return 1 if failures else 0
 
 
@@ -406,7 +416,7 @@ def _progress(total: int | None, off: bool) -> Any:
 
 def _note(message: str, bar: Any) -> None:
     if bar is not None:
-        bar.write(f"{PROG}: {message}", file=sys.stderr)
+        bar.write(f"{PROG}: {for_terminal(message)}", file=sys.stderr)
     else:
         _err(message)
 
@@ -451,11 +461,11 @@ def _cmd_suppressions(args: argparse.Namespace) -> int:
         w.writerows(rows)
     elif args.format == "jsonl":
         for address, reason, seen, times, action in rows:
-            out.write(json.dumps({"address": address, "reason": reason, "last_seen": seen, "times": times,
-                                  "action": action}, ensure_ascii=False) + "\n")
+            out.write(to_json({"address": address, "reason": reason, "last_seen": seen, "times": times,
+                               "action": action}) + "\n")
     else:
         for address, reason, seen, times, _ in rows:
-            out.write(f"{address}\t{reason}\t{seen}\t{times}\n")
+            out.write("\t".join(for_terminal(str(v)) for v in (address, reason, seen, times)) + "\n")
     return 0
 
 
@@ -464,7 +474,7 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     out = sys.stdout
     if args.format == "jsonl":
         for d in decisions:
-            out.write(json.dumps(d.to_dict(), ensure_ascii=False) + "\n")
+            out.write(to_json(d.to_dict()) + "\n")
     elif args.format == "csv":
         import csv
 
@@ -496,37 +506,38 @@ def _load_rules(paths: list[str]) -> Any:
 
 
 def _print_report(report: Report, out: TextIO) -> None:
+    t = for_terminal  # every value from the message, shown with its control characters made visible
     kind = str(report.kind).replace("_", " ")
-    head = f"{report.source}: {kind}"
+    head = f"{t(report.source)}: {kind}"
     if report.format:
         head += f" (read as {report.format})"
     if report.reporting_mta:
-        head += f", reported by {report.reporting_mta}"
+        head += f", reported by {t(report.reporting_mta)}"
     out.write(head + "\n")
     if report.original and (report.original.message_id or report.original.subject):
         o = report.original
-        out.write(f"  original: {o.subject or ''} {o.message_id or ''}".rstrip() + "\n")
+        out.write(f"  original: {t(o.subject or '')} {t(o.message_id or '')}".rstrip() + "\n")
         if o.verp_recipient:
-            out.write(f"  VERP recipient: {o.verp_recipient}\n")
+            out.write(f"  VERP recipient: {t(o.verp_recipient)}\n")
     for r in report.recipients:
         codes = " ".join(x for x in (str(r.reply_code) if r.reply_code else "", r.status or "") if x) or "no code"
         verdict = (r.verdict or "-").upper()
-        out.write(f"  {r.address}  [{r.action}]  {codes}  {r.reason}  {verdict}\n")
+        out.write(f"  {t(r.address)}  [{t(r.action or '')}]  {t(codes)}  {r.reason}  {verdict}\n")
         who = f"{r.responder.role}"
         if r.responder.host:
-            who += f" {r.responder.host}"
+            who += f" {t(r.responder.host)}"
         if r.responder.ip:
-            who += f" [{r.responder.ip}]"
-        stage = f", at {r.smtp_command}" if r.smtp_command else ""
+            who += f" [{t(r.responder.ip)}]"
+        stage = f", at {t(r.smtp_command)}" if r.smtp_command else ""
         out.write(f"      answered by: {who}{stage}\n")
         if r.diagnostic:
-            out.write(f"      diagnostic:  {r.diagnostic[:300]}\n")
+            out.write(f"      diagnostic:  {t(r.diagnostic[:300])}\n")
         if r.code_conflict:
             out.write("      note:        the reply code and the enhanced code disagree on the class\n")
         if r.retry_after:
             out.write(f"      retry after: {r.retry_after} s\n")
-        out.write(f"      hint:        {r.hint}\n")
-        out.write(f"      rule:        {r.rule}\n")
+        out.write(f"      hint:        {t(r.hint)}\n")
+        out.write(f"      rule:        {t(r.rule)}\n")
     if not report.recipients and report.kind in ("not_bounce", "autoreply"):
         out.write("  no failed recipient: this is not a bounce\n")
     out.write("\n")
@@ -539,7 +550,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     query = " ".join(args.query)
     ex = explain(query, rules=rules, host=args.host)
     if args.format == "json":
-        sys.stdout.write(json.dumps(ex.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(to_json(ex.to_dict(), indent=2) + "\n")
     else:
         _print_explanation(ex, sys.stdout)
     if not ex.known:
@@ -587,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0) if isinstance(e.code, int) else 2
-    from .errors import BounceAnalyzerError
+    from .errors import BounceAnalyzerError, StoreError
 
     try:
         if args.command == "analyze":
@@ -606,6 +617,9 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_rules_check(args)
         parser.print_help(sys.stderr)
         return 2
+    except StoreError as e:  # not a usage error: the disk is full, or the store's file cannot be written
+        _err(str(e))
+        return 1
     except BounceAnalyzerError as e:
         _err(str(e))
         return 2

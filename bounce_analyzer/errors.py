@@ -2,6 +2,7 @@
 
     BounceAnalyzerError
      ├── InputError        a file or stream could not be read
+     ├── StoreError        the results store cannot be written (a full disk, an I/O error)
      ├── RulesError        a rules file is invalid (names the file, the rule id and the field)
      └── PolicyError       a bounce policy is invalid or unknown (names the file and the field)
 """
@@ -23,3 +24,7 @@ class RulesError(BounceAnalyzerError):
 
 class PolicyError(BounceAnalyzerError):
     """A bounce policy file is invalid, or names no policy that exists."""
+
+
+class StoreError(BounceAnalyzerError):
+    """The results store cannot be opened or written; the message names it and says how much it holds."""

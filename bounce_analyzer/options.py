@@ -9,7 +9,7 @@ from typing import Any
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Options:
     max_size: int = 10 * 1024 * 1024  # bytes of a message that are analyzed; the rest is cut off and reported
-    max_text: int = 256 * 1024  # characters of notice text scanned per message
+    max_text: int = 256 * 1024  # characters of notice text, and of delivery-status fields, read per message
     regex_timeout: float = 0.5  # seconds one pattern may run on one text before it is given up on
     extra_headers: tuple[str, ...] = ()  # headers of the original message to report as well (e.g. "X-Campaign-ID")
     strict: bool = False  # raise instead of reporting a problem (for tests and debugging)

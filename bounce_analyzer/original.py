@@ -25,7 +25,7 @@ def find_original(msg: Message, notice_tail: str = "") -> Message | None:
         ctype = content_type(part)
         if ctype not in ORIGINAL_TYPES:
             continue
-        payload = part.get_payload()
+        payload = part.get_payload() if part.is_multipart() else None  # a leaf's text may not decode
         if isinstance(payload, list) and payload and isinstance(payload[0], Message):
             return payload[0]
         text = part_text(part)

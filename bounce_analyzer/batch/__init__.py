@@ -77,8 +77,9 @@ class Scanner:
                 pending.append((item, result))  # first: whatever happens while the caller has it, it is stored
                 yield item, result
                 if len(pending) >= COMMIT_EVERY or time.monotonic() - last >= COMMIT_SECONDS:
-                    self._commit(source, pending)
-                    pending, last = [], time.monotonic()
+                    group, pending = pending, []  # if storing fails, the finally below does not try it again
+                    self._commit(source, group)
+                    last = time.monotonic()
         finally:
             # what was handed out is stored even when the scan stops early (an error, Ctrl-C, a closed pipe)
             self._commit(source, pending)
@@ -87,7 +88,7 @@ class Scanner:
         if not results:
             return
         if self.store is not None:
-            self.store.save([(r.report, item.size, r.json) for item, r in results])
+            self.store.save([(r.report, item.size if item.size >= 0 else None, r.json) for item, r in results])
             source.after_stored([(item, _acts_on(r.report)) for item, r in results])
 
 

@@ -7,9 +7,9 @@ be found in the output.
 from __future__ import annotations
 
 import csv
-import json
 from typing import Any, Protocol, TextIO
 
+from ..display import for_terminal, no_surrogates, to_json
 from ..model import Recipient, Report
 
 CSV_COLUMNS = ("source_id", "kind", "date", "reporting_mta", "address", "action", "status", "reply_code", "reason",
@@ -33,9 +33,12 @@ class JsonLines:
 
 
 def _cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula (``=HYPERLINK(...)`` in a diagnostic) is quoted to stay text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
+    """Text a spreadsheet would run as a formula (``=HYPERLINK(...)`` in a diagnostic) is quoted to stay text; a file
+    name that is not UTF-8 shows its bytes as ``\\xNN``."""
+    if isinstance(value, str):
+        value = no_surrogates(value)
+        if value.startswith(_FORMULA_STARTS):
+            return "'" + value
     return "" if value is None else value
 
 
@@ -73,12 +76,14 @@ class Lines:
         self.out = out
 
     def write(self, report: Report, as_json: str) -> None:
+        t = for_terminal  # values from the message, with their control characters made visible
         if not report.recipients:
             note = "; ".join(p.message for p in report.problems) or str(report.kind).replace("_", " ")
-            self.out.write(f"{report.source}  {note}\n")
+            self.out.write(f"{t(report.source)}  {t(note)}\n")
         for r in report.recipients:
             codes = " ".join(x for x in (str(r.reply_code or ""), r.status or "") if x) or "-"
-            self.out.write(f"{report.source}  {r.address}  {codes}  {r.reason}  {(r.verdict or '-').upper()}\n")
+            self.out.write(f"{t(report.source)}  {t(r.address)}  {t(codes)}  {r.reason}  "
+                           f"{(r.verdict or '-').upper()}\n")
 
 
 class Sisimai:
@@ -91,7 +96,7 @@ class Sisimai:
         from ..sisimai import records
 
         for record in records(report):
-            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.out.write(to_json(record) + "\n")
         self.out.flush()
 
 

@@ -22,6 +22,7 @@ import gzip
 import hashlib
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Protocol, cast
@@ -134,11 +135,21 @@ class MboxFile(_Local):
         try:
             with _open_stream(self.path) as fh:
                 yield from _mbox_items(fh, f"mbox:{self.path}", self.keep, done, False)
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
+        except _STREAM_ERRORS as e:
             # a truncated or damaged gzip ends the file here; what was read before stays read
-            reason = _os_error(e) if isinstance(e, OSError) and not isinstance(e, gzip.BadGzipFile) else \
-                f"damaged compressed data ({e})"
-            yield Item(f"mbox:{self.path}", error=reason)
+            yield Item(f"mbox:{self.path}", error=_stream_error(e))
+
+
+_STREAM_ERRORS = (OSError, EOFError, zlib.error)
+
+
+def _stream_error(e: BaseException) -> str:
+    """Why a (possibly compressed) stream could not be read to its end."""
+    if isinstance(e, OSError) and not isinstance(e, gzip.BadGzipFile):
+        return _os_error(e)
+    if isinstance(e, EOFError):
+        return "damaged compressed data (it ends too soon); the messages after that point could not be read"
+    return f"damaged compressed data ({e}); the messages after that point could not be read"
 
 
 class Maildir(_Local):
@@ -159,22 +170,28 @@ class Maildir(_Local):
         found += [os.path.join(self.path, s) for s in subs if is_maildir(os.path.join(self.path, s))]
         return found
 
-    def _files(self) -> Iterator[tuple[str, str]]:
+    def _files(self) -> Iterator[tuple[str, str, str | None]]:
+        """(source id, path, why it cannot be listed) for every message file; a folder that cannot be listed is
+        one entry with the reason."""
         for folder in self.folders():
             for sub in ("new", "cur"):
                 d = os.path.join(folder, sub)
                 try:
                     names = sorted(n for n in os.listdir(d) if not n.startswith("."))
-                except OSError:
+                except OSError as e:
+                    yield f"maildir:{d}", d, _os_error(e)
                     continue
                 for name in names:
-                    yield f"maildir:{folder}/{name.split(':', 1)[0]}", os.path.join(d, name)
+                    yield f"maildir:{folder}/{name.split(':', 1)[0]}", os.path.join(d, name), None
 
     def total(self) -> int | None:
         return sum(1 for _ in self._files())
 
     def items(self, done: Done) -> Iterator[Item]:
-        for item_id, path in self._files():
+        for item_id, path, error in self._files():
+            if error is not None:
+                yield Item(item_id, error=error)
+                continue
             if done(item_id):
                 continue
             try:
@@ -203,24 +220,34 @@ def _is_note(name: str) -> bool:
     return name.startswith(".") or name.endswith((".toml", ".md"))
 
 
-def walk(path: str) -> Iterator[tuple[str, bool]]:
-    """(path, is_maildir) for every file and Maildir under a folder: files first, then subfolders, each in sorted
-    order. Hidden entries and symbolic links to folders are not followed; a Maildir is one entry."""
+MAILDIR = "maildir"
+
+
+def walk(path: str) -> Iterator[tuple[str, str | None]]:
+    """(path, what) for every file and Maildir under a folder: files first, then subfolders, each in sorted order.
+    ``what`` is None for a file, ``MAILDIR`` for a Maildir (one entry), or why a folder cannot be listed. Hidden
+    entries and symbolic links to folders are not followed."""
     try:
-        entries = sorted(os.scandir(path), key=lambda e: e.name)
-    except OSError:
+        with os.scandir(path) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as error:
+        yield path, f"cannot read this folder ({error.strerror or error})"
         return
     dirs = []
     for e in entries:
         if _is_note(e.name):
             continue
-        if e.is_dir(follow_symlinks=False):
+        try:
+            is_dir = e.is_dir(follow_symlinks=False)
+        except OSError:
+            is_dir = False
+        if is_dir:
             dirs.append(e.path)
         else:  # files, and whatever else is there (links, pipes): reading says what it is
-            yield e.path, False
+            yield e.path, None
     for d in dirs:
         if is_maildir(d):
-            yield d, True
+            yield d, MAILDIR
         else:
             yield from walk(d)
 
@@ -233,21 +260,24 @@ class Tree(_Local):
         self.label = path
         self.keep = keep
 
-    def _paths(self) -> Iterator[tuple[str, bool]]:
+    def _paths(self) -> Iterator[tuple[str, str | None]]:
         if os.path.isdir(self.path):
             yield from walk(self.path)
         else:
-            yield self.path, False
+            yield self.path, None
 
     def total(self) -> int | None:
-        return sum(Maildir(p, self.keep).total() or 0 if maildir else 1 for p, maildir in self._paths())
+        return sum(Maildir(p, self.keep).total() or 0 if what == MAILDIR else 1 for p, what in self._paths())
 
     def items(self, done: Done) -> Iterator[Item]:
-        for path, maildir in self._paths():
-            if maildir:
+        for path, what in self._paths():
+            if what == MAILDIR:
                 yield from Maildir(path, self.keep).items(done)
                 continue
             item_id = os.path.abspath(path)
+            if what is not None:  # a folder that cannot be listed: said every time, never stored as done
+                yield Item(item_id, error=what)
+                continue
             problem = _not_a_file(path)
             if problem:
                 yield Item(item_id, error=problem)
@@ -258,11 +288,8 @@ class Tree(_Local):
                 raw, size = _read_file(path, self.keep)  # read once: its start also tells what the file is
                 gzipped = raw[:2] == _GZIP_MAGIC
                 head = _head(path) if gzipped or (len(raw) < 200 < size) else raw[:200]
-            except OSError as e:
-                yield Item(item_id, error=_os_error(e))
-                continue
-            except EOFError:
-                yield Item(item_id, error="damaged compressed data (it ends too soon)")
+            except _STREAM_ERRORS as e:
+                yield Item(item_id, error=_stream_error(e))
                 continue
             if looks_like_mbox(head):
                 yield from MboxFile(path, self.keep).items(done)
@@ -284,26 +311,47 @@ class Stdin(_Local):
     def items(self, done: Done) -> Iterator[Item]:
         import io
 
-        fh = self.stream or sys.stdin.buffer
+        fh = self.stream or stdin_bytes()
         buffered = fh if isinstance(fh, io.BufferedReader) else io.BufferedReader(fh)  # type: ignore[type-var]
-        head = buffered.peek(200)[:200]
-        if head[:2] == _GZIP_MAGIC:
-            yield from _mbox_items(cast(IO[bytes], gzip.GzipFile(fileobj=buffered)), "stdin", self.keep, done, True)
-        elif looks_like_mbox(head):
-            yield from _mbox_items(buffered, "stdin", self.keep, done, True)
-        else:
-            raw = buffered.read(self.keep)
-            size = len(raw)
-            while chunk := buffered.read(1 << 20):  # read to the end, keep only the start
-                size += len(chunk)
-            item_id = f"stdin;sha256={hashlib.sha256(raw).hexdigest()[:16]}"
-            if not done(item_id):
-                yield Item(item_id, raw, size)
+        try:
+            head = buffered.peek(200)[:200]
+            if head[:2] == _GZIP_MAGIC:
+                yield from _mbox_items(cast(IO[bytes], gzip.GzipFile(fileobj=buffered)), "stdin", self.keep, done,
+                                       True)
+            elif looks_like_mbox(head):
+                yield from _mbox_items(buffered, "stdin", self.keep, done, True)
+            else:
+                raw, size = read_limited(buffered, self.keep)
+                item_id = f"stdin;sha256={hashlib.sha256(raw).hexdigest()[:16]}"
+                if not done(item_id):
+                    yield Item(item_id, raw, size)
+        except _STREAM_ERRORS as e:
+            yield Item("stdin", error=_stream_error(e))
+
+
+def stdin_bytes() -> IO[bytes]:
+    """Standard input as bytes; ``InputError`` when there is none (the command was started with it closed)."""
+    if sys.stdin is None:
+        raise InputError("-: standard input is closed")
+    return sys.stdin.buffer
+
+
+OVER = -1  # the size of a message on a stream that goes on past the limit: how far is not known
+
+
+def read_limited(fh: IO[bytes], keep: int) -> tuple[bytes, int]:
+    """One message from a stream: at most ``keep`` bytes, and its size. Reading stops one byte past the limit (an
+    endless stream would never end), so the size of a longer message is ``OVER``."""
+    raw = fh.read(keep + 1)
+    if len(raw) > keep:
+        return raw[:keep], OVER
+    return raw, len(raw)
 
 
 def open_source(spec: str, keep: int, **remote: Any) -> Source:
     """The source a command-line argument names. Raises ``InputError`` when it names nothing readable."""
     if spec == "-":
+        stdin_bytes()  # closed: said now, before anything is read
         return Stdin(keep)
     scheme = spec.split("://", 1)[0].lower() if "://" in spec else ""
     if scheme in ("imap", "imaps", "pop3", "pop3s"):

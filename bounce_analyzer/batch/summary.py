@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from ..display import for_terminal
 from ..parse import bounded as rx
 from .store import Store
 
@@ -74,11 +75,11 @@ def _table(out: TextIO, title: str, counts: Counter[str], total: int, limit: int
     out.write(f"{title}\n")
     for value, n in counts.most_common(limit):
         share = f"{100 * n / total:5.1f}%" if total else ""
-        out.write(f"  {n:>8,}  {share}  {value}\n")
+        out.write(f"  {n:>8,}  {share}  {for_terminal(value)}\n")
 
 
 def print_summary(s: Summary, out: TextIO, *, where: str, skipped: int = 0, new: int = 0) -> None:
-    out.write(f"\n{where}: {s.messages:,} messages, {s.recipients:,} failed recipients")
+    out.write(f"\n{for_terminal(where)}: {s.messages:,} messages, {s.recipients:,} failed recipients")
     if skipped:
         out.write(f" ({new:,} analyzed now, {skipped:,} were already stored)")
     out.write("\n")

@@ -6,19 +6,20 @@ flat however large the mailbox is. With one job everything runs in this process.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import signal
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ..api import _ruleset, _run
 from ..classify.rules import RuleSet
+from ..display import to_json
 from ..model import Kind, Problem, Report
 from ..options import Options
-from .sources import Item
+from .sources import OVER, Item
 
 BATCH_MESSAGES = 32
 BATCH_BYTES = 4 << 20
@@ -45,11 +46,25 @@ def unreadable(source_id: str, error: str) -> Report:
                   problems=(Problem(source_id, "unreadable", error),))
 
 
+def over_limit(report: Report, limit: int) -> Report:
+    """The report on the start of a message read from a stream that went on past the size limit."""
+    cut = Problem(report.source, "truncated", f"the message goes on past {limit:,} bytes; only those were read "
+                                              "and analyzed")
+    return replace(report, problems=(cut, *report.problems))
+
+
+def _analyze_one(sid: str, raw: bytes, size: int, error: str | None, rules: RuleSet, options: Options) -> Report:
+    if error is not None:
+        return unreadable(sid, error)
+    if size == OVER:
+        return over_limit(_run(raw, sid, rules, options, len(raw)), options.max_size)
+    return _run(raw, sid, rules, options, size)
+
+
 def _analyze_batch(tasks: Sequence[_Task], rules: RuleSet, options: Options) -> list[Analyzed]:
-    reports = [unreadable(sid, error) if error is not None else _run(raw, sid, rules, options, size)
-               for sid, raw, size, error in tasks]
+    reports = [_analyze_one(sid, raw, size, error, rules, options) for sid, raw, size, error in tasks]
     # the JSON form is made here, in the worker: the parent only stores and prints it
-    return [Analyzed(r, json.dumps(r.to_dict(), ensure_ascii=False)) for r in reports]
+    return [Analyzed(r, to_json(r.to_dict())) for r in reports]
 
 
 def _die_with_parent() -> None:

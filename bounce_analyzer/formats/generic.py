@@ -58,6 +58,7 @@ _LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "d
 _GENERATED = rx.compile(rf"\(\s*(?:generated|expanded)\s+from:?\s*<?({ADDR})>?\s*\)?:?", rx.I)
 _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-path|from:|reply-to:)\s*<?({ADDR})",
                              rx.I)
+_SENDER_WORDS = rx.compile(r"mail\s+from|sender|envelope-from|return-path|from:|reply-to:")  # on lower-case text
 _CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d")
 # "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com."
 _SELF_HOST = rx.Gated(r"\b(?:mail\s+system|mail\s+transport|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|"
@@ -82,6 +83,8 @@ class _Excluded:
         self.bounce = bounce
         self.listed = listed or set()  # listed under a heading about failed addresses: a postmaster can fail too
         self._headers: set[str] | None = None
+        self._low: str | None = None  # the notice lower-cased, once for all the addresses asked about
+        self._words: list[int] = []  # where the words that may come before a sender's address start in it
 
     def __contains__(self, address: str) -> bool:
         if address == self.bounce.sender:
@@ -97,14 +100,31 @@ class _Excluded:
         if address in self._headers:
             return True
         notice = self.bounce.notice
-        low = notice.lower()
+        if self._low is None:
+            self._low = notice.lower()
+            self._words = [m.start() for m in _SENDER_WORDS.finditer(self._low, overlapped=True,
+                                                                     timeout=rx.TIMEOUT.get())]
+        low = self._low
+        if len(self._words) * 64 < len(low):
+            # few sender words: look only just after each (a sender's address starts within 20 characters of one),
+            # rather than at every place the address is named, from the start of a long notice for each address
+            for k in self._words:
+                i = low.find(address, k + 1, k + 21 + len(address))
+                while i >= 0:
+                    if self._sender_at(i, address):
+                        return True
+                    i = low.find(address, i + 1, k + 21 + len(address))
+            return False
         i = low.find(address)
         while i >= 0:  # "MAIL FROM:<a@example.org>", "Sender: a@example.org"
-            m = rx.search(_SENDER_CONTEXT, notice[max(0, i - 20):i + len(address) + 1])
-            if m and _clean(m.group(1)) == address:
+            if self._sender_at(i, address):
                 return True
             i = low.find(address, i + 1)
         return False
+
+    def _sender_at(self, i: int, address: str) -> bool:
+        m = rx.search(_SENDER_CONTEXT, self.bounce.notice[max(0, i - 20):i + len(address) + 1])
+        return bool(m and _clean(m.group(1)) == address)
 
 
 def _clean(address: str) -> str:

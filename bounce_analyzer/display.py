@@ -1,0 +1,58 @@
+"""Untrusted text made safe to show and to store.
+
+Diagnostics, addresses, subjects, source ids and file names come from strangers. On a terminal, control characters
+in them (ESC, BEL, backspace, C1 controls) would retitle the window, draw hyperlinks or hide text, so every line for
+people shows them as visible escapes (``\\x1b``). JSON keeps the exact text, with those characters escaped the JSON way
+(``\\u001b``). A file name that is not valid UTF-8 is held in Python with surrogate escapes (as ``os`` gives it), so no
+byte is lost; JSON writes those as ``\\udcff`` (which reads back to the same name), people and the store see ``\\xff``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# the characters that control a terminal or reorder text, and the surrogates that stand for bytes that are not UTF-8
+_UNSAFE = "\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE_RE = re.compile(f"[{_UNSAFE}]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _visible(c: str) -> str:
+    n = ord(c)
+    if n < 0x100:
+        return f"\\x{n:02x}"
+    if 0xDC80 <= n <= 0xDCFF:  # a byte that is not UTF-8, as os.fsdecode keeps it
+        return f"\\x{n - 0xDC00:02x}"
+    return f"\\u{n:04x}"
+
+
+_VISIBLE = {n: _visible(chr(n)) for r in ((0, 0x20), (0x7F, 0xA0), (0x2028, 0x202A), (0x200E, 0x2010),
+                                          (0x202A, 0x202F), (0x2066, 0x206A), (0xD800, 0xE000)) for n in range(*r)}
+
+
+def for_terminal(text: str) -> str:
+    """Text for a line that people read: every control character (newlines and tabs too: a value is one line) as a
+    visible escape, and bytes that are not UTF-8 as ``\\xNN``."""
+    if text.isprintable():
+        return text
+    return text.translate(_VISIBLE)
+
+
+def no_surrogates(text: str) -> str:
+    """Text that can be written as UTF-8 (to SQLite, to a CSV file): bytes that are not UTF-8 as ``\\xNN``."""
+    if text.isascii() or not _SURROGATE_RE.search(text):
+        return text
+    return _SURROGATE_RE.sub(lambda m: _visible(m.group()), text)
+
+
+def to_json(value: Any, *, indent: int | None = None) -> str:
+    """JSON that is valid UTF-8 and safe on a terminal, and reads back to exactly the same value: non-ASCII text as
+    it is, but control characters, text-reordering marks and surrogates escaped as ``\\uXXXX``."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    if text.isascii() or not _UNSAFE_RE.search(text):
+        return text
+    # json.dumps has escaped C0 controls already; what is left can only stand inside a string, where an escape means
+    # the same character
+    return _UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
