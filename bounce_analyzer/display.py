@@ -13,10 +13,11 @@ import json
 import re
 from typing import Any
 
-# the characters that control a terminal or reorder text, and the surrogates that stand for bytes that are not UTF-8
-_UNSAFE = "\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-_UNSAFE_RE = re.compile(f"[{_UNSAFE}]")
+# besides the C0 controls (which json.dumps escapes): characters that control a terminal or reorder text, and the
+# surrogates that stand for bytes that are not UTF-8
+_UNESCAPED = "\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"  # json.dumps leaves these
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_UNESCAPED_RE = re.compile(f"[{_UNESCAPED}]")
 
 
 def _visible(c: str) -> str:
@@ -51,8 +52,8 @@ def to_json(value: Any, *, indent: int | None = None) -> str:
     """JSON that is valid UTF-8 and safe on a terminal, and reads back to exactly the same value: non-ASCII text as
     it is, but control characters, text-reordering marks and surrogates escaped as ``\\uXXXX``."""
     text = json.dumps(value, ensure_ascii=False, indent=indent)
-    if text.isascii() or not _UNSAFE_RE.search(text):
+    if text.isascii() or not _UNESCAPED_RE.search(text):
         return text
-    # json.dumps has escaped C0 controls already; what is left can only stand inside a string, where an escape means
-    # the same character
-    return _UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    # json.dumps escapes the C0 controls in strings (those outside are its own indentation); the rest can only stand
+    # inside a string, where an escape means the same character
+    return _UNESCAPED_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

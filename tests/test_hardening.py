@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bounce_analyzer import analyze
+from bounce_analyzer.display import for_terminal, to_json
 from bounce_analyzer.options import DEFAULT
 from bounce_analyzer.parse.message import decode_encoded_words
 
@@ -344,3 +345,17 @@ def test_control_characters_never_reach_the_terminal_and_json_keeps_them_exactly
     (report,) = [json.loads(line) for line in r.stdout.decode().splitlines()]
     assert report["source"].endswith(f"evil{_HOSTILE}.eml") and report["subject"].endswith(_HOSTILE.strip())
     assert _HOSTILE in report["recipients"][0]["diagnostic"]
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_json_escapes_what_a_terminal_obeys_and_reads_back_exactly(indent):
+    value = {"diagnostic": f"550 {_HOSTILE} \x7f\n\t", "source": "/mail/caf\udce9.eml", "n": [1, None]}
+    text = to_json(value, indent=indent)
+    assert json.loads(text) == value
+    assert text.isascii() and not any(c in text.encode() for c in _CONTROL_BYTES)
+    assert ("\n" in text) == (indent is not None)  # the indentation stays as it is
+
+
+def test_for_terminal_shows_control_characters_and_keeps_the_rest():
+    assert for_terminal("café ✅ 550") == "café ✅ 550"
+    assert for_terminal("a\x1b[2Jb\x07\u009b\u202e\udce9\n") == "a\\x1b[2Jb\\x07\\x9b\\u202e\\xe9\\x0a"
