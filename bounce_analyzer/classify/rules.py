@@ -205,6 +205,7 @@ class NeedleIndex:
         gated = set(self.ungated)
         buckets = self.buckets
         hits = [e for gram in self.keys.intersection(_grams(low)) for e in buckets[gram]]
+        hits.sort()  # the same string reported for a rule in every process, whatever the order of the set
         for n, needle, is_gate in hits + self.short:
             if is_gate:
                 if n not in gated and needle in low:
