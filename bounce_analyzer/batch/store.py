@@ -224,20 +224,25 @@ class Store:
 
         out = []
         reasons: dict[str, Any] | None = None
-        for r in self.recipients(until=as_of):
-            kind = event_type(r.action, r.verdict, r.reason or "")
-            date = parse_date(r.date)
-            if kind is None or date is None or not r.address:
+        sql = (f"SELECT r.address, r.action, r.verdict, r.reason, r.fault, r.status, r.source_id, {_SEEN} "
+               "FROM recipients r JOIN messages m USING (source_id)")
+        args: tuple[str, ...] = ()
+        if as_of is not None:
+            sql += f" WHERE substr({_SEEN}, 1, {len(as_of)}) <= ?"
+            args = (as_of,)
+        for address, action, verdict, reason, fault, status, source_id, seen in self.db.execute(sql, args):
+            kind = event_type(action, verdict, reason or "")
+            date = parse_date(seen) if kind is not None and address else None
+            if kind is None or date is None:
                 continue
-            fault = r.fault
             if fault is None and kind in ("hard", "soft", "delay"):
                 if reasons is None:
                     from ..classify.rules import default
 
                     reasons = default().reasons
-                known = reasons.get(r.reason or "")
+                known = reasons.get(reason or "")
                 fault = known.fault if known else None
-            out.append(Event(r.address.lower(), kind, date, r.source_id, r.reason or "", fault, r.status))
+            out.append(Event(address.lower(), kind, date, source_id, reason or "", fault, status))
         return out
 
     def suppressions(self, policy: Any = None, as_of: str | None = None) -> list[Any]:
