@@ -11,7 +11,7 @@ A policy is data (``rules/policies/*.toml``, or a file of your own): triggers th
 a time window, and an optional score. Only failures whose ``fault`` is the recipient's count unless a policy names
 other faults: the sending side's failures (a blocklisted IP, a rate limit) never unsubscribe anybody. A delivery, a
 success notice or an auto-reply that shows the mailbox works resets an address's history. A decision, once made,
-stands. Dates come from the messages (the notice's Date, else when it was stored), never from the wall clock.
+stands. Dates come from the messages (the notice's Date; else when it was stored or fed).
 """
 
 from __future__ import annotations
@@ -156,11 +156,11 @@ def _iso(d: datetime) -> str:
 
 
 def events_of(report: Report, when: str | datetime | None = None) -> list[Event]:
-    """The events one report holds, dated by ``when``, else the notice's Date. A report with no date and no
-    ``when`` gives none: a policy never guesses dates."""
+    """The events one report holds, dated by ``when``, else the notice's Date, else the moment it is read (as the
+    store dates a message without a Date by when it was stored): a complaint without a Date still counts."""
     date = parse_date(when) if when is not None else parse_date(report.date)
     if date is None:
-        return []
+        date = datetime.now(UTC)
     out = []
     for r in report.recipients:
         kind = event_type(r.action, r.verdict, r.reason)

@@ -139,3 +139,11 @@ def test_csv_carries_the_campaign_data(tmp_path):
         "Birdwatchers Weekly <weekly.lists.example.org>", "alice@example.com", "wk36-2023", "")
     assert (verp["fault"], feedback["fault"]) == ("sender", "recipient")
     assert feedback["feedback_id"] == "webinar-oct:marketing:example-org" and feedback["X-Campaign-ID"] == ""
+
+
+def test_rules_check_refuses_a_code_hint_that_drops_an_address_for_a_sender_fault(tmp_path):
+    f = tmp_path / "codes.toml"
+    f.write_text('schema = 1\n[[status]]\ncode = "X.7.1"\ntitle = "Refused"\nmeaning = "m"\nreason = "blocked"\n'
+                 'hint = "Remove the address from your list."\n')
+    problems = check(load([f]))
+    assert problems == ['code "X.7.1": its reason\'s fault is "sender" but its hint says to drop the address']

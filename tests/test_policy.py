@@ -287,3 +287,16 @@ def test_policy_command_text_and_csv_and_errors(history):
     assert bad.returncode == 2 and b"not a date: 'yesterday'" in bad.stderr
     bad = run_cli("policy", "--db", db, "--policy", "nope")
     assert bad.returncode == 2 and bad.stderr.decode().count("\n") == 1 and b"no such policy" in bad.stderr
+
+
+def test_a_report_fed_without_a_date_still_counts():
+    from bounce_analyzer.model import Kind, Recipient, Report
+
+    complaint = Report(source="fbl-1", is_bounce=False, kind=Kind.FEEDBACK, date=None, recipients=(
+        Recipient(address="Reader@Example.net", action="complained", reason="feedback"),))
+    tracker = Tracker()
+    (d,) = tracker.add(complaint)
+    assert (d.address, d.action, d.reason, d.chain[0].source) == ("reader@example.net", "suppress", "feedback",
+                                                                  "fbl-1")
+    dated = Tracker().add(complaint, when="2026-02-01T10:00:00Z")
+    assert dated[0].decided_at == datetime(2026, 2, 1, 10, tzinfo=UTC)

@@ -217,12 +217,12 @@ class Store:
                f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_SEEN}, r.source_id, r.idx")
         return [StoredRecipient(*row) for row in self.db.execute(sql, args)]
 
-    def events(self, as_of: str | None = None) -> list[Any]:
+    def events(self, as_of: str | None = None) -> Iterator[Any]:
         """What the stored results say about each address, for a bounce policy (``bounce_analyzer.policy``), in date
-        order, up to ``as_of``. Rows stored before faults were recorded get their reason's fault."""
+        order, up to ``as_of`` (a date counts whole). Rows stored before faults were recorded get their reason's
+        fault. Read as they are used: a store of any size is never held in memory."""
         from ..policy import Event, event_type, parse_date
 
-        out = []
         reasons: dict[str, Any] | None = None
         sql = (f"SELECT r.address, r.action, r.verdict, r.reason, r.fault, r.status, r.source_id, {_SEEN} "
                "FROM recipients r JOIN messages m USING (source_id)")
@@ -230,6 +230,7 @@ class Store:
         if as_of is not None:
             sql += f" WHERE substr({_SEEN}, 1, {len(as_of)}) <= ?"
             args = (as_of,)
+        sql += f" ORDER BY {_SEEN}, r.source_id, r.idx"  # stored dates are all UTC ISO 8601: text order is time order
         for address, action, verdict, reason, fault, status, source_id, seen in self.db.execute(sql, args):
             kind = event_type(action, verdict, reason or "")
             date = parse_date(seen) if kind is not None and address else None
@@ -242,15 +243,16 @@ class Store:
                     reasons = default().reasons
                 known = reasons.get(reason or "")
                 fault = known.fault if known else None
-            out.append(Event(address.lower(), kind, date, source_id, reason or "", fault, status))
-        return out
+            yield Event(address.lower(), kind, date, source_id, reason or "", fault, status)
 
     def suppressions(self, policy: Any = None, as_of: str | None = None) -> list[Any]:
         """The addresses a bounce policy (default ``strict``: hard failures, complaints, moved addresses, repeated
         recipient-side soft failures) says to stop mailing, as ``policy.Decision``s with their chains."""
-        from ..policy import DEFAULT_POLICY, decide
+        from ..policy import DEFAULT_POLICY, Tracker
 
-        return decide(self.events(as_of), policy or DEFAULT_POLICY, as_of)
+        tracker = Tracker(policy or DEFAULT_POLICY)
+        tracker.feed(self.events(as_of))
+        return tracker.decisions()
 
 
 def open_existing(path: str) -> Store:
