@@ -147,3 +147,11 @@ def test_rules_check_refuses_a_code_hint_that_drops_an_address_for_a_sender_faul
                  'hint = "Remove the address from your list."\n')
     problems = check(load([f]))
     assert problems == ['code "X.7.1": its reason\'s fault is "sender" but its hint says to drop the address']
+
+
+def test_text_outputs_say_whose_fault():
+    eml = str(SAMPLES / "edge" / "blocklist-worded-unknown-user.eml")
+    text = run_cli("analyze", "--format", "text", eml).stdout.decode()
+    assert "      fault:       sender\n" in text
+    line = run_cli("scan", "--format", "text", "--no-summary", eml).stdout.decode()
+    assert line.rstrip("\n").endswith("elif.demir@example.net  550 5.1.1  blocked  SOFT  sender")

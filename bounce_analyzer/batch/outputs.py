@@ -78,7 +78,8 @@ class Lines:
             self.out.write(f"{report.source}  {note}\n")
         for r in report.recipients:
             codes = " ".join(x for x in (str(r.reply_code or ""), r.status or "") if x) or "-"
-            self.out.write(f"{report.source}  {r.address}  {codes}  {r.reason}  {(r.verdict or '-').upper()}\n")
+            fault = f"  {r.fault}" if r.fault else ""
+            self.out.write(f"{report.source}  {r.address}  {codes}  {r.reason}  {(r.verdict or '-').upper()}{fault}\n")
 
 
 class Sisimai:
