@@ -300,3 +300,16 @@ def test_a_report_fed_without_a_date_still_counts():
                                                                   "fbl-1")
     dated = Tracker().add(complaint, when="2026-02-01T10:00:00Z")
     assert dated[0].decided_at == datetime(2026, 2, 1, 10, tzinfo=UTC)
+
+
+def test_the_readme_library_example_unsubscribes_complainers_and_moved_addresses():
+    readme = (SAMPLES.parent / "README.md").read_text()
+    section = readme[readme.index("## Library"):]
+    code = section[section.index("```python\n") + 10:section.index("```", section.index("```python\n") + 10)]
+    unsubscribed: list[str] = []
+    for name in ("feedback/arf-abuse.eml", "autoreply/new-address.eml", "exim/user-unknown.eml",
+                 "edge/blocklist-worded-unknown-user.eml", "autoreply/sieve-vacation.eml"):
+        exec(code, {"raw_bytes": (SAMPLES / name).read_bytes(), "unsubscribe": unsubscribed.append,
+              "print": lambda *a: None})
+    # the complainer, the moved address and the unknown user; not the blocklisted sending IP, nor the holiday
+    assert unsubscribed == ["reader@example.net", "karin.holm@example.net", "lena.fischer@example.net"]
