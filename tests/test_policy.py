@@ -313,3 +313,14 @@ def test_the_readme_library_example_unsubscribes_complainers_and_moved_addresses
               "print": lambda *a: None})
     # the complainer, the moved address and the unknown user; not the blocklisted sending IP, nor the holiday
     assert unsubscribed == ["reader@example.net", "karin.holm@example.net", "lena.fischer@example.net"]
+
+
+def test_as_of_with_a_time_in_another_zone(history):
+    _, db = history
+    store = Store(db)
+    try:
+        # full.daily's third full-mailbox day is 2026-03-03 08:00 UTC
+        assert [d.address for d in store.suppressions(as_of="2026-03-03T09:59:59+02:00")] == []
+        assert [d.address for d in store.suppressions(as_of="2026-03-03T10:00:00+02:00")] == ["full.daily@example.net"]
+    finally:
+        store.close()

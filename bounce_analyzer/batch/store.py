@@ -228,8 +228,14 @@ class Store:
                "FROM recipients r JOIN messages m USING (source_id)")
         args: tuple[str, ...] = ()
         if as_of is not None:
-            sql += f" WHERE substr({_SEEN}, 1, {len(as_of)}) <= ?"
-            args = (as_of,)
+            limit = as_of.strip()
+            if len(limit) > 10:  # a time, perhaps in another zone: as the stored dates are written (UTC)
+                when = parse_date(limit)
+                if when is None:
+                    raise InputError(f"{as_of}: not a date (write e.g. 2026-01-31 or 2026-01-31T12:00:00Z)")
+                limit = when.isoformat(timespec="seconds")
+            sql += f" WHERE substr({_SEEN}, 1, {len(limit)}) <= ?"
+            args = (limit,)
         sql += f" ORDER BY {_SEEN}, r.source_id, r.idx"  # stored dates are all UTC ISO 8601: text order is time order
         for address, action, verdict, reason, fault, status, source_id, seen in self.db.execute(sql, args):
             kind = event_type(action, verdict, reason or "")
