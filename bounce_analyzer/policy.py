@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .classify.rules import FAULTS
 from .errors import PolicyError
 from .model import Recipient, Report
 
@@ -32,7 +33,7 @@ DEFAULT_POLICY = "strict"
 SCHEMA = 1
 EVENTS = ("hard", "soft", "delay", "complaint", "moved")  # what a trigger or a score may count
 FAILURES = ("hard", "soft", "delay")  # the events a fault filter applies to
-_FAULTS = ("recipient", "sender", "destination", "network", "unknown")
+_FAULTS = FAULTS
 _NAMES = {"hard": ("hard failure", "hard failures"), "soft": ("soft failure", "soft failures"),
           "delay": ("delay", "delays"), "complaint": ("complaint", "complaints"),
           "moved": ("moved address", "moved addresses")}
