@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 _WHERE = {
     "analyze": "api", "analyze_file": "api", "scan": "batch",
     "explain": "explain", "Explanation": "explain", "classify_reply": "reply",
+    "Store": "batch.store", "Tracker": "policy", "load_policy": "policy",
     "BounceAnalyzerError": "errors", "InputError": "errors", "RulesError": "errors",
     "Evidence": "model", "Kind": "model", "Original": "model", "Problem": "model", "Recipient": "model",
     "Report": "model", "Responder": "model", "Role": "model",
@@ -28,10 +29,12 @@ _WHERE = {
 if TYPE_CHECKING:
     from .api import analyze, analyze_file
     from .batch import scan
+    from .batch.store import Store
     from .errors import BounceAnalyzerError, InputError, RulesError
     from .explain import Explanation, explain
     from .model import Evidence, Kind, Original, Problem, Recipient, Report, Responder, Role
     from .options import DEFAULT, STRICT, Options
+    from .policy import Tracker, load_policy
     from .reply import classify_reply
 
 
@@ -60,10 +63,13 @@ __all__ = [
     "Responder",
     "Role",
     "RulesError",
+    "Store",
+    "Tracker",
     "__version__",
     "analyze",
     "analyze_file",
     "classify_reply",
     "explain",
+    "load_policy",
     "scan",
 ]

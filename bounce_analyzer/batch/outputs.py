@@ -82,8 +82,9 @@ class Lines:
             self.out.write(f"{t(report.source)}  {t(note)}\n")
         for r in report.recipients:
             codes = " ".join(x for x in (str(r.reply_code or ""), r.status or "") if x) or "-"
+            fault = f"  {r.fault}" if r.fault else ""
             self.out.write(f"{t(report.source)}  {t(r.address)}  {t(codes)}  {r.reason}  "
-                           f"{(r.verdict or '-').upper()}\n")
+                           f"{(r.verdict or '-').upper()}{fault}\n")
 
 
 class Sisimai:

@@ -86,6 +86,12 @@ def _hints_against_fault(rules: RuleSet) -> list[str]:
     for reason in rules.reasons.values():
         if reason.fault not in (None, "recipient", "unknown") and any(w in reason.hint.lower() for w in _DROP_WORDS):
             out.append(f'reason "{reason.id}": its fault is "{reason.fault}" but its hint says to drop the address')
+    for entry in (*rules.statuses.values(), *rules.replies.values()):
+        of_code = rules.reasons.get(entry.reason or "")
+        if entry.hint and of_code and of_code.fault not in (None, "recipient", "unknown") and any(
+                w in entry.hint.lower() for w in _DROP_WORDS):
+            out.append(f'code "{entry.code}": its reason\'s fault is "{of_code.fault}" but its hint says to drop the '
+                       "address")
     for rule in rules.rules:
         of_rule = rules.reasons.get(rule.reason)
         fault = rule.fault or (of_rule.fault if of_rule else None)
