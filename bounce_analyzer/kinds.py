@@ -63,10 +63,11 @@ class Signals:
         if not _any(self._notice, d.bounce_phrases):
             return False
         if not (sender or subject):
-            # neither From nor Subject says so: the words of a notice and a server's failure reply quoted in them
-            # still do, unless it is a person's reply
-            return bool(code_paragraphs(b.notice)) and not (rx.match(_REPLY_SUBJECT, b.subject)
-                                                            or header(b.msg, "in-reply-to"))
+            # neither From nor Subject says so: the words of a notice still do, with a server's failure reply
+            # quoted in them or more than one of them, unless it is a person's reply
+            said = sum(1 for p in d.bounce_phrases if p in self._notice)
+            return (said > 1 or bool(code_paragraphs(b.notice))) and not (
+                rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
         # a person's reply that talks about a bounce is not one
         return sender or not (rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
 

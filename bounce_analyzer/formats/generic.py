@@ -358,6 +358,35 @@ def _as_sent(notice: str, findings: list[Finding], excluded: _Excluded) -> None:
                                                 len(low)) if i >= 0))
 
 
+_URL_CONTEXT = ("http://", "https://", "mailto:", "www.")
+
+
+def _scored(notice: str, excluded: _Excluded, bounce: Bounce) -> list[Finding]:
+    """The last resort for a layout nothing above reads: every address of the notice's own text, kept when the
+    evidence for it adds up. For: a failure reply on its line (two points), being one of the original's recipients
+    (one); an address the notice gives as sender, postmaster or the like, or inside a link, never counts. The line
+    it stands on is its diagnostic."""
+    wanted: set[str] = set()
+    if bounce.original is not None:
+        for name in ("to", "cc", "x-original-to", "delivered-to"):
+            wanted.update(_clean(m.group(0)) for m in rx.finditer(_ADDR, header(bounce.original, name)))
+    found: dict[str, tuple[int, str]] = {}
+    for line in notice[:50_000].split("\n"):
+        if "@" not in line or len(line) > 1000:
+            continue
+        low = line.lower()
+        coded = bool(rx.search(_CODE_LINE, line))
+        for m in rx.finditer(_ADDR, line):
+            address = _clean(m.group(0))
+            before = low[max(0, m.start() - 12):m.start()]
+            if address in excluded or any(u in before for u in _URL_CONTEXT) or "/" in before[-1:]:
+                continue
+            score = 2 * coded + (address in wanted)
+            if score > found.get(address, (0, ""))[0]:
+                found[address] = (score, line.strip())
+    return [Finding(address=a, diagnostic=text, source="text") for a, (score, text) in found.items() if score >= 2]
+
+
 def reporting_host(bounce: Bounce) -> str | None:
     """The host the notice names as its own, else the domain of a MAILER-DAEMON / postmaster sender."""
     head = bounce.notice[:600]
@@ -429,6 +458,8 @@ class GenericText:
                 address = _clean(m.group(1))
                 if all(f.address != address for f in findings) and address not in excluded:
                     findings.append(Finding(address=address, source="text"))
+        if not findings:
+            findings = _scored(notice, excluded, bounce)
         if not findings:
             return Extract()
         self._finish(notice, findings)
