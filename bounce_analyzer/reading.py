@@ -5,13 +5,13 @@ falls back to the original's one recipient."""
 from __future__ import annotations
 
 from .formats import FORMATS, Bounce, Extract, Finding, FormatParser
-from .formats.generic import ADDR, code_paragraphs, reporting_host
+from .formats.generic import code_paragraphs, reporting_host
 from .kinds import Signals
 from .options import Options
 from .original import verp_recipient
 from .parse import bounded as rx
-from .parse import dsn as dsn_mod
 from .parse import smtp
+from .parse.address import ADDR, in_header
 from .parse.message import header
 
 
@@ -122,15 +122,6 @@ _ENVELOPE_HEADERS = ("x-original-to", "delivered-to", "x-envelope-to", "envelope
 _RECEIVED_FOR = rx.compile(rf"\bfor\s+<?({ADDR})>?", rx.I)
 
 
-_ADDRESS = rx.compile(ADDR)
-
-
-def _addresses(value: str, pattern: rx.Pattern = _ADDRESS) -> set[str]:
-    found = {dsn_mod.address_of(m.group(m.lastindex or 0)) for m in rx.finditer(pattern, value)}
-    found.discard("")
-    return found
-
-
 def _named_elsewhere(b: Bounce) -> tuple[str, str] | None:
     """The one recipient of the original, for a notice that names nobody ("Delivery report unavailable"), and
     where it was read: the original's envelope headers, the "for <...>" of its Received lines, its To (unless it
@@ -138,19 +129,19 @@ def _named_elsewhere(b: Bounce) -> tuple[str, str] | None:
     o = b.original
     mine = {b.sender}
     if o is not None:
-        mine |= _addresses(header(o, "from"))
+        mine |= in_header(header(o, "from"))
         for name in _ENVELOPE_HEADERS:
-            found = _addresses(header(o, name)) - mine
+            found = in_header(header(o, name)) - mine
             if len(found) == 1:
                 return found.pop(), f"the original's {name.title()} header"
         received = set()
         for value in (o.get_all("received") or [])[:20]:
-            received |= _addresses(str(value), _RECEIVED_FOR)
+            received |= in_header(str(value), _RECEIVED_FOR)
         received -= mine
         if len(received) == 1:
             return received.pop(), "the original's Received header"
         if not (header(o, "cc") or header(o, "list-id") or header(o, "list-post")):
-            found = _addresses(header(o, "to")) - mine
+            found = in_header(header(o, "to")) - mine
             if len(found) == 1:
                 return found.pop(), "the original's To header"
     verp = verp_recipient(header(b.msg, "to"), header(b.msg, "delivered-to"), header(b.msg, "x-original-to"))

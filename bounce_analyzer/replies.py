@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from .classify.rules import RuleSet
 from .formats.base import Bounce
-from .formats.generic import ADDR
 from .model import Evidence, Kind, Problem, Recipient, Report
 from .options import Options
 from .original import describe
 from .parse import bounded as rx
 from .parse import dsn as dsn_mod
+from .parse.address import PATTERN as _ADDRESS
 from .parse.message import header
-
-_ADDRESS = rx.compile(ADDR)
 
 
 def feedback_report(b: Bounce, texts: list[str], rules: RuleSet, source: str, options: Options,

@@ -26,11 +26,12 @@ from typing import ClassVar
 
 from ..parse import bounded as rx
 from ..parse import dsn, smtp
+from ..parse.address import ADDR, PATTERN
+from ..parse.address import clean as _clean
 from ..parse.message import header
 from .base import Bounce, Extract, Finding
 
-ADDR = r"[\w.%+=/'&!#$*?^{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}"
-_ADDR = rx.compile(ADDR)
+_ADDR = PATTERN
 # an address line: the address (bracketed or not) at the start of the line, then ":" / "..." / "(" / text / nothing
 _ADDR_LINE = rx.compile(
     rf"^[ \t>*-]{{0,8}}(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipient(?: address)?:\s*|"
@@ -125,10 +126,6 @@ class _Excluded:
     def _sender_at(self, i: int, address: str) -> bool:
         m = rx.search(_SENDER_CONTEXT, self.bounce.notice[max(0, i - 20):i + len(address) + 1])
         return bool(m and _clean(m.group(1)) == address)
-
-
-def _clean(address: str) -> str:
-    return address.strip(".'\"").lower()
 
 
 def headed_sections(notice: str) -> tuple[set[str], str]:
