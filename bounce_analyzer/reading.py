@@ -144,8 +144,28 @@ def _named_elsewhere(b: Bounce) -> tuple[str, str] | None:
             found = in_header(header(o, "to")) - mine
             if len(found) == 1:
                 return found.pop(), "the original's To header"
+        # several recipients: the one whose mailbox name the notice writes on its own ("kijitora... User unknown",
+        # a screen name)
+        named = [a for a in sorted(in_header(f"{header(o, 'to')}, {header(o, 'cc')}") - mine)
+                 if _names_mailbox(b.notice, a.partition("@")[0])]
+        if len(named) == 1:
+            return named[0], "the original's recipients, by the mailbox name the notice gives"
     verp = verp_recipient(header(b.msg, "to"), header(b.msg, "delivered-to"), header(b.msg, "x-original-to"))
     return (verp, "the VERP address the notice was sent to") if verp else None
+
+
+def _names_mailbox(notice: str, local: str) -> bool:
+    """Whether the notice writes a mailbox name as a word of its own (not inside an address or a longer word)."""
+    if len(local) < 3:
+        return False
+    low, local = notice.lower(), local.lower()
+    i = low.find(local)
+    while i >= 0:
+        before, after = low[i - 1:i] if i else "", low[i + len(local):i + len(local) + 1]
+        if not (before.isalnum() or before in "._-+@") and not (after.isalnum() or after in "@_-+"):
+            return True
+        i = low.find(local, i + 1)
+    return False
 
 
 def from_original(b: Bounce) -> tuple[str, Extract] | None:
