@@ -119,9 +119,9 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
                      depth: int) -> Report:
     """The report on one message (``depth``: how far inside other messages it was found)."""
     b, feedback_texts = read_notice(msg, rules, options, problems, source)
-    if feedback_texts or b.report_type == "feedback-report":
-        return feedback_report(b, feedback_texts, rules, source, options, problems)
     signals = Signals(b, rules)
+    if feedback_texts or b.report_type == "feedback-report" or signals.complaint:
+        return feedback_report(b, feedback_texts, rules, source, options, problems)
     original = describe(b.original, msg, options.extra_headers, b.notice)
     sniffs = sniff(b, options)
     certain = any(score >= CERTAIN for score, _, _ in sniffs)

@@ -72,6 +72,13 @@ class Signals:
         return sender or not (rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
 
     @cached_property
+    def complaint(self) -> bool:
+        """A complaint that is not an ARF report: a feedback loop's notice whose Subject says so, carrying a copy of
+        the message complained about."""
+        return self.b.original is not None and _any(self._subject, self.d.complaint_subjects) \
+            and not self.b.dsn_texts
+
+    @cached_property
     def delay(self) -> bool:
         return _any(self._subject, self.d.delay_subjects) or _any(self._notice, self.d.delay_phrases)
 

@@ -26,18 +26,25 @@ def feedback_report(b: Bounce, texts: list[str], rules: RuleSet, source: str, op
                 fields.setdefault(name.strip().lower(), value.strip())
     address = dsn_mod.address_of(fields.get("original-rcpt-to", ""))
     if not address and b.original is not None:
-        address = dsn_mod.address_of(header(b.original, "to"))
+        # the complainer is the original's recipient: a header some providers add to the copy names it, else To
+        for name in (*rules.detect.complaint_recipient_headers, "to"):
+            address = dsn_mod.address_of(header(b.original, name))
+            if address:
+                break
+    arf = bool(texts) or b.report_type == "feedback-report"
+    feedback_type = fields.get("feedback-type", "").lower() or (None if arf else "abuse")
     reason = rules.reasons["feedback"]
     recipients: tuple[Recipient, ...] = ()
     if address:
+        said = (Evidence("reason", "message/feedback-report", f"Feedback-Type: {fields.get('feedback-type', '')}")
+                if arf else Evidence("reason", "subject", b.subject[:200]))
         recipients = (Recipient(address=address, action="complained", reason="feedback", verdict=None,
-                                hint=reason.hint, rule="feedback-report",
-                                evidence=(Evidence("reason", "message/feedback-report",
-                                                   f"Feedback-Type: {fields.get('feedback-type', '')}"),)),)
-    return Report(source=source, is_bounce=False, kind=Kind.FEEDBACK, format="arf",
+                                hint=reason.hint, rule="feedback-report" if arf else "complaint-with-copy",
+                                evidence=(said,)),)
+    return Report(source=source, is_bounce=False, kind=Kind.FEEDBACK, format="arf" if arf else "complaint",
                   reporting_mta=(fields.get("reporting-mta") and dsn_mod.host_of(fields["reporting-mta"])) or None,
                   arrival_date=fields.get("arrival-date") or fields.get("received-date") or None,
-                  subject=b.subject or None, feedback_type=fields.get("feedback-type", "").lower() or None,
+                  subject=b.subject or None, feedback_type=feedback_type,
                   original=describe(b.original, b.msg, options.extra_headers), recipients=recipients,
                   problems=tuple(problems))
 

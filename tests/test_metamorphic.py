@@ -31,6 +31,9 @@ KNOWN: dict[tuple[str, str], str] = {
     ("mlserver/fml-not-member.eml", "neutral-subject"):
         "failed address taken from the Subject's list name: garden-ctl@ (the command address) instead of the list "
         "address the text names",
+    ("feedback/complaint-without-arf.eml", "neutral-subject"):
+        "a complaint without the ARF format is told by its Subject ('complaint about message from ...'): "
+        "without it, the copy alone is not a complaint",
     # the delivery-status part removed, the text still says it all
     ("exchange/o365-access-denied-dbeb.eml", "no-dsn"):
         "the text's 'Remote server: SN1PEPF0002BA4F...' is not read: role remote -> unknown, host lost",

@@ -156,6 +156,8 @@ class Detect:
     list_phrases: tuple[str, ...] = ()
     lure_phrases: tuple[str, ...] = ()
     lure_attachments: tuple[str, ...] = ()
+    complaint_subjects: tuple[str, ...] = ()
+    complaint_recipient_headers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
