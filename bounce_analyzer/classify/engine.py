@@ -94,7 +94,10 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
         host, ip = None, None
         role, evidence = Role.REMOTE, "the diagnostic is an SMTP reply from a server the notice does not name"
     else:
-        host, ip, role, evidence = None, None, Role.UNKNOWN, "an SMTP reply without the host that sent it"
+        # a notice that quotes a reply passes on what a server answered when it tried to deliver: the receiving one,
+        # since the reporting MTA's own refusals are caught above (its own words, or the recipient's own domain)
+        host, ip = None, None
+        role, evidence = Role.REMOTE, "an SMTP reply quoted without the server's name: the receiving server's"
     gw = rules.gateway_for(host) or rules.gateway_for(dsn_gateway)
     if gw is not None:
         role, evidence = Role.GATEWAY, f"{host or dsn_gateway} is a {gw.name} filtering gateway"
