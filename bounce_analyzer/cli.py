@@ -555,12 +555,14 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     rules = _load_rules(args.rules)
     query = " ".join(args.query)
     ex = explain(query, rules=rules, host=args.host)
+    if not ex.known:
+        _err(f"{query}: not a reply code, enhanced status code, reason word or diagnostic line this tool can read "
+             "(try 550, 5.1.1, user_unknown or a whole line such as '550 5.1.1 User unknown')")
+        return 1
     if args.format == "json":
         sys.stdout.write(to_json(ex.to_dict(), indent=2) + "\n")
     else:
         _print_explanation(ex, sys.stdout)
-    if not ex.known:
-        _err(f"{query}: not a code this tool knows; showing what the rules make of it")
     return 0
 
 
@@ -575,9 +577,9 @@ def _print_explanation(ex: Explanation, out: TextIO) -> None:
         lines += [("class", ex.status_class), ("subject", ex.status_subject), ("meaning", ex.status_meaning)]
     if ex.conflict:
         lines.append(("note", "the reply code and the enhanced code disagree on the class"))
-    lines += [("reason", ex.reason), ("verdict", ex.verdict), ("fault", ex.fault), ("hint", ex.hint),
-              ("answered by", ex.host), ("decided by", ex.rule),
-              ("refs", ", ".join(ex.refs) if ex.refs else None)]
+    reason = f"{ex.reason}: {ex.reason_description}" if ex.reason and ex.reason_description else ex.reason
+    lines += [("reason", reason), ("verdict", ex.verdict), ("fault", ex.fault), ("hint", ex.hint),
+              ("answered by", ex.host), ("refs", ", ".join(ex.refs) if ex.refs else None)]
     for label, value in lines:
         if value:
             out.write(f"{label + ':':12} {value}\n")
