@@ -564,7 +564,7 @@ def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems
     msg = parse_bytes(normalise_newlines(raw))
     report = _analyze_message(msg, source, rules, options, problems, 0)
     date = _date_of(msg)  # the outer notice's, whichever message inside it was read
-    return replace(report, date=date) if date else report
+    return replace(report, date=datetime.fromisoformat(date)) if date else report
 
 
 def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options, problems: list[Problem],

@@ -512,9 +512,11 @@ def _load_rules(paths: list[str]) -> Any:
 
 
 def _print_report(report: Report, out: TextIO) -> None:
+    from .display import Paint, kind_words, wants_colour
+
     t = for_terminal  # every value from the message, shown with its control characters made visible
-    kind = str(report.kind).replace("_", " ")
-    head = f"{t(report.source)}: {kind}"
+    paint = Paint(wants_colour(out))
+    head = f"{paint(t(report.source), 'bold')}: {paint(kind_words(report.kind), 'bold')}"
     if report.format:
         head += f" (read as {report.format})"
     if report.reporting_mta:
@@ -527,8 +529,8 @@ def _print_report(report: Report, out: TextIO) -> None:
             out.write(f"  VERP recipient: {t(o.verp_recipient)}\n")
     for r in report.recipients:
         codes = " ".join(x for x in (str(r.reply_code) if r.reply_code else "", r.status or "") if x) or "no code"
-        verdict = (r.verdict or "-").upper()
-        out.write(f"  {t(r.address)}  [{t(r.action or '')}]  {t(codes)}  {r.reason}  {verdict}\n")
+        verdict = paint((r.verdict or "-").upper(), r.verdict)
+        out.write(f"  {paint(t(r.address), 'bold')}  [{t(r.action or '')}]  {t(codes)}  {r.reason}  {verdict}\n")
         who = f"{r.responder.role}"
         if r.responder.host:
             who += f" {t(r.responder.host)}"
@@ -543,9 +545,11 @@ def _print_report(report: Report, out: TextIO) -> None:
         if r.retry_after:
             out.write(f"      retry after: {r.retry_after} s\n")
         out.write(f"      hint:        {t(r.hint)}\n")
-        out.write(f"      rule:        {t(r.rule)}\n")
-    if not report.recipients and report.kind in ("not_bounce", "autoreply"):
-        out.write("  no failed recipient: this is not a bounce\n")
+        out.write(paint(f"      rule:        {t(r.rule)}", "dim") + "\n")
+    if not report.recipients and report.kind == "not_bounce":
+        out.write("  nothing failed: this message is not a bounce (no delivery report or failure notice in it)\n")
+    elif not report.recipients and report.kind == "autoreply":
+        out.write("  nothing failed: an automatic reply (out of office or similar), not a bounce\n")
     out.write("\n")
 
 

@@ -113,7 +113,7 @@ def message_row(report: Report, size: int | None, scanned_at: str, as_json: str,
     problems = to_json([{"kind": p.kind, "message": p.message} for p in report.problems]) \
         if report.problems else None
     return _text((report.source, message_key, scanned_at, size, str(report.kind), int(report.is_bounce), report.format,
-            report.reporting_mta, report.date, report.subject, report.feedback_type,
+            report.reporting_mta, report.iso_date, report.subject, report.feedback_type,
             o.message_id if o else None, o.subject if o else None, o.from_ if o else None, o.list_id if o else None,
             o.verp_recipient if o else None, problems, as_json))
 
