@@ -168,7 +168,7 @@ def _provider(host: str | None, role: str | None, domain: str | None) -> str:
 
 @dataclass
 class Figures:
-    strings: list[str] = field(default_factory=lambda: [""])
+    index: dict[str, int] = field(default_factory=lambda: {"": 0})  # each distinct text once, in order
     rows: list[list[int]] = field(default_factory=list)
     total_rows: int = 0
     per_day: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -178,15 +178,10 @@ class Figures:
     campaigns: Counter[str] = field(default_factory=Counter)
     problems: list[tuple[str, str, str]] = field(default_factory=list)
     total_problems: int = 0
-    _index: dict[str, int] = field(default_factory=lambda: {"": 0})
 
-    def text(self, value: object) -> int:
-        s = "" if value is None else str(value)
-        i = self._index.get(s)
-        if i is None:
-            i = self._index[s] = len(self.strings)
-            self.strings.append(s)
-        return i
+    @property
+    def strings(self) -> list[str]:
+        return list(self.index)
 
 
 def _campaigns(headers: str | None) -> list[str]:
@@ -202,6 +197,8 @@ def _campaigns(headers: str | None) -> list[str]:
 
 def figures(store: Store, *, limit: int = ROW_LIMIT) -> Figures:
     f = Figures()
+    providers: dict[tuple[str | None, str | None, str | None], str] = {}
+    index = f.index
     rows = store.iter_query(
         "SELECT r.address, r.domain, m.date, m.kind, r.action, r.verdict, r.fault, r.reason, r.reply_code, r.status, "
         "r.responder_role, r.responder_host, m.list_id, json_extract(m.report, '$.original.headers'), r.diagnostic, "
@@ -210,7 +207,9 @@ def figures(store: Store, *, limit: int = ROW_LIMIT) -> Figures:
         "ORDER BY m.date IS NULL, m.date DESC, r.source_id, r.idx")
     for (address, domain, when, kind, action, verdict, fault, reason, reply, status, role, host, list_id, headers,
          diagnostic, hint, source) in rows:
-        provider = _provider(host, role, domain)
+        provider = providers.get((host, role, domain))
+        if provider is None:
+            provider = providers[(host, role, domain)] = _provider(host, role, domain)
         f.providers[provider] += 1
         state = verdict or ("complaint" if action == "complained" else action or kind)
         if when:
@@ -229,7 +228,7 @@ def figures(store: Store, *, limit: int = ROW_LIMIT) -> Figures:
         responder = " ".join(x for x in (role, host) if x)
         values = (address, domain, when or "", kind, state, fault, reason, code, responder, provider, list_id,
                   " · ".join(campaigns), " ".join((diagnostic or "").split())[:1000], hint, source)
-        f.rows.append([f.text(v) for v in values])
+        f.rows.append([index.setdefault(v or "", len(index)) for v in values])
     for source, problems in store.iter_query("SELECT source_id, problems FROM messages WHERE problems IS NOT NULL "
                                              "ORDER BY source_id"):
         f.total_problems += 1
@@ -262,7 +261,7 @@ tr.row{cursor:pointer}tr.row:hover{background:#f7f9fc}td.toggle{color:#5b6472;wi
 tr.detail td{background:#fafbfd;padding:6px 10px 10px 28px}tr.detail dl{display:grid;grid-template-columns:110px 1fr;
 gap:3px 10px;margin:0}tr.detail dt{color:#5b6472}tr.detail dd{margin:0;word-break:break-word}
 .hard{color:#c0392b;font-weight:600}.soft{color:#9a6b00}.muted{color:#5b6472}.nodate{color:#8a8f98;font-style:italic}
-.note{color:#9a6b00}
+.note{color:#9a6b00}td.nowrap{white-space:nowrap}
 """
 
 _SCRIPT = r"""
@@ -329,8 +328,8 @@ function draw() {
     cell(tr, open.has(key) ? '▾' : '▸', 'toggle');
     for (const [f] of COLUMNS) {
       const v = val(r, f);
-      if (f === 'date') cell(tr, v ? v.slice(0, 16).replace('T', ' ') : 'no date', v ? '' : 'nodate');
-      else cell(tr, v, f === 'verdict' ? v : (f === 'responder' ? 'muted' : ''));
+      if (f === 'date') cell(tr, v ? v.slice(0, 16).replace('T', ' ') : 'no date', v ? 'nowrap' : 'nodate');
+      else cell(tr, v, f === 'verdict' ? v : (f === 'responder' ? 'muted' : (f === 'code' ? 'nowrap' : '')));
     }
     tr.addEventListener('click', () => { open.has(key) ? open.delete(key) : open.add(key); draw(); });
     body.appendChild(tr);
