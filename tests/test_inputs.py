@@ -133,3 +133,13 @@ def test_an_old_store_is_migrated_in_place_and_trusted_by_location(tmp_path):
         c.execute("UPDATE meta SET value = '9' WHERE key = 'schema'")
     r = run_cli("scan", "--db", str(db), str(box))
     assert r.returncode == 2 and f"{db}: written by a newer version".encode() in r.stderr
+
+
+def test_the_store_keeps_the_final_recipient_and_fault(tmp_path):
+    eml = next(e for e, _ in PAIRS if e.name == "alias-expanded-final-address.eml")
+    db = tmp_path / "r.sqlite"
+    list(scan(str(eml), store=str(db)))
+    with sqlite3.connect(db) as c:
+        got = c.execute("SELECT address, final_recipient, fault FROM recipients WHERE address = 'carla@example.com'"
+                        ).fetchall()
+    assert got == [("carla@example.com", "carla@mail.example.net", "recipient")]

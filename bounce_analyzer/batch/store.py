@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS recipients (
     hint TEXT,
     rule TEXT,
     fault TEXT,                      -- recipient, sender, destination, network, unknown; NULL when not a failure
+    final_recipient TEXT,            -- the address the message was finally sent to, when not ``address``
     PRIMARY KEY (source_id, idx)
 );
 CREATE INDEX IF NOT EXISTS recipients_address ON recipients(address);
@@ -86,7 +87,7 @@ _MESSAGE_COLUMNS = ("source_id", "message_key", "scanned_at", "size", "kind", "i
                     "list_id", "verp_recipient", "problems", "report")
 _RECIPIENT_COLUMNS = ("source_id", "idx", "address", "domain", "action", "status", "reply_code", "reason", "verdict",
                       "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic", "hint",
-                      "rule", "fault")
+                      "rule", "fault", "final_recipient")
 
 
 def _insert(table: str, columns: tuple[str, ...]) -> str:
@@ -121,7 +122,7 @@ def message_row(report: Report, size: int | None, scanned_at: str, as_json: str,
 def recipient_rows(report: Report) -> list[tuple[Any, ...]]:
     return [_text((report.source, i, r.address, r.address.rpartition("@")[2] or None, r.action, r.status, r.reply_code,
              r.reason, r.verdict, str(r.responder.role), r.responder.host, r.responder.ip, r.smtp_command,
-             r.diagnostic, r.hint, r.rule, r.fault)) for i, r in enumerate(report.recipients)]
+             r.diagnostic, r.hint, r.rule, r.fault, r.final_recipient)) for i, r in enumerate(report.recipients)]
 
 
 def _failure(e: sqlite3.Error) -> str:
@@ -217,6 +218,8 @@ class Store:
         have = {row[1] for row in self.db.execute("PRAGMA table_info(recipients)")}
         if "fault" not in have:
             self.db.execute("ALTER TABLE recipients ADD COLUMN fault TEXT")
+        if "final_recipient" not in have:
+            self.db.execute("ALTER TABLE recipients ADD COLUMN final_recipient TEXT")
         if "message_key" not in {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}:
             self.db.execute("ALTER TABLE messages ADD COLUMN message_key TEXT")  # schema 1 -> 2
 
