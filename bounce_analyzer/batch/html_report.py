@@ -400,7 +400,7 @@ def _problems(f: Figures) -> str:
 
 
 def render(store: Store, *, title: str = "Bounce report") -> str:
-    s: Summary = summarize(store)
+    s: Summary = summarize(store, diagnostics=False)
     f = figures(store)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     complaints = s.kinds.get("feedback", 0)
