@@ -19,11 +19,11 @@ __version__ = "0.1.0"
 _WHERE = {
     "analyze": "api", "analyze_file": "api", "scan": "batch",
     "explain": "explain", "Explanation": "explain", "classify_reply": "reply",
+    "Store": "batch.store", "Tracker": "policy", "load_policy": "policy",
     "BounceAnalyzerError": "errors", "InputError": "errors", "RulesError": "errors",
     "Evidence": "model", "Kind": "model", "Original": "model", "Problem": "model", "Recipient": "model",
     "Report": "model", "Responder": "model", "Role": "model", "Reason": "model", "Verdict": "model", "Fault": "model",
     "Item": "batch.sources", "Source": "batch.sources", "message_key": "batch.sources", "open_source": "batch.sources",
-    "Store": "batch.store",
     "DEFAULT": "options", "STRICT": "options", "Options": "options",
 }
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .explain import Explanation, explain
     from .model import Evidence, Fault, Kind, Original, Problem, Reason, Recipient, Report, Responder, Role, Verdict
     from .options import DEFAULT, STRICT, Options
+    from .policy import Tracker, load_policy
     from .reply import classify_reply
 
 
@@ -74,12 +75,14 @@ __all__ = [
     "RulesError",
     "Source",
     "Store",
+    "Tracker",
     "Verdict",
     "__version__",
     "analyze",
     "analyze_file",
     "classify_reply",
     "explain",
+    "load_policy",
     "message_key",
     "open_source",
     "scan",

@@ -538,6 +538,8 @@ def _print_report(report: Report, out: TextIO) -> None:
             who += f" [{t(r.responder.ip)}]"
         stage = f", at {t(r.smtp_command)}" if r.smtp_command else ""
         out.write(f"      answered by: {who}{stage}\n")
+        if r.fault:
+            out.write(f"      fault:       {r.fault}\n")
         if r.diagnostic:
             out.write(f"      diagnostic:  {t(r.diagnostic[:300])}\n")
         if r.code_conflict:

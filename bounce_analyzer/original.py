@@ -7,12 +7,12 @@ from email.message import Message
 
 from .model import Original
 from .parse import bounded as rx
+from .parse.address import PATTERN
 from .parse.message import ORIGINAL_TYPES, content_type, header, parse_headers_text, part_text, walk
 
 # bounces+alice=example.com@lists.example.org  /  list-bounces-alice=example.com@example.org
 _VERP = rx.compile(r"^[^@\s]*?[+-]([A-Za-z0-9._%!#$&'*/?^`{|}~-]{1,64})=([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+)@"
                    r"[A-Za-z0-9.-]+$")
-_ADDR_IN = rx.compile(r"<([^<>\s]+@[^<>\s]+)>|([^\s<>,;\"']+@[^\s<>,;\"']+)")
 _HEADER_START = rx.compile(r"^(?:Return-Path|Received|Message-ID|From|To|Subject|Date|MIME-Version|DKIM-Signature)"
                            r":", rx.I | rx.M)
 
@@ -43,8 +43,8 @@ def verp_recipient(*addresses: str) -> str | None:
     for value in addresses:
         if not value or "=" not in value:
             continue
-        for m in rx.finditer(_ADDR_IN, value):
-            address = (m.group(1) or m.group(2)).strip()
+        for m in rx.finditer(PATTERN, value):
+            address = m.group(0).strip("'")
             v = rx.match(_VERP, address)
             if v:
                 return f"{v.group(1)}@{v.group(2)}".lower()

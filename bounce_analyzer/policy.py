@@ -11,18 +11,20 @@ A policy is data (``rules/policies/*.toml``, or a file of your own): triggers th
 a time window, and an optional score. Only failures whose ``fault`` is the recipient's count unless a policy names
 other faults: the sending side's failures (a blocklisted IP, a rate limit) never unsubscribe anybody. A delivery, a
 success notice or an auto-reply that shows the mailbox works resets an address's history. A decision, once made,
-stands. Dates come from the messages (the notice's Date, else when it was stored), never from the wall clock.
+stands. Dates come from the messages (the notice's Date; else when it was stored or fed).
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .classify.rules import FAULTS
 from .errors import PolicyError
 from .model import Recipient, Report
 
@@ -31,7 +33,7 @@ DEFAULT_POLICY = "strict"
 SCHEMA = 1
 EVENTS = ("hard", "soft", "delay", "complaint", "moved")  # what a trigger or a score may count
 FAILURES = ("hard", "soft", "delay")  # the events a fault filter applies to
-_FAULTS = ("recipient", "sender", "destination", "network", "unknown")
+_FAULTS = FAULTS
 _NAMES = {"hard": ("hard failure", "hard failures"), "soft": ("soft failure", "soft failures"),
           "delay": ("delay", "delays"), "complaint": ("complaint", "complaints"),
           "moved": ("moved address", "moved addresses")}
@@ -155,11 +157,11 @@ def _iso(d: datetime) -> str:
 
 
 def events_of(report: Report, when: str | datetime | None = None) -> list[Event]:
-    """The events one report holds, dated by ``when``, else the notice's Date. A report with no date and no
-    ``when`` gives none: a policy never guesses dates."""
+    """The events one report holds, dated by ``when``, else the notice's Date, else the moment it is read (as the
+    store dates a message without a Date by when it was stored): a complaint without a Date still counts."""
     date = parse_date(when) if when is not None else parse_date(report.date)
     if date is None:
-        return []
+        date = datetime.now(UTC)
     out = []
     for r in report.recipients:
         kind = event_type(r.action, r.verdict, r.reason)
@@ -177,8 +179,10 @@ def _event(r: Recipient, kind: str, date: datetime, source: str) -> Event:
 
 @dataclass
 class _History:
-    events: list[Event] = field(default_factory=list)  # since the last reset
+    counted: list[deque[Event]]  # per trigger: the events it counts, since the last reset and within its window
     scored: list[Event] = field(default_factory=list)  # counted by the score since it last went stale
+    day_weights: dict[date, float] = field(default_factory=dict)  # per-day score: the heaviest event of each day
+    total: float = 0.0
     decision: Decision | None = None
     last_seen: datetime | None = None
     times: int = 0
@@ -186,7 +190,8 @@ class _History:
 
 class Tracker:
     """Applies a policy to events fed in date order: report by report (``add``), or from a store
-    (``decisions_from_store``). Keeps each address's history since its last reset, and each decision made."""
+    (``Store.suppressions``). Keeps what each address's history since its last reset needs, and each decision made.
+    Each event costs the same however long an address's history is."""
 
     def __init__(self, policy: Policy | str | Path = DEFAULT_POLICY) -> None:
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
@@ -214,19 +219,21 @@ class Tracker:
         return out
 
     def _one(self, e: Event) -> Decision | None:
-        h = self.history.setdefault(e.address, _History())
+        h = self.history.get(e.address)
+        if h is None:
+            h = self.history[e.address] = _History([deque() for _ in self.policy.triggers])
         if e.type != "delivered":
             h.times += 1
             h.last_seen = e.date if h.last_seen is None else max(h.last_seen, e.date)
         if h.decision is not None:
             return None
-        if e.type == "delivered":
-            h.events.clear()
-            h.scored.clear()
+        if e.type == "delivered":  # the mailbox works: what came before says nothing any more
+            for counted in h.counted:
+                counted.clear()
+            self._restart_score(h)
             return None
-        h.events.append(e)
-        for trigger in self.policy.triggers:
-            decision = self._trigger(trigger, h, e)
+        for t, counted in zip(self.policy.triggers, h.counted, strict=True):
+            decision = self._trigger(t, counted, e)
             if decision is not None:
                 h.decision = decision
                 return decision
@@ -234,32 +241,48 @@ class Tracker:
             h.decision = self._score(self.policy.score, h, e)
         return h.decision
 
-    def _trigger(self, t: Trigger, h: _History, e: Event) -> Decision | None:
+    def _trigger(self, t: Trigger, counted: deque[Event], e: Event) -> Decision | None:
         if not _counts(e, t.events, t.faults):
             return None
-        since = e.date - timedelta(days=t.within_days) if t.within_days else None
-        counted = [x for x in h.events if _counts(x, t.events, t.faults) and (since is None or x.date > since)]
-        n = len({_day(x) for x in counted}) if t.per_day else len(counted)
-        if n < t.count:
+        if not (t.per_day and counted and counted[-1].date.date() == e.date.date()):
+            counted.append(e)  # with per_day, the first event of each day stands for the day
+        if t.within_days:
+            if t.per_day:  # whole days: the newest event's day and the days before it
+                first_day = e.date.date() - timedelta(days=t.within_days - 1)
+                while counted[0].date.date() < first_day:
+                    counted.popleft()
+            else:
+                since = e.date - timedelta(days=t.within_days)
+                while counted[0].date <= since:
+                    counted.popleft()
+        if len(counted) < t.count:
             return None
-        if t.per_day:  # the chain keeps the first event of each day
-            firsts: dict[str, Event] = {}
-            for x in counted:
-                firsts.setdefault(_day(x), x)
-            counted = list(firsts.values())
         return Decision(e.address, t.action, self.policy.name, e.date, e.reason, t.describe(), tuple(counted))
+
+    @staticmethod
+    def _restart_score(h: _History) -> None:
+        h.scored.clear()
+        h.day_weights.clear()
+        h.total = 0.0
 
     def _score(self, s: Score, h: _History, e: Event) -> Decision | None:
         if not _counts(e, tuple(s.weights), s.faults):
             return None
         if h.scored and s.stale_days is not None and e.date - h.scored[-1].date > timedelta(days=s.stale_days):
-            h.scored.clear()  # no bounce for too long: the old score no longer says anything
+            self._restart_score(h)  # no bounce for too long: the old score no longer says anything
         h.scored.append(e)
-        total = _total(h.scored, s)
-        if total < s.threshold:
+        weight = s.weights[e.type]
+        if s.per_day:
+            before = h.day_weights.get(e.date.date(), 0.0)
+            h.day_weights[e.date.date()] = max(before, weight)
+            h.total += max(before, weight) - before
+        else:
+            h.total += weight
+        if h.total < s.threshold:
             return None
-        why = f"score {total:g} reached {s.threshold:g}"
-        return Decision(e.address, s.action, self.policy.name, e.date, e.reason, why, tuple(h.scored), score=total)
+        why = f"score {h.total:g} reached {s.threshold:g}"
+        return Decision(e.address, s.action, self.policy.name, e.date, e.reason, why, tuple(h.scored),
+                        score=h.total)
 
     def score_of(self, address: str, as_of: datetime | None = None) -> float:
         """An address's current score under the policy's score (0 when it has none or it went stale)."""
@@ -270,24 +293,11 @@ class Tracker:
         if as_of is not None and s.stale_days is not None and \
                 _aware(as_of) - h.scored[-1].date > timedelta(days=s.stale_days):
             return 0.0
-        return _total(h.scored, s)
+        return h.total
 
 
 def _counts(e: Event, events: tuple[str, ...], faults: tuple[str, ...]) -> bool:
     return e.type in events and (e.type not in FAILURES or (e.fault or "unknown") in faults)
-
-
-def _day(e: Event) -> str:
-    return e.date.date().isoformat()
-
-
-def _total(scored: list[Event], s: Score) -> float:
-    if not s.per_day:
-        return sum(s.weights[x.type] for x in scored)
-    days: dict[str, float] = {}
-    for x in scored:
-        days[_day(x)] = max(days.get(_day(x), 0.0), s.weights[x.type])
-    return sum(days.values())
 
 
 def decide(events: Iterable[Event], policy: Policy | str | Path = DEFAULT_POLICY,

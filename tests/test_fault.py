@@ -139,3 +139,19 @@ def test_csv_carries_the_campaign_data(tmp_path):
         "Birdwatchers Weekly <weekly.lists.example.org>", "alice@example.com", "wk36-2023", "")
     assert (verp["fault"], feedback["fault"]) == ("sender", "recipient")
     assert feedback["feedback_id"] == "webinar-oct:marketing:example-org" and feedback["X-Campaign-ID"] == ""
+
+
+def test_rules_check_refuses_a_code_hint_that_drops_an_address_for_a_sender_fault(tmp_path):
+    f = tmp_path / "codes.toml"
+    f.write_text('schema = 1\n[[status]]\ncode = "X.7.1"\ntitle = "Refused"\nmeaning = "m"\nreason = "blocked"\n'
+                 'hint = "Remove the address from your list."\n')
+    problems = check(load([f]))
+    assert problems == ['code "X.7.1": its reason\'s fault is "sender" but its hint says to drop the address']
+
+
+def test_text_outputs_say_whose_fault():
+    eml = str(SAMPLES / "edge" / "blocklist-worded-unknown-user.eml")
+    text = run_cli("analyze", "--format", "text", eml).stdout.decode()
+    assert "      fault:       sender\n" in text
+    line = run_cli("scan", "--format", "text", "--no-summary", eml).stdout.decode()
+    assert line.rstrip("\n").endswith("elif.demir@example.net  550 5.1.1  blocked  SOFT  sender")

@@ -10,9 +10,9 @@ import pytest
 
 import bounce_analyzer.formats as formats_pkg
 from bounce_analyzer import analyze
-from bounce_analyzer.api import _build
 from bounce_analyzer.classify import rules as rules_mod
 from bounce_analyzer.formats import FORMATS
+from bounce_analyzer.notice import read_notice
 from bounce_analyzer.options import DEFAULT
 from bounce_analyzer.parse.message import normalise_newlines, parse_bytes
 
@@ -32,7 +32,7 @@ INPUTS = {
 @pytest.mark.parametrize("parser", FORMATS, ids=[p.name for p in FORMATS])
 def test_parser_returns_nothing_on_junk(parser, name):
     msg = parse_bytes(normalise_newlines(INPUTS[name]))
-    bounce, _ = _build(msg, rules_mod.default(), DEFAULT)
+    bounce, _ = read_notice(msg, rules_mod.default(), DEFAULT)
     parser.sniff(bounce)
     assert parser.parse(bounce).findings == []
 

@@ -28,19 +28,12 @@ KNOWN: dict[tuple[str, str], str] = {
     ("autoreply/outlook-automatic-reply.eml", "neutral-subject"):
         "out-of-office text with Auto-Submitted and the Exchange rules agent header: not_bounce without 'Automatic "
         "reply' in the Subject",
-    ("vendors/opensmtpd-text-notice.eml", "neutral-subject"):
-        "'An error has occurred while attempting to deliver' with a 552 reply: not_bounce without the Subject",
     ("mlserver/fml-not-member.eml", "neutral-subject"):
         "failed address taken from the Subject's list name: garden-ctl@ (the command address) instead of the list "
         "address the text names",
-    ("generic/cue-wording-several-languages.eml", "neutral-headers"):
-        "a text-only notice with no code in it ('I could not deliver your message') is not_bounce without Subject "
-        "and From",
     # the delivery-status part removed, the text still says it all
     ("exchange/o365-access-denied-dbeb.eml", "no-dsn"):
         "the text's 'Remote server: SN1PEPF0002BA4F...' is not read: role remote -> unknown, host lost",
-    ("providers/exchange-german-ndr.eml", "no-dsn"):
-        "the remote host mx2.example.net named in the text is not read: host lost",
     # text re-wrapped
     ("vendors/zoho-two-recipients.eml", "rewrap-narrow"):
         "records re-broken with a hanging indent ('ERROR_CODE :550,' / '    ERROR_CODE :5.1.1'): reply codes lost, "

@@ -287,3 +287,40 @@ def test_policy_command_text_and_csv_and_errors(history):
     assert bad.returncode == 2 and b"not a date: 'yesterday'" in bad.stderr
     bad = run_cli("policy", "--db", db, "--policy", "nope")
     assert bad.returncode == 2 and bad.stderr.decode().count("\n") == 1 and b"no such policy" in bad.stderr
+
+
+def test_a_report_fed_without_a_date_still_counts():
+    from bounce_analyzer.model import Kind, Recipient, Report
+
+    complaint = Report(source="fbl-1", is_bounce=False, kind=Kind.FEEDBACK, date=None, recipients=(
+        Recipient(address="Reader@Example.net", action="complained", reason="feedback"),))
+    tracker = Tracker()
+    (d,) = tracker.add(complaint)
+    assert (d.address, d.action, d.reason, d.chain[0].source) == ("reader@example.net", "suppress", "feedback",
+                                                                  "fbl-1")
+    dated = Tracker().add(complaint, when="2026-02-01T10:00:00Z")
+    assert dated[0].decided_at == datetime(2026, 2, 1, 10, tzinfo=UTC)
+
+
+def test_the_readme_library_example_unsubscribes_complainers_and_moved_addresses():
+    readme = (SAMPLES.parent / "README.md").read_text()
+    section = readme[readme.index("## Library"):]
+    code = section[section.index("```python\n") + 10:section.index("```", section.index("```python\n") + 10)]
+    unsubscribed: list[str] = []
+    for name in ("feedback/arf-abuse.eml", "autoreply/new-address.eml", "exim/user-unknown.eml",
+                 "edge/blocklist-worded-unknown-user.eml", "autoreply/sieve-vacation.eml"):
+        exec(code, {"raw_bytes": (SAMPLES / name).read_bytes(), "unsubscribe": unsubscribed.append,
+              "print": lambda *a: None})
+    # the complainer, the moved address and the unknown user; not the blocklisted sending IP, nor the holiday
+    assert unsubscribed == ["reader@example.net", "karin.holm@example.net", "lena.fischer@example.net"]
+
+
+def test_as_of_with_a_time_in_another_zone(history):
+    _, db = history
+    store = Store(db)
+    try:
+        # full.daily's third full-mailbox day is 2026-03-03 08:00 UTC
+        assert [d.address for d in store.suppressions(as_of="2026-03-03T09:59:59+02:00")] == []
+        assert [d.address for d in store.suppressions(as_of="2026-03-03T10:00:00+02:00")] == ["full.daily@example.net"]
+    finally:
+        store.close()

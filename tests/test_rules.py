@@ -174,3 +174,25 @@ def test_precedence_text_rule_beats_vague_code_but_not_specific_one(shipped):
     # nothing at all: undefined, from the default
     d = decide("", "diagnostic", None, None, (), shipped)
     assert (d.reason, d.rule) == ("undefined", "default")
+
+
+def test_a_user_file_adds_a_server_cue(tmp_path):
+    f = tmp_path / "servers.toml"
+    f.write_text("schema = 1\n[[server]]\nid = \"relay-answered\"\nrole = \"remote\"\n"
+                 "pattern = '''\\bour relay ({HOST}) answered\\b'''\nhost = 1\n"
+                 "examples.match = [{ text = \"our relay mx9.example.net answered\", host = \"mx9.example.net\" }]\n"
+                 "examples.no_match = [\"our relay answered\"]\n")
+    raw = (b"From: MAILER-DAEMON@gw.example.org\nSubject: Undelivered Mail Returned to Sender\nTo: a@example.org\n\n"
+           b"Your message could not be delivered.\n\n<b@example.com>: our relay mx9.example.net answered 550 no such "
+           b"user here\n")
+    before = analyze(raw).recipients[0].responder
+    after = analyze(raw, rules=[f]).recipients[0].responder
+    assert before.host != "mx9.example.net"
+    assert (after.role, after.host) == ("remote", "mx9.example.net")
+
+
+def test_a_server_cue_naming_a_missing_group_is_refused(tmp_path):
+    f = tmp_path / "servers.toml"
+    f.write_text("schema = 1\n[[server]]\nid = \"x-y\"\nrole = \"remote\"\npattern = 'host ({HOST})'\nhost = 3\n")
+    with pytest.raises(RulesError, match='server "x-y": field "host" must name one of the pattern'):
+        rules_mod.load([f])

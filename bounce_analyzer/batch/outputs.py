@@ -83,8 +83,9 @@ class Lines:
             self.out.write(f"{t(report.source)}  {t(note)}\n")
         for r in report.recipients:
             codes = " ".join(x for x in (str(r.reply_code or ""), r.status or "") if x) or "-"
+            fault = f"  {r.fault}" if r.fault else ""
             self.out.write(f"{t(report.source)}  {t(r.address)}  {t(codes)}  {r.reason}  "
-                           f"{self.paint((r.verdict or '-').upper(), r.verdict)}\n")
+                           f"{self.paint((r.verdict or '-').upper(), r.verdict)}{fault}\n")
 
 
 class Sisimai:

@@ -320,35 +320,48 @@ class Store:
                f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_SEEN}, r.source_id, r.idx")
         return [StoredRecipient(*row) for row in self.db.execute(sql, args)]
 
-    def events(self, as_of: str | None = None) -> list[Any]:
+    def events(self, as_of: str | None = None) -> Iterator[Any]:
         """What the stored results say about each address, for a bounce policy (``bounce_analyzer.policy``), in date
-        order, up to ``as_of``. Rows stored before faults were recorded get their reason's fault."""
+        order, up to ``as_of`` (a date counts whole). Rows stored before faults were recorded get their reason's
+        fault. Read as they are used: a store of any size is never held in memory."""
         from ..policy import Event, event_type, parse_date
 
-        out = []
         reasons: dict[str, Any] | None = None
-        for r in self.recipients(until=as_of):
-            kind = event_type(r.action, r.verdict, r.reason or "")
-            date = parse_date(r.date)
-            if kind is None or date is None or not r.address:
+        sql = (f"SELECT r.address, r.action, r.verdict, r.reason, r.fault, r.status, r.source_id, {_SEEN} "
+               "FROM recipients r JOIN messages m USING (source_id)")
+        args: tuple[str, ...] = ()
+        if as_of is not None:
+            limit = as_of.strip()
+            if len(limit) > 10:  # a time, perhaps in another zone: as the stored dates are written (UTC)
+                when = parse_date(limit)
+                if when is None:
+                    raise InputError(f"{as_of}: not a date (write e.g. 2026-01-31 or 2026-01-31T12:00:00Z)")
+                limit = when.isoformat(timespec="seconds")
+            sql += f" WHERE substr({_SEEN}, 1, {len(limit)}) <= ?"
+            args = (limit,)
+        sql += f" ORDER BY {_SEEN}, r.source_id, r.idx"  # stored dates are all UTC ISO 8601: text order is time order
+        for address, action, verdict, reason, fault, status, source_id, seen in self.db.execute(sql, args):
+            kind = event_type(action, verdict, reason or "")
+            date = parse_date(seen) if kind is not None and address else None
+            if kind is None or date is None:
                 continue
-            fault = r.fault
             if fault is None and kind in ("hard", "soft", "delay"):
                 if reasons is None:
                     from ..classify.rules import default
 
                     reasons = default().reasons
-                known = reasons.get(r.reason or "")
+                known = reasons.get(reason or "")
                 fault = known.fault if known else None
-            out.append(Event(r.address.lower(), kind, date, r.source_id, r.reason or "", fault, r.status))
-        return out
+            yield Event(address.lower(), kind, date, source_id, reason or "", fault, status)
 
     def suppressions(self, policy: Any = None, as_of: str | None = None) -> list[Any]:
         """The addresses a bounce policy (default ``strict``: hard failures, complaints, moved addresses, repeated
         recipient-side soft failures) says to stop mailing, as ``policy.Decision``s with their chains."""
-        from ..policy import DEFAULT_POLICY, decide
+        from ..policy import DEFAULT_POLICY, Tracker
 
-        return decide(self.events(as_of), policy or DEFAULT_POLICY, as_of)
+        tracker = Tracker(policy or DEFAULT_POLICY)
+        tracker.feed(self.events(as_of))
+        return tracker.decisions()
 
 
 def _connect_read_only(path: str) -> sqlite3.Connection:

@@ -8,9 +8,10 @@ from typing import TextIO
 
 from ..display import for_terminal
 from ..parse import bounded as rx
+from ..parse.address import ADDR
 from .store import Store
 
-_ADDRESS = rx.compile(r"<?[^\s<>()\[\]\"',;:]{1,64}@[A-Za-z0-9.-]{1,255}>?")
+_ADDRESS = rx.compile(f"<?{ADDR}>?")
 _IP = rx.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b|\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b", rx.I)
 _LONG_NUMBER = rx.compile(r"\b[0-9A-F]{6,}\b|\b\d{5,}\b", rx.I)
 TOP = 10

@@ -3,6 +3,7 @@ before anything is reported."""
 
 from __future__ import annotations
 
+from ..parse import smtp
 from .rules import Example, Rule, RuleSet
 
 
@@ -41,6 +42,7 @@ def check(rules: RuleSet) -> list[str]:
         if entry.reason and entry.reason not in rules.reasons:
             problems.append(f'status "{entry.code}": unknown reason "{entry.reason}"')
     problems.extend(_hints_against_fault(rules))
+    problems.extend(_check_servers(rules))
     # an example that another rule, earlier in precedence, would take from this one is worth knowing about
     problems.extend(_shadowed(rules))
     return problems
@@ -86,6 +88,12 @@ def _hints_against_fault(rules: RuleSet) -> list[str]:
     for reason in rules.reasons.values():
         if reason.fault not in (None, "recipient", "unknown") and any(w in reason.hint.lower() for w in _DROP_WORDS):
             out.append(f'reason "{reason.id}": its fault is "{reason.fault}" but its hint says to drop the address')
+    for entry in (*rules.statuses.values(), *rules.replies.values()):
+        of_code = rules.reasons.get(entry.reason or "")
+        if entry.hint and of_code and of_code.fault not in (None, "recipient", "unknown") and any(
+                w in entry.hint.lower() for w in _DROP_WORDS):
+            out.append(f'code "{entry.code}": its reason\'s fault is "{of_code.fault}" but its hint says to drop the '
+                       "address")
     for rule in rules.rules:
         of_rule = rules.reasons.get(rule.reason)
         fault = rule.fault or (of_rule.fault if of_rule else None)
@@ -94,4 +102,25 @@ def _hints_against_fault(rules: RuleSet) -> list[str]:
             out.append(f'{rule.file}: rule "{rule.id}": its fault is "{fault}" but its hint says to drop the address')
         if rule.verdict == "hard" and fault not in ("recipient", "unknown"):
             out.append(f'{rule.file}: rule "{rule.id}": a hard verdict for a failure whose fault is "{fault}"')
+    return out
+
+
+def _check_servers(rules: RuleSet) -> list[str]:
+    """Every server cue's examples: a match example is read by that cue (with the host and IP it names), a
+    no_match example is not."""
+    out: list[str] = []
+    for server in rules.servers:
+        where = f'{server.file}: server "{server.id}"'
+        if not server.match_examples or not server.no_match_examples:
+            out.append(f"{where}: needs examples.match and examples.no_match")
+        for text, host, ip in server.match_examples:
+            cue = smtp.find_server(text, (server,))
+            if cue is None:
+                out.append(f"{where}: example should match but does not: {text!r}")
+            elif (host and cue.host != host) or (ip and cue.ip != ip):
+                out.append(f"{where}: example {text!r} reads host {cue.host!r} and IP {cue.ip!r}, not {host!r} and "
+                           f"{ip!r}")
+        for text, _, _ in server.no_match_examples:
+            if smtp.find_server(text, (server,)) is not None:
+                out.append(f"{where}: example should not match but does: {text!r}")
     return out

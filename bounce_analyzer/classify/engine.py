@@ -68,7 +68,8 @@ def pick_codes(f: Finding) -> tuple[str | None, int | None, list[Evidence]]:
 
 def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_gateway: str | None,
                   rules: RuleSet, notice: str = "") -> Responder:
-    cue = smtp.find_server(f.diagnostic) or (smtp.find_server(f.context) if f.context else None)
+    cue = smtp.find_server(f.diagnostic, rules.servers) or (
+        smtp.find_server(f.context, rules.servers) if f.context else None)
     dtype = f.diagnostic_type.lower()
     if cue is not None and cue.role == "remote":
         host = cue.host or f.remote_mta

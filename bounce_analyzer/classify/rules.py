@@ -15,7 +15,9 @@ from typing import Any
 import regex
 
 from ..errors import RulesError
+from ..parse import bounded as rx
 from ..parse.literals import required
+from ..parse.smtp import HOST, IP, ServerRule
 from .cues import Cue, Lexicon
 
 SCHEMA = 1
@@ -205,6 +207,7 @@ class NeedleIndex:
         gated = set(self.ungated)
         buckets = self.buckets
         hits = [e for gram in self.keys.intersection(_grams(low)) for e in buckets[gram]]
+        hits.sort()  # the same string reported for a rule in every process, whatever the order of the set
         for n, needle, is_gate in hits + self.short:
             if is_gate:
                 if n not in gated and needle in low:
@@ -231,6 +234,7 @@ class RuleSet:
     gateways: tuple[Gateway, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     lexicon: Lexicon | None = field(default=None, repr=False, compare=False)
+    servers: tuple[ServerRule, ...] = ()  # which server answered: cues in the order they are tried
     index: NeedleIndex = field(init=False, repr=False, compare=False)
     _gateway_suffixes: dict[str, Gateway] = field(init=False, repr=False, compare=False)
 
@@ -288,6 +292,7 @@ class _Builder:
         self.detect: dict[str, list[str]] = {}
         self.gateways: dict[str, Gateway] = {}
         self.concepts: dict[str, list[str]] = {}
+        self.servers: dict[str, ServerRule] = {}
         self.subject_concepts: set[str] = set()
         self.disabled: list[tuple[str, str]] = []
         self.warnings: list[str] = []
@@ -339,7 +344,8 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-_TOP = {"schema", "reason", "class", "subject", "status", "reply", "rule", "detect", "gateway", "concept", "extend"}
+_TOP = {"schema", "reason", "class", "subject", "status", "reply", "rule", "detect", "gateway", "concept", "server",
+        "extend"}
 
 
 def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
@@ -426,6 +432,9 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
                 if w != w.lower() or not w.strip("* ") or w != w.strip():
                     raise _err(p, where, f"{lang}: {w!r}: words are lower-case, non-empty, without outer spaces")
                 words.append(w)
+    for i, d in enumerate(data.get("server", [])):
+        server = _server(d, p, i)
+        b.servers[server.id] = server  # a later file replaces a cue with the same id
     ext = data.get("extend")
     if ext is not None:
         _check_keys(ext, {"disable"}, p, "extend")
@@ -511,6 +520,58 @@ def _fault(d: dict[str, Any], p: str, where: str) -> str | None:
     return fault
 
 
+def _server(d: dict[str, Any], p: str, i: int) -> ServerRule:
+    where = f"server #{i + 1}"
+    _check_keys(d, {"id", "role", "pattern", "host", "ip", "gates", "weak", "examples"}, p, where)
+    sid = _str(d, "id", p, where)
+    where = f'server "{sid}"'
+    if not _ID.match(sid):
+        raise _err(p, where, 'field "id" must be kebab-case like "host-said"')
+    role = _str(d, "role", p, where)
+    if role not in ("remote", "reporting"):
+        raise _err(p, where, f'field "role" must be "remote" or "reporting", got {role!r}')
+    pattern = _str(d, "pattern", p, where).replace("{HOST}", HOST).replace("{IP}", IP)
+    gates = _strs(d, "gates", p, where)
+    try:
+        gated = rx.Gated(pattern, rx.I, gates=tuple(g.lower() for g in gates) or None)
+    except regex.error as e:
+        raise _err(p, where, f'field "pattern" does not compile: {e}') from None
+    groups: dict[str, int] = {}
+    for key in ("host", "ip"):
+        n = d.get(key, 0)
+        if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= gated.pattern.groups:
+            raise _err(p, where, f'field "{key}" must name one of the pattern\'s groups (1 to '
+                                 f'{gated.pattern.groups}) or 0, got {n!r}')
+        groups[key] = n
+    weak = d.get("weak", False)
+    if not isinstance(weak, bool):
+        raise _err(p, where, 'field "weak" must be true or false')
+    ex = d.get("examples", {})
+    if not isinstance(ex, dict):
+        raise _err(p, where, 'field "examples" must be a table with "match" and "no_match" lists')
+    _check_keys(ex, {"match", "no_match"}, p, where + " examples")
+    return ServerRule(sid, role, gated, groups["host"], groups["ip"], weak, p,
+                      _server_examples(ex.get("match", []), p, where, "match"),
+                      _server_examples(ex.get("no_match", []), p, where, "no_match"))
+
+
+def _server_examples(items: Any, p: str, where: str, kind: str) -> tuple[tuple[str, str | None, str | None], ...]:
+    """Examples of a server cue: a text, or a table of the text and the host and IP the cue must read from it."""
+    if not isinstance(items, list):
+        raise _err(p, where, f'field "examples.{kind}" must be a list')
+    out: list[tuple[str, str | None, str | None]] = []
+    for item in items:
+        if isinstance(item, str):
+            out.append((item, None, None))
+        elif isinstance(item, dict):
+            _check_keys(item, {"text", "host", "ip"}, p, f"{where} examples.{kind}")
+            out.append((_str(item, "text", p, where), _str(item, "host", p, where, required=False) or None,
+                        _str(item, "ip", p, where, required=False) or None))
+        else:
+            raise _err(p, where, f"examples.{kind} entries must be strings or tables, got {item!r}")
+    return tuple(out)
+
+
 def _examples(items: Any, p: str, where: str, kind: str) -> tuple[Example, ...]:
     if not isinstance(items, list):
         raise _err(p, where, f'field "examples.{kind}" must be a list')
@@ -534,7 +595,7 @@ def _examples(items: Any, p: str, where: str, kind: str) -> tuple[Example, ...]:
 def shipped_files() -> list[tuple[Path, int]]:
     """The shipped rule files in load order, each with the default priority of its rules."""
     files = [(RULES_DIR / n, PRIORITY_PATTERN) for n in ("reasons.toml", "status-codes.toml", "reply-codes.toml",
-                                                         "detect.toml", "gateways.toml")]
+                                                         "detect.toml", "gateways.toml", "servers.toml")]
     files += [(f, PRIORITY_PATTERN) for f in sorted((RULES_DIR / "patterns").glob("*.toml"))]
     files.append((RULES_DIR / "cues.toml", PRIORITY_CUE))
     files += [(f, PRIORITY_PROVIDER) for f in sorted((RULES_DIR / "providers").glob("*.toml"))]
@@ -588,8 +649,9 @@ def _finish(b: _Builder) -> RuleSet:
              for r in b.rules.values()]
     ordered = sorted(rules, key=lambda r: -r.priority)  # stable: file order among equals
     detect = Detect(**{k: tuple(v) for k, v in b.detect.items()})
+    servers = sorted(b.servers.values(), key=lambda s: s.weak)  # weak cues last; file order otherwise
     return RuleSet(b.reasons, b.classes, b.subjects, b.statuses, b.replies, tuple(ordered), detect,
-                   tuple(b.gateways.values()), tuple(b.warnings), lexicon)
+                   tuple(b.gateways.values()), tuple(b.warnings), lexicon, tuple(servers))
 
 
 def ablated(rules: RuleSet, names: tuple[str, ...]) -> RuleSet:

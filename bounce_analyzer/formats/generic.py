@@ -26,11 +26,12 @@ from typing import ClassVar
 
 from ..parse import bounded as rx
 from ..parse import dsn, smtp
+from ..parse.address import ADDR, PATTERN
+from ..parse.address import clean as _clean
 from ..parse.message import header
 from .base import Bounce, Extract, Finding
 
-ADDR = r"[\w.%+=/'&!#$*?^{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}"
-_ADDR = rx.compile(ADDR)
+_ADDR = PATTERN
 # an address line: the address (bracketed or not) at the start of the line, then ":" / "..." / "(" / text / nothing
 _ADDR_LINE = rx.compile(
     rf"^[ \t>*-]{{0,8}}(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipient(?: address)?:\s*|"
@@ -125,10 +126,6 @@ class _Excluded:
     def _sender_at(self, i: int, address: str) -> bool:
         m = rx.search(_SENDER_CONTEXT, self.bounce.notice[max(0, i - 20):i + len(address) + 1])
         return bool(m and _clean(m.group(1)) == address)
-
-
-def _clean(address: str) -> str:
-    return address.strip(".'\"").lower()
 
 
 def headed_sections(notice: str) -> tuple[set[str], str]:
@@ -358,6 +355,35 @@ def _as_sent(notice: str, findings: list[Finding], excluded: _Excluded) -> None:
                                                 len(low)) if i >= 0))
 
 
+_URL_CONTEXT = ("http://", "https://", "mailto:", "www.")
+
+
+def _scored(notice: str, excluded: _Excluded, bounce: Bounce) -> list[Finding]:
+    """The last resort for a layout nothing above reads: every address of the notice's own text, kept when the
+    evidence for it adds up. For: a failure reply on its line (two points), being one of the original's recipients
+    (one); an address the notice gives as sender, postmaster or the like, or inside a link, never counts. The line
+    it stands on is its diagnostic."""
+    wanted: set[str] = set()
+    if bounce.original is not None:
+        for name in ("to", "cc", "x-original-to", "delivered-to"):
+            wanted.update(_clean(m.group(0)) for m in rx.finditer(_ADDR, header(bounce.original, name)))
+    found: dict[str, tuple[int, str]] = {}
+    for line in notice[:50_000].split("\n"):
+        if "@" not in line or len(line) > 1000:
+            continue
+        low = line.lower()
+        coded = bool(rx.search(_CODE_LINE, line))
+        for m in rx.finditer(_ADDR, line):
+            address = _clean(m.group(0))
+            before = low[max(0, m.start() - 12):m.start()]
+            if address in excluded or any(u in before for u in _URL_CONTEXT) or "/" in before[-1:]:
+                continue
+            score = 2 * coded + (address in wanted)
+            if score > found.get(address, (0, ""))[0]:
+                found[address] = (score, line.strip())
+    return [Finding(address=a, diagnostic=text, source="text") for a, (score, text) in found.items() if score >= 2]
+
+
 def reporting_host(bounce: Bounce) -> str | None:
     """The host the notice names as its own, else the domain of a MAILER-DAEMON / postmaster sender."""
     head = bounce.notice[:600]
@@ -429,6 +455,8 @@ class GenericText:
                 address = _clean(m.group(1))
                 if all(f.address != address for f in findings) and address not in excluded:
                     findings.append(Finding(address=address, source="text"))
+        if not findings:
+            findings = _scored(notice, excluded, bounce)
         if not findings:
             return Extract()
         self._finish(notice, findings)

@@ -23,13 +23,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..parse import bounded as rx
+from ..parse.address import ADDR, PATTERN
+from ..parse.address import clean as _clean
 from .base import CERTAIN, Bounce, Extract, Finding
-from .generic import ADDR, _clean
 
 _ERROR_HEAD = "error message below:"
 _DETAILS_HEAD = "message details:"
 _RCPT = rx.compile(rf"^[ \t]*RCPT[ \t]+TO:[ \t]*((?:<?{ADDR}>?[ ,;]*)+)", rx.I | rx.M)
-_ONE = rx.compile(ADDR)
+_ONE = PATTERN
 _SUMMARY = rx.compile(r"^[ \t]*Error:[ \t]*(\S[^\n]{0,200})$", rx.I | rx.M)
 
 

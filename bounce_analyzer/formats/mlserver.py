@@ -17,16 +17,17 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..parse import bounded as rx
+from ..parse.address import PATTERN
+from ..parse.address import clean as _clean
 from ..parse.message import header
 from .base import CERTAIN, Bounce, Extract, Finding
-from .generic import ADDR, _clean
 
 _ADMIN_SUFFIXES = ("-admin", "-ctl", "-owner", "-request", "-error", "-errors")
 # the refusals list servers of this kind write, in the Subject or the first lines
 _REFUSALS = ("not member", "not a member", "loop alert", "duplicated message-id", "rejected", "denied",
              "too big", "not allowed", "deny", "forbidden")
 _ML_TAG = rx.compile(r"\(([\w.+-]{1,64}) ML\)\s*$")
-_ADDRESS = rx.compile(ADDR)
+_ADDRESS = PATTERN
 
 
 def _list_name(bounce: Bounce) -> str:

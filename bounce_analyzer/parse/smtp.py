@@ -172,75 +172,20 @@ class ServerCue:
     evidence: str
 
 
-# Each cue: (pattern, role, host group, ip group). The first cue that matches wins, so the most telling come first.
-_REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
-    # Postfix: host mx.example.net[192.0.2.1] said: 550 ...
-    (rx.Gated(rf"\bhost\s+({HOST})\[({IP})\]\s+(?:said|refused\s+to\s+talk\s+to\s+me)", rx.I), "remote", 1, 2),
-    # Exim: host mx.example.net [192.0.2.1]: 550 ...   /  SMTP error from remote mail server after RCPT TO
-    (rx.Gated(rf"\bhost\s+({HOST})\s+\[({IP})\](?::\d+)?\s*:\s*[245]\d\d", rx.I), "remote", 1, 2),
-    (rx.Gated(rf"SMTP error from remote (?:mail server|mailer)[^\n]{{0,200}}?host\s+({HOST})\s+\[({IP})\]", rx.I),
-     "remote", 1, 2),
-    # Exim 4.9x: the host on a line of its own above "SMTP error from remote mail server after RCPT TO:..."
-    (rx.Gated(rf"^[ \t]*host[ \t]+({HOST})[ \t]+\[({IP})\](?::\d+)?[ \t]*$", rx.I | rx.M), "remote", 1, 2),
-    # Sendmail: ... while talking to mx.example.net.:
-    (rx.Gated(rf"\bwhile\s+talking\s+to\s+\[?({HOST}|{IP})\]?\s*:", rx.I), "remote", 1, 0),
-    # Exchange: Remote Server at mx.example.net (192.0.2.1) returned '550 ...'
-    (rx.Gated(rf"\bRemote\s+Server\s+at\s+({HOST})\s+\(({IP})\)\s+returned", rx.I), "remote", 1, 2),
-    # qmail and others: remote host 192.0.2.32 said: 550 ... / the server mx.example.net replied: 550 ...
-    (rx.Gated(rf"\b(?:remote\s+)?(?:host|server)\s+\[?({IP}|{HOST}\.[A-Za-z]{{2,}})\]?\s+"
-              rf"(?:said|replied|responded|returned)\b", rx.I), "remote", 1, 0),
-    # United Internet (GMX, WEB.DE, 1&1): "... for RCPT TO command, host: mx01.example.net (192.0.2.1) reason: 552 ..."
-    (rx.Gated(rf"\bhost:[ \t]*({HOST})[ \t]*\(({IP})\)[ \t]*reason:", rx.I, gates=("reason:",)), "remote", 1, 2),
-    # DragonFly: mx.example.net [192.0.2.1] did not like our RCPT TO:
-    (rx.Gated(rf"^\s*({HOST})\s+\[({IP})\]\s+did\s+not\s+like\s+our", rx.I | rx.M), "remote", 1, 2),
-    # qmail: Connected to 192.0.2.1 but sender was rejected. / 192.0.2.1 does not like recipient.
-    (rx.Gated(rf"\bConnected\s+to\s+({IP})\s+but\b", rx.I), "remote", 0, 1),
-    (rx.Gated(rf"(?<![\w.:])({IP})\s+does\s+not\s+like\s+(?:recipient|sender)", rx.I), "remote", 0, 1),
-    # qmail: 192.0.2.1 failed after I sent the message. Remote host said: 550 ...
-    (rx.Gated(rf"(?<![\w.:])({IP})\s+failed\s+after\s+I\s+sent\s+the\s+message", rx.I), "remote", 0, 1),
-    # m-FILTER quotes the receiving server's reply under "-------server message"
-    (rx.Gated(r"-{3,}[ \t]*server[ \t]+message\b", rx.I, gates=("server message",)), "remote", 0, 0),
-    # the receiving server's own reply, quoted by the notice
-    (rx.Gated(r"\bRemote\s+(?:Server|host)\s+(?:returned|said)\b|\bSMTP error from remote\b|"
-                r"\bresponse from the remote server\b|\berror that the other server returned\b|"
-                r"\b(?:remote|receiving|destination|recipient'?s?|other)\s+(?:mail\s+)?(?:server|system|host|mta)\s+"
-                r"(?:has\s+)?(?:replied|said|responded|answered|returned|reported)\b", rx.I), "remote", 0, 0),
-    # "Reply from mx.example.com: 550 ...", "response from host mx.example.com [192.0.2.1]"
-    (rx.Gated(rf"\b(?:reply|response|answer)\s+(?:was\s+)?from\s+(?:the\s+)?(?:host\s+|server\s+)?\[?"
-              rf"({HOST}\.[A-Za-z]{{2,}})\]?", rx.I, gates=("from",)), "remote", 1, 0),
-    # Google appends its own tag to every reply it sends
-    (rx.Gated(r"\s-\s(?:gsmtp|gcdp)\b"), "remote", 0, 0),
-]
-_LOCAL_CUES: list[tuple[rx.Gated, str, int, int]] = [
-    # Exchange 2003 signs each recipient's paragraph with the server that wrote it: <mail.example.org #5.1.1>
-    (rx.Gated(rf"<({HOST}\.[A-Za-z]{{2,}})\s+#[45]\.\d{{1,3}}\.\d{{1,3}}", rx.I, gates=("#",)), "reporting", 1, 0),
-    # Exchange: the server that wrote the NDR itself, when no remote server is quoted
-    (rx.Gated(rf"\bGenerating\s+server:\s*({HOST})", rx.I), "reporting", 1, 0),
-    # ... and in the languages Exchange writes its NDRs in
-    (rx.Gated(rf"(?:\bGenerierender\s+Server|\bServeur\s+de\s+g[ée]n[ée]ration|\bServidor\s+de\s+(?:generaci[óo]n|"
-              rf"gera[çc][ãa]o)|\bServer\s+di\s+generazione|\bGenererende\s+server)\s*:\s*({HOST})", rx.I,
-              gates=("server", "serveur", "servidor")), "reporting", 1, 0),
-    # Postfix: connect to mx.example.net[192.0.2.1]:25: Connection timed out
-    (rx.Gated(rf"\bconnect\s+to\s+({HOST})\[({IP})\](?::\d+)?:\s*(?:Connection|No route|Network)", rx.I),
-     "reporting", 1, 2),
-    (rx.Gated(r"\b(?:Host or domain name not found|Name service error|no mail exchanger|MX record[^\n]{0,40}"
-                r"not found|unrouteable (?:mail )?domain|all relevant MX records point to non-existent hosts|"
-                r"retry timeout exceeded|delivery time expired|message expired|could not be delivered within|"
-                r"has not been delivered for|giving up on|all hosts? (?:for [^\n]{0,60})?(?:have )?been failing|"
-                r"Connection (?:refused|timed out|reset)|timed out while|unable to (?:connect|establish)|"
-                r"I wasn't able to establish an SMTP connection|Sorry, I couldn't find any host|"
-                r"mail loops back to myself|too many hops|"
-                # Sendmail's own DNS lookup: "Host unknown (Name server: mx.example.net: host not found)"
-                r"Host unknown \(Name server:)", rx.I),
-     "reporting", 0, 0),
-]
+@dataclass(frozen=True, slots=True)
+class ServerRule:
+    """A cue that tells which server answered (``rules/servers.toml``): its pattern, the role it means and the
+    pattern's groups that hold the server's name and address."""
 
-
-# Last, a host with its address inside a recipient's block: the server the reply came from, whatever the language
-# of the sentence around it ("serveur distant mx.example.net [192.0.2.1]", "servidor remoto ... [...]").
-_WEAK_REMOTE_CUES: list[tuple[rx.Gated, str, int, int]] = [
-    (rx.Gated(rf"\b({HOST}\.[A-Za-z]{{2,}})\.?\s*\[({IP})\]", gates=("[",)), "remote", 1, 2),
-]
+    id: str
+    role: str
+    cue: rx.Gated
+    host: int = 0
+    ip: int = 0
+    weak: bool = False  # tried after every other cue
+    file: str = ""
+    match_examples: tuple[tuple[str, str | None, str | None], ...] = ()  # text, host and IP it must read
+    no_match_examples: tuple[tuple[str, str | None, str | None], ...] = ()
 
 
 def _cue_from(m: rx.Match, role: str, hg: int, ig: int) -> ServerCue:
@@ -253,15 +198,19 @@ def _cue_from(m: rx.Match, role: str, hg: int, ig: int) -> ServerCue:
     return ServerCue(role, host, ip, " ".join(m.group(0).split())[:160])
 
 
-def find_server(text: str) -> ServerCue | None:
-    """The strongest cue in the text about which server produced the response."""
+def find_server(text: str, cues: tuple[ServerRule, ...] | None = None) -> ServerCue | None:
+    """The first cue (of ``cues``, else the shipped ones) that tells which server produced the response."""
     if not text:
         return None
+    if cues is None:
+        from ..classify.rules import default
+
+        cues = default().servers
     low = text.lower()
-    for pat, role, hg, ig in _REMOTE_CUES + _LOCAL_CUES + _WEAK_REMOTE_CUES:
-        m = pat.search(text, low)
+    for c in cues:
+        m = c.cue.search(text, low)
         if m:
-            return _cue_from(m, role, hg, ig)
+            return _cue_from(m, c.role, c.host, c.ip)
     return None
 
 

@@ -1,0 +1,129 @@
+"""What kind of message this is, before any recipient is read: a notice (failure or delay), an automatic reply, a
+challenge, a list's moderation notice or a lure dressed as a notice, or ordinary mail. The word lists are data
+(``rules/detect.toml``); the checks read the notice's own words, never the copy of the original it carries."""
+
+from __future__ import annotations
+
+from email.message import Message
+from functools import cached_property
+
+from .classify.rules import RuleSet
+from .formats import Bounce
+from .formats.generic import code_paragraphs
+from .parse import bounded as rx
+from .parse import dsn as dsn_mod
+from .parse.message import content_param, header, walk
+
+_REPLY_SUBJECT = rx.compile(r"^\s*(?:re|aw|sv|antw|vs|r|rif|res)\s*:", rx.I)
+
+
+_LOCAL_PART = rx.compile(r"([^\s<>\"@]+)@")
+
+
+def _local_part(address: str) -> str:
+    m = rx.search(_LOCAL_PART, address)
+    return m.group(1).lower() if m else address.lower().strip()
+
+
+def _any(text: str, words: tuple[str, ...]) -> bool:
+    return any(map(text.__contains__, words))
+
+
+class Signals:
+    """What the headers and text say about the kind of message, before any recipient is read. Each signal is
+    worked out only when asked for, since a delivery-status part settles most questions at once."""
+
+    def __init__(self, b: Bounce, rules: RuleSet) -> None:
+        self.b = b
+        self.d = rules.detect
+
+    @cached_property
+    def _subject(self) -> str:
+        return self.b.subject.lower()
+
+    @cached_property
+    def _notice(self) -> str:
+        return self.b.notice[:8000].lower()
+
+    @cached_property
+    def _lead(self) -> str:
+        """The notice's own words, without the later text parts that may carry a copy of what it is about."""
+        return self.b.lead[:8000].lower()
+
+    @cached_property
+    def bounce(self) -> bool:
+        b, d = self.b, self.d
+        if b.dsn_texts or b.report_type in ("delivery-status", "global-delivery-status") \
+                or header(b.msg, "x-failed-recipients") or dsn_mod.looks_like_dsn_text(b.notice):
+            return True
+        sender = _any(_local_part(b.sender), d.bounce_senders) or "mailer-daemon" in b.sender
+        subject = _any(self._subject, d.bounce_subjects)
+        if sender and subject:
+            return True
+        if not _any(self._notice, d.bounce_phrases):
+            return False
+        if not (sender or subject):
+            # neither From nor Subject says so: the words of a notice still do, with a server's failure reply
+            # quoted in them or more than one of them, unless it is a person's reply
+            said = sum(1 for p in d.bounce_phrases if p in self._notice)
+            return (said > 1 or bool(code_paragraphs(b.notice))) and not (
+                rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
+        # a person's reply that talks about a bounce is not one
+        return sender or not (rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
+
+    @cached_property
+    def delay(self) -> bool:
+        return _any(self._subject, self.d.delay_subjects) or _any(self._notice, self.d.delay_phrases)
+
+    @cached_property
+    def challenge(self) -> bool:
+        """A challenge/response system asks the sender to prove to be a person before the message is delivered."""
+        return _any(self._lead, self.d.challenge_phrases)
+
+    @cached_property
+    def look_alike(self) -> bool:
+        """Dressed as a notice, but not one: a list's moderation notice, or spam and phishing with a bounce's
+        Subject. Only asked of messages with no delivery-status part and no X-Failed-Recipients."""
+        b, d = self.b, self.d
+        if _any(self._lead, d.list_phrases):
+            return True
+        if b.original is not None:
+            return False  # a copy of the message that failed: a real notice carries one, a lure has none
+        if _lure_attached(b.msg, d.lure_attachments):
+            return True
+        return ("http://" in self._lead or "https://" in self._lead) and _any(self._lead, d.lure_phrases)
+
+    @cached_property
+    def autoreply(self) -> bool:
+        b, d = self.b, self.d
+        return bool(
+            any(header(b.msg, h) for h in d.autoreply_headers)
+            or header(b.msg, "auto-submitted").lower().startswith("auto-replied")
+            or header(b.msg, "precedence").lower() in ("auto_reply", "auto-reply")
+            or _any(self._subject, d.autoreply_subjects)
+        )
+
+
+def _lure_attached(msg: Message, endings: tuple[str, ...]) -> bool:
+    """Whether a part is an attachment whose file name ends as a program or an archive does."""
+    for part in walk(msg):
+        if part.is_multipart():
+            continue
+        name = (content_param(part, "name") or _disposition_filename(part)).strip('"').lower()
+        if name and name.endswith(endings):
+            return True
+    return False
+
+
+def _disposition_filename(part: Message) -> str:
+    value = header(part, "content-disposition").lower()
+    i = value.find("filename=")
+    return value[i + 9:].split(";", 1)[0].strip() if i >= 0 else ""
+
+
+def unsubscribe_request(b: Bounce) -> bool:
+    """A mail program's automatic request to leave a list (Apple Mail's "unsubscribe" message, sent to the
+    address of a List-Unsubscribe mailto: link)."""
+    if header(b.msg, "x-apple-unsubscribe").lower() == "true":
+        return True
+    return b.subject.strip().lower() == "unsubscribe" and bool(header(b.msg, "auto-submitted"))

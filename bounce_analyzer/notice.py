@@ -1,0 +1,143 @@
+"""Reading a parsed message once, for every later stage: its human-readable text (plain parts, else HTML made
+plain), the text of its delivery-status and feedback-report parts, where a quoted original starts, and the original
+message it carries. Limits that cut text say so in a ``Problem``."""
+
+from __future__ import annotations
+
+from email.message import Message
+
+from .classify.rules import RuleSet
+from .formats import Bounce
+from .model import Problem
+from .options import Options
+from .original import find_original
+from .parse import bounded as rx
+from .parse.message import DSN_TYPES, ORIGINAL_TYPES, content_param, content_type, header, part_text, walk
+
+_FEEDBACK_TYPES = frozenset({"message/feedback-report"})
+
+
+_TAG = rx.compile(r"<(?:style|script)\b.*?</(?:style|script)>|<[^>]{0,2000}>", rx.I | rx.S)
+
+
+_ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#39;": "'"}
+
+
+_ANGLE_ADDRESS = rx.compile(r"<([^<>]+)>")
+
+
+def _html_to_text(html: str) -> str:
+    text = rx.sub(_TAG, " ", html.replace("<br", "\n<br").replace("<p", "\n\n<p").replace("<tr", "\n<tr")
+                  .replace("<div", "\n<div"))
+    for k, v in _ENTITIES.items():
+        text = text.replace(k, v)
+    return "\n".join(line.strip() for line in text.split("\n"))
+
+
+def _read_parts(msg: Message, options: Options, problems: list[Problem] | None = None,
+                source: str = "-") -> tuple[str, list[str], list[str], str]:
+    """The notice's text (plain parts, else HTML made plain), its delivery-status texts, its feedback-report texts,
+    and its first text part: the notice's own words (later parts may carry what it is about). Text beyond
+    ``options.max_text`` is not read, and ``problems`` is told so."""
+    cut = skipped = 0  # characters beyond the limit, text parts not read at all
+    dsn_budget, dsn_cut = options.max_text, 0
+    plain: list[str] = []
+    html: list[Message] = []  # decoded only if there is no plain text
+    dsns: list[str] = []
+    feedback: list[str] = []
+    budget = options.max_text
+    for part in walk(msg):
+        ctype = content_type(part)
+        if ctype in DSN_TYPES:
+            text = part_text(part)
+            if len(text) > dsn_budget:  # cut between two recipients' fields
+                end = text.rfind("\n\n", 0, dsn_budget + 1)
+                end = end if end > 0 else dsn_budget
+                dsn_cut += len(text) - end
+                text = text[:end]
+            dsn_budget -= len(text)
+            dsns.append(text)
+            continue
+        if ctype in _FEEDBACK_TYPES:
+            feedback.append(part_text(part))
+            continue
+        if part.is_multipart() or ctype in ORIGINAL_TYPES:
+            continue
+        maintype = ctype.split("/", 1)[0]
+        if maintype == "multipart" and budget > 0:
+            # a multipart whose boundary never shows up: its whole body is one text
+            maintype = "text"
+        if maintype != "text":
+            continue
+        if budget <= 0:
+            skipped += 1
+            continue
+        if ctype == "text/html":
+            html.append(part)
+            continue
+        text = part_text(part)
+        cut += max(0, len(text) - budget)
+        text = text[:budget]
+        budget -= len(text)
+        plain.append(text)
+    if not plain and html:
+        whole = [part_text(h) for h in html]
+        cut += sum(max(0, len(t) - options.max_text) for t in whole)
+        plain = [_html_to_text(t[:options.max_text]) for t in whole]
+    if (cut or skipped) and problems is not None:
+        problems.append(_text_cut(source, "notice's text", options.max_text, cut, skipped))
+    if dsn_cut and problems is not None:
+        problems.append(_text_cut(source, "delivery-status fields", options.max_text, dsn_cut, 0))
+    return "\n\n".join(plain).replace("\r", ""), dsns, feedback, (plain[0] if plain else "").replace("\r", "")
+
+
+def _text_cut(source: str, what: str, limit: int, cut: int, skipped: int) -> Problem:
+    dropped = [f"{cut:,} characters" if cut else "", f"{skipped:,} more text parts" if skipped else ""]
+    return Problem(source, "truncated", f"only the first {limit:,} characters of the {what} were read "
+                                        f"(max_text); {' and '.join(d for d in dropped if d)} were not, so "
+                                        "recipients and reasons given there are missing")
+
+
+_marker_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _bare_markers(markers: tuple[str, ...]) -> tuple[str, ...]:
+    """The markers without their leading rule of dashes: servers draw it with any number of them ("----- This is
+    a copy" as well as "------ This is a copy"), and the line check below allows any."""
+    bare = _marker_cache.get(markers)
+    if bare is None:
+        bare = _marker_cache[markers] = tuple(dict.fromkeys(m.lstrip("-= ") or m for m in markers))
+    return bare
+
+
+def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
+    """Split the notice where the quoted original message starts."""
+    low = notice.lower()
+    cut = len(notice)
+    for marker in _bare_markers(markers):
+        i = low.find(marker)
+        while 0 <= i < cut:
+            line_start = low.rfind("\n", 0, i) + 1
+            if not low[line_start:i].strip(" \t-=*_>[(|"):  # the marker starts its line: not a word in a sentence
+                cut = i
+                break
+            i = low.find(marker, i + 1)
+    return notice[:cut], notice[cut:]
+
+
+def _sender_address(msg: Message) -> str:
+    value = header(msg, "from")
+    m = rx.search(_ANGLE_ADDRESS, value)
+    return (m.group(1) if m else value).strip().lower()
+
+
+def read_notice(msg: Message, rules: RuleSet, options: Options, problems: list[Problem] | None = None,
+                source: str = "-") -> tuple[Bounce, list[str]]:
+    """The message read once for every parser, and the text of any feedback-report part."""
+    notice_full, dsns, feedback, first = _read_parts(msg, options, problems, source)
+    notice, tail = _cut_original(notice_full, rules.detect.original_markers)
+    lead = first if len(first) < len(notice) else notice
+    report_type = content_param(msg, "report-type") if content_type(msg) == "multipart/report" else ""
+    b = Bounce(msg=msg, subject=header(msg, "subject"), sender=_sender_address(msg), report_type=report_type,
+               notice=notice, dsn_texts=dsns, original=find_original(msg, tail), quoted=tail, lead=lead)
+    return b, feedback
