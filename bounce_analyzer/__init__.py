@@ -6,7 +6,7 @@ whether the address is hard- or soft-bounced, and what to do about it.
     >>> for r in report.recipients:
     ...     print(r.address, r.status, r.reason, r.verdict, r.hint)
 
-Names are imported on first use, so that the command line starts quickly.
+Names are imported on first use, so that the command line starts quickly; ``dir()`` and completion list them all.
 """
 
 from __future__ import annotations
@@ -22,17 +22,19 @@ _WHERE = {
     "Store": "batch.store", "Tracker": "policy", "load_policy": "policy",
     "BounceAnalyzerError": "errors", "InputError": "errors", "RulesError": "errors",
     "Evidence": "model", "Kind": "model", "Original": "model", "Problem": "model", "Recipient": "model",
-    "Report": "model", "Responder": "model", "Role": "model",
+    "Report": "model", "Responder": "model", "Role": "model", "Reason": "model", "Verdict": "model", "Fault": "model",
+    "Item": "batch.sources", "Source": "batch.sources", "message_key": "batch.sources", "open_source": "batch.sources",
     "DEFAULT": "options", "STRICT": "options", "Options": "options",
 }
 
 if TYPE_CHECKING:
     from .api import analyze, analyze_file
     from .batch import scan
+    from .batch.sources import Item, Source, message_key, open_source
     from .batch.store import Store
     from .errors import BounceAnalyzerError, InputError, RulesError
     from .explain import Explanation, explain
-    from .model import Evidence, Kind, Original, Problem, Recipient, Report, Responder, Role
+    from .model import Evidence, Fault, Kind, Original, Problem, Reason, Recipient, Report, Responder, Role, Verdict
     from .options import DEFAULT, STRICT, Options
     from .policy import Tracker, load_policy
     from .reply import classify_reply
@@ -47,29 +49,41 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def __dir__() -> list[str]:
+    """The public API, imported or not yet (the helpers this module uses are left out)."""
+    return sorted(__all__)
+
+
 __all__ = [
     "DEFAULT",
     "STRICT",
     "BounceAnalyzerError",
     "Evidence",
     "Explanation",
+    "Fault",
     "InputError",
+    "Item",
     "Kind",
     "Options",
     "Original",
     "Problem",
+    "Reason",
     "Recipient",
     "Report",
     "Responder",
     "Role",
     "RulesError",
+    "Source",
     "Store",
     "Tracker",
+    "Verdict",
     "__version__",
     "analyze",
     "analyze_file",
     "classify_reply",
     "explain",
     "load_policy",
+    "message_key",
+    "open_source",
     "scan",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 from email.message import Message
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def _analyze(raw: bytes, source: str, rules: RuleSet, options: Options, problems
     msg = parse_bytes(normalise_newlines(raw))
     report = _analyze_message(msg, source, rules, options, problems, 0)
     date = notice_date(msg)  # the outer notice's, whichever message inside it was read
-    return replace(report, date=date) if date else report
+    return replace(report, date=datetime.fromisoformat(date)) if date else report
 
 
 def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options, problems: list[Problem],

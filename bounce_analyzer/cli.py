@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .display import for_terminal, to_json
@@ -201,42 +200,9 @@ def _size(value: str) -> int:
     return n
 
 
-def _expand(inputs: list[str]) -> Iterator[tuple[str, str | None]]:
-    """(name, error) for every input, folders expanded in sorted order; error is set when it cannot be read."""
-    for item in inputs:
-        if item == "-":
-            yield item, None
-        elif os.path.isdir(item):
-            found = False
-            unreadable: list[OSError] = []
-            for root, dirs, files in os.walk(item, onerror=unreadable.append):
-                while unreadable:  # a folder that could not be listed: said, and the walk goes on
-                    e = unreadable.pop()
-                    found = True
-                    yield e.filename or root, f"cannot read this folder ({e.strerror or e})"
-                dirs.sort()
-                dirs[:] = [d for d in dirs if not d.startswith(".")]
-                for name in sorted(files):
-                    if name.startswith("."):
-                        continue
-                    path = os.path.join(root, name)
-                    if name.endswith(".toml") or name.endswith(".md"):  # expected results and notes beside samples
-                        continue
-                    found = True
-                    yield path, None
-            for e in unreadable:
-                found = True
-                yield e.filename or item, f"cannot read this folder ({e.strerror or e})"
-            if not found:
-                yield item, "folder holds no messages"
-        elif os.path.exists(item):
-            yield item, None
-        else:
-            yield item, "no such file or folder"
-
-
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from .api import analyze, analyze_file
+    from .batch.sources import open_source
+    from .batch.workers import analyze_items
     from .errors import BounceAnalyzerError
 
     options = _options(args)
@@ -245,49 +211,41 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     out = sys.stdout
     failures = 0
     reports: list[dict[str, Any]] = []
-    for name, error in _expand(args.inputs):
-        if error:
-            _err(f"{name}: {error}")
-            failures += 1
-            continue
+    single = len(args.inputs) == 1  # json: one object for one message given alone, else a list
+    for spec in args.inputs:
         try:
-            if name == "-":
-                from .batch.sources import OVER, read_limited, stdin_bytes
-                from .batch.workers import over_limit
+            source = open_source(spec, options.max_size, as_given=True)
+            found = 0
+            for item, (report, as_json) in analyze_items(source.items(lambda _: False), rules=rules,
+                                                         options=options, jobs=1):
+                found += 1
+                single = single and found == 1 and item.id == spec
+                if item.error is not None:
+                    _err(f"{item.id}: {item.error}")
+                    failures += 1
+                    continue
+                for problem in report.problems:
+                    if problem.kind not in ("no-recipient",):
+                        _err(str(problem))
+                if fmt == "jsonl":
+                    out.write(as_json + "\n")
+                elif fmt == "sisimai":
+                    from .sisimai import records
 
-                raw, size = read_limited(stdin_bytes(), options.max_size)  # never past the limit: it may not end
-                report = analyze(raw, source="-", rules=rules, options=options)
-                if size == OVER:
-                    report = over_limit(report, options.max_size)
-            else:
-                report = analyze_file(name, rules=rules, options=options, source=name)
+                    for record in records(report):
+                        out.write(to_json(record) + "\n")
+                elif fmt == "json":
+                    reports.append(report.to_dict())
+                else:
+                    _print_report(report, out)
+            if not found:
+                _err(f"{spec}: folder holds no messages")
+                failures += 1
         except BounceAnalyzerError as e:
             _err(str(e))
             failures += 1
-            continue
-        except OSError as e:
-            _err(f"{name}: cannot read ({e.strerror or e})")
-            failures += 1
-            continue
-        for problem in report.problems:
-            if problem.kind not in ("no-recipient",):
-                _err(str(problem))
-        if fmt == "jsonl":
-            out.write(to_json(report.to_dict()) + "\n")
-        elif fmt == "sisimai":
-            from .sisimai import records
-
-            for record in records(report):
-                out.write(to_json(record) + "\n")
-        elif fmt == "json":
-            reports.append(report.to_dict())
-        else:
-            _print_report(report, out)
     if fmt == "json":
-        doc: Any = reports[0] if len(args.inputs) == 1 and len(reports) == 1 and args.inputs[0] != "-" \
-            and not os.path.isdir(args.inputs[0]) else reports
-        if len(args.inputs) == 1 and args.inputs[0] == "-" and len(reports) == 1:
-            doc = reports[0]
+        doc: Any = reports[0] if single and len(reports) == 1 else reports
         out.write(to_json(doc, indent=2) + "\n")
     return 1 if failures else 0
 
@@ -335,33 +293,38 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             sources = []
             for spec in args.sources:
                 try:
-                    source = scanner.open(spec)
-                    sources.append((source, source.total()))
+                    sources.append(scanner.open(spec))
                 except InputError as e:
                     _err(str(e))
                     failures += 1
-            known = [t for _, t in sources]
-            bar = _progress(None if None in known else sum(t or 0 for t in known), args.no_progress)
-            scanner.on_skip = bar.update if bar else None
             new = 0
-            for source, _ in sources:
-                try:
-                    for _item, (report, as_json) in scanner.run([source]):
-                        writer.write(report, as_json)
-                        new += 1
-                        for problem in report.problems:
-                            if problem.kind != "no-recipient":
-                                _note(str(problem), bar)
-                                failures += problem.kind == "unreadable"
+            bar = None
+            try:
+                for source in sources:
+                    try:
+                        bar = _progress(source, args.no_progress)
+                        scanner.on_skip = bar.advance if bar else None
+                        for item, (report, as_json) in scanner.run([source]):
+                            writer.write(report, as_json)
+                            new += 1
+                            for problem in report.problems:
+                                if problem.kind != "no-recipient":
+                                    _note(str(problem), bar)
+                                    failures += problem.kind == "unreadable"
+                            if bar:
+                                bar.advance(item)
+                            if poster is not None and new % POST_EVERY == 0:
+                                failures += not _post(poster, store, None, bar)
+                    except InputError as e:
+                        _note(str(e), bar)
+                        failures += 1
+                    finally:
                         if bar:
-                            bar.update(1)
-                        if poster is not None and new % POST_EVERY == 0:
-                            failures += not _post(poster, store, None, bar)
-                except InputError as e:
-                    _note(str(e), bar)
-                    failures += 1
-            if bar:
-                bar.close()
+                            bar.close()
+                            bar = None
+            except KeyboardInterrupt:
+                _err(_stopped(store, new, args))
+                return 130
             if poster is not None:
                 failures += not _post(poster, store, policy, None)
             if not args.no_summary and store.count():
@@ -405,13 +368,56 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _progress(total: int | None, off: bool) -> Any:
+def _stopped(store: Any, new: int, args: argparse.Namespace) -> str:
+    """What a stopped scan says: what is kept, and how to go on."""
+    try:
+        held = store.count()
+    except Exception:  # the store itself is what failed: say what this run did
+        held = None
+    if not args.db:
+        return (f"interrupted after {new:,} messages; without --db nothing is kept: run it with --db FILE to be able "
+                "to stop and go on")
+    stored = f"{held:,} messages are stored in {args.db}" if held is not None else f"results are in {args.db}"
+    return f"interrupted: {stored} ({new:,} from this run); run the same command again to go on"
+
+
+class _Bar:
+    """The progress of one source on stderr: bytes read with a percentage and the time left for files and mboxes,
+    messages for IMAP and POP3 (and of how many, when the server says)."""
+
+    def __init__(self, source: Any) -> None:
+        from tqdm import tqdm
+
+        self.bytes = getattr(source, "unit", "messages") == "bytes"
+        try:
+            total = source.total()
+        except Exception:  # the total is for show: the source's own errors are said when it is read
+            total = None
+        label = for_terminal(str(getattr(source, "label", "")))[-30:] or None
+        if self.bytes:
+            self.bar = tqdm(total=total, desc=label, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
+                            dynamic_ncols=True, smoothing=0.1)
+        else:
+            self.bar = tqdm(total=total, desc=label, unit="msg", leave=False, dynamic_ncols=True, smoothing=0.1)
+
+    def advance(self, item: Any = None) -> None:
+        if not self.bytes:
+            self.bar.update(1)
+        elif item is not None and item.position > self.bar.n:
+            self.bar.update(item.position - self.bar.n)
+
+    def write(self, message: str, file: TextIO) -> None:
+        self.bar.write(message, file=file)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _progress(source: Any, off: bool) -> _Bar | None:
     """A progress bar on stderr, only when stderr is a terminal (tqdm is imported only then)."""
     if off or not sys.stderr.isatty():
         return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="msg", leave=False, dynamic_ncols=True, smoothing=0.1)
+    return _Bar(source)
 
 
 def _note(message: str, bar: Any) -> None:
@@ -506,9 +512,11 @@ def _load_rules(paths: list[str]) -> Any:
 
 
 def _print_report(report: Report, out: TextIO) -> None:
+    from .display import Paint, kind_words, wants_colour
+
     t = for_terminal  # every value from the message, shown with its control characters made visible
-    kind = str(report.kind).replace("_", " ")
-    head = f"{t(report.source)}: {kind}"
+    paint = Paint(wants_colour(out))
+    head = f"{paint(t(report.source), 'bold')}: {paint(kind_words(report.kind), 'bold')}"
     if report.format:
         head += f" (read as {report.format})"
     if report.reporting_mta:
@@ -521,8 +529,8 @@ def _print_report(report: Report, out: TextIO) -> None:
             out.write(f"  VERP recipient: {t(o.verp_recipient)}\n")
     for r in report.recipients:
         codes = " ".join(x for x in (str(r.reply_code) if r.reply_code else "", r.status or "") if x) or "no code"
-        verdict = (r.verdict or "-").upper()
-        out.write(f"  {t(r.address)}  [{t(r.action or '')}]  {t(codes)}  {r.reason}  {verdict}\n")
+        verdict = paint((r.verdict or "-").upper(), r.verdict)
+        out.write(f"  {paint(t(r.address), 'bold')}  [{t(r.action or '')}]  {t(codes)}  {r.reason}  {verdict}\n")
         who = f"{r.responder.role}"
         if r.responder.host:
             who += f" {t(r.responder.host)}"
@@ -539,9 +547,11 @@ def _print_report(report: Report, out: TextIO) -> None:
         if r.retry_after:
             out.write(f"      retry after: {r.retry_after} s\n")
         out.write(f"      hint:        {t(r.hint)}\n")
-        out.write(f"      rule:        {t(r.rule)}\n")
-    if not report.recipients and report.kind in ("not_bounce", "autoreply"):
-        out.write("  no failed recipient: this is not a bounce\n")
+        out.write(paint(f"      rule:        {t(r.rule)}", "dim") + "\n")
+    if not report.recipients and report.kind == "not_bounce":
+        out.write("  nothing failed: this message is not a bounce (no delivery report or failure notice in it)\n")
+    elif not report.recipients and report.kind == "autoreply":
+        out.write("  nothing failed: an automatic reply (out of office or similar), not a bounce\n")
     out.write("\n")
 
 
@@ -551,12 +561,14 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     rules = _load_rules(args.rules)
     query = " ".join(args.query)
     ex = explain(query, rules=rules, host=args.host)
+    if not ex.known:
+        _err(f"{query}: not a reply code, enhanced status code, reason word or diagnostic line this tool can read "
+             "(try 550, 5.1.1, user_unknown or a whole line such as '550 5.1.1 User unknown')")
+        return 1
     if args.format == "json":
         sys.stdout.write(to_json(ex.to_dict(), indent=2) + "\n")
     else:
         _print_explanation(ex, sys.stdout)
-    if not ex.known:
-        _err(f"{query}: not a code this tool knows; showing what the rules make of it")
     return 0
 
 
@@ -571,9 +583,9 @@ def _print_explanation(ex: Explanation, out: TextIO) -> None:
         lines += [("class", ex.status_class), ("subject", ex.status_subject), ("meaning", ex.status_meaning)]
     if ex.conflict:
         lines.append(("note", "the reply code and the enhanced code disagree on the class"))
-    lines += [("reason", ex.reason), ("verdict", ex.verdict), ("fault", ex.fault), ("hint", ex.hint),
-              ("answered by", ex.host), ("decided by", ex.rule),
-              ("refs", ", ".join(ex.refs) if ex.refs else None)]
+    reason = f"{ex.reason}: {ex.reason_description}" if ex.reason and ex.reason_description else ex.reason
+    lines += [("reason", reason), ("verdict", ex.verdict), ("fault", ex.fault), ("hint", ex.hint),
+              ("answered by", ex.host), ("refs", ", ".join(ex.refs) if ex.refs else None)]
     for label, value in lines:
         if value:
             out.write(f"{label + ':':12} {value}\n")

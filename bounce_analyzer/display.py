@@ -57,3 +57,43 @@ def to_json(value: Any, *, indent: int | None = None) -> str:
     # json.dumps escapes the C0 controls in strings (those outside are its own indentation); the rest can only stand
     # inside a string, where an escape means the same character
     return _UNESCAPED_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+# ---- for people on a terminal -------------------------------------------------------------------------------------
+
+KIND_WORDS = {"failure": "failure", "delay": "delay", "success": "success", "autoreply": "automatic reply",
+              "feedback": "complaint (feedback report)", "not_bounce": "not a bounce"}
+
+
+def kind_words(kind: str) -> str:
+    """A report's kind as a person says it ("not a bounce", not ``not_bounce``)."""
+    return KIND_WORDS.get(str(kind), str(kind).replace("_", " "))
+
+
+def wants_colour(stream: Any) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set to anything (no-color.org) or ``TERM=dumb``."""
+    import os
+
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no such method, or a closed stream
+        return False
+
+
+_SGR = {"hard": "31", "soft": "33", "bold": "1", "dim": "2", "ok": "32"}
+
+
+class Paint:
+    """ANSI colours for text of our own (never for text from a message, which ``for_terminal`` has made safe), or
+    nothing when off."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def __call__(self, text: str, style: str | None) -> str:
+        code = _SGR.get(style or "")
+        if not self.on or code is None or not text:
+            return text
+        return f"\x1b[{code}m{text}\x1b[0m"

@@ -1,5 +1,6 @@
-"""``explain()``: what a reply code (``550``), an enhanced status code (``5.7.1``) or a whole diagnostic line means,
-with the reason, verdict and hint the rules give it."""
+"""``explain()``: what a reply code (``550``), an enhanced status code (``5.7.1``), a reason word (``user_unknown``)
+or a whole diagnostic line means, with the reason, verdict and hint the rules give it. Every answer carries a hint for
+the person reading: what to do, or that there is nothing to do."""
 
 from __future__ import annotations
 
@@ -14,6 +15,21 @@ from .parse import smtp
 
 _REPLY_ONLY = rx.compile(r"^\s*([1-5]\d\d)\s*$")
 _STATUS_ONLY = rx.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\s*$")
+_WORD = rx.compile(r"^[a-z][a-z0-9_]*$")
+_NO_SESSION = (101, 111)  # what sending software prints when it could not even connect: not replies at all
+_NO_SESSION_CLASS = "Not a reply from a mail server: the connection to it never happened."
+_NO_SESSION_HINT = ("The connection never happened: check the server's host name and port, and any firewall between "
+                    "the sender and the server.")
+_NOTHING_TO_DO = {
+    "2": "Nothing to do: the server accepted or delivered the message.",
+    "3": "Nothing to do: a step of a session that was going well.",
+}
+_CODE_ONLY_HINT = {  # a bare failure code whose class is all there is to go on
+    "4": ("A temporary failure: the sending server tries again by itself. If the same address keeps failing for "
+          "days, read the text that came with the code (or explain the whole line) to learn why."),
+    "5": ("The code alone does not say why: read the text that came with it, or explain the whole line "
+          "(bounce-analyzer explain \"550 5.1.1 ...\")."),
+}
 _REPLY_CLASSES = {
     "1": "Positive preliminary reply: the server accepted the command but waits for confirmation (rare in SMTP).",
     "2": "Success: the server did what was asked.",
@@ -63,6 +79,9 @@ def explain(query: str, *, rules: RuleSet | None = None, host: str | None = None
     stage the reply came at."""
     rs = rules or rules_mod.default()
     text = " ".join(str(query).split())[:4000]
+    word = text.lower()
+    if rx.match(_WORD, word) and word in rs.reasons:
+        return _reason_word(query, rs.reasons[word])
     m = rx.match(_REPLY_ONLY, text)
     is_text = False  # a whole diagnostic line rather than a bare code
     if m:
@@ -105,12 +124,30 @@ def explain(query: str, *, rules: RuleSet | None = None, host: str | None = None
     reason = rs.reasons[decision.reason]
     cls_digit = code_class(status, reply)
     failure = cls_digit not in ("1", "2", "3")  # a code that reports no failure has no reason or verdict
+    if reply in _NO_SESSION and status is None:
+        fields["reply_class"] = _NO_SESSION_CLASS
+        hint: str | None = _NO_SESSION_HINT
+    elif cls_digit in _NOTHING_TO_DO:
+        hint = _NOTHING_TO_DO[cls_digit]
+    elif decision.reason == "undefined" and not is_text and cls_digit in _CODE_ONLY_HINT:
+        hint = _CODE_ONLY_HINT[cls_digit]
+    elif cls_digit in ("4", "5") or (is_text and cls_digit is None):
+        hint = decision.hint or reason.hint
+    else:
+        hint = None
     return Explanation(
         known=known, reason=decision.reason if failure else None,
         reason_description=reason.description if failure else None,
         verdict=verdict_of(decision, reason, cls_digit) if failure else None,
         fault=fault_of(decision, reason) if failure else None, host=host,
         permanent={"5": True, "4": False}.get(cls_digit or ""),
-        hint=(decision.hint or reason.hint) if cls_digit in ("4", "5") or (is_text and cls_digit is None) else None,
-        rule=decision.rule, refs=tuple(refs), conflict=classes_conflict(status, reply), **fields,
+        hint=hint, rule=decision.rule, refs=tuple(refs), conflict=classes_conflict(status, reply), **fields,
     )
+
+
+def _reason_word(query: str, reason: rules_mod.Reason) -> Explanation:
+    """A reason word (``user_unknown``): what it means and what to do."""
+    failure = reason.verdict in ("hard", "soft")
+    return Explanation(query=query, known=True, reason=reason.id, reason_description=reason.description,
+                       verdict=reason.verdict if failure else None, fault=reason.fault, hint=reason.hint,
+                       rule=f"reason:{reason.id}")

@@ -8,6 +8,7 @@ that the message carries, and every inference names the rule that made it in ``r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +31,86 @@ class Role(StrEnum):
     REPORTING = "reporting"  # the MTA that wrote the notice gave up by itself
     GATEWAY = "gateway"  # a filtering relay between the two
     UNKNOWN = "unknown"
+
+
+class Verdict(StrEnum):
+    """What a failure means for the address."""
+
+    HARD = "hard"  # the address is bad: stop sending to it
+    SOFT = "soft"  # it may work later, or the problem is not the address's
+
+
+class Fault(StrEnum):
+    """Whose side a failure is on; only ``RECIPIENT`` says anything about the address."""
+
+    RECIPIENT = "recipient"
+    SENDER = "sender"
+    DESTINATION = "destination"
+    NETWORK = "network"
+    UNKNOWN = "unknown"
+
+
+class Reason(StrEnum):
+    """The shipped reason words (``rules/reasons.toml``). A rule file of your own may add words: those stay plain
+    strings."""
+
+    USER_UNKNOWN = "user_unknown"
+    HOST_UNKNOWN = "host_unknown"
+    HAS_MOVED = "has_moved"
+    NOT_ACCEPT = "not_accept"
+    MAILBOX_FULL = "mailbox_full"
+    SUSPEND = "suspend"
+    SYSTEM_FULL = "system_full"
+    EMAIL_TOO_LARGE = "email_too_large"
+    RATE_LIMITED = "rate_limited"
+    EXPIRED = "expired"
+    NETWORK_ERROR = "network_error"
+    BLOCKED = "blocked"
+    BAD_REPUTATION = "bad_reputation"
+    SPAM_DETECTED = "spam_detected"
+    VIRUS_DETECTED = "virus_detected"
+    FILTERED = "filtered"
+    POLICY_VIOLATION = "policy_violation"
+    AUTH_FAILURE = "auth_failure"
+    REQUIRE_PTR = "require_ptr"
+    SECURITY_ERROR = "security_error"
+    FAILED_STARTTLS = "failed_starttls"
+    NO_RELAYING = "no_relaying"
+    REJECTED = "rejected"
+    NOT_COMPLIANT_RFC = "not_compliant_rfc"
+    CONTENT_ERROR = "content_error"
+    SYNTAX_ERROR = "syntax_error"
+    SYSTEM_ERROR = "system_error"
+    MAILER_ERROR = "mailer_error"
+    SUPPRESSED = "suppressed"
+    ON_HOLD = "on_hold"
+    UNDEFINED = "undefined"
+    DELIVERED = "delivered"
+    FEEDBACK = "feedback"
+    VACATION = "vacation"
+
+
+_ENUMS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("reason", {m.value: m for m in Reason}), ("verdict", {m.value: m for m in Verdict}),
+    ("fault", {m.value: m for m in Fault}))
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat(timespec="seconds") if when is not None else None
+
+
+def _as_date(value: datetime | str | None) -> datetime | None:
+    """A date given as ISO 8601 text (as the readers produce it) as an aware datetime in UTC."""
+    if value is None or isinstance(value, datetime):
+        when = value
+    else:
+        try:
+            when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if when is None:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +164,15 @@ class Recipient:
     last_attempt: str | None = None
     will_retry_until: str | None = None
     evidence: tuple[Evidence, ...] = ()
+
+    def __post_init__(self) -> None:
+        # reason, verdict and fault are StrEnums (``Reason``, ``Verdict``, ``Fault``) whatever the reader passed;
+        # they compare equal to their words and are written as them in JSON
+        for name, members in _ENUMS:
+            value = getattr(self, name)
+            member = members.get(value) if value is not None else None
+            if member is not None and value is not member:
+                object.__setattr__(self, name, member)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -166,12 +256,21 @@ class Report:
     reporting_mta: str | None = None
     arrival_date: str | None = None
     envelope_id: str | None = None
-    date: str | None = None  # the notice's own Date header, as UTC ISO 8601
+    date: datetime | None = None  # the notice's own Date header, in UTC (ISO 8601 text is accepted and converted)
     subject: str | None = None
     feedback_type: str | None = None
     original: Original | None = None
     recipients: tuple[Recipient, ...] = ()
     problems: tuple[Problem, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.date is not None and not (isinstance(self.date, datetime) and self.date.tzinfo is UTC):
+            object.__setattr__(self, "date", _as_date(self.date))
+
+    @property
+    def iso_date(self) -> str | None:
+        """The notice's Date as UTC ISO 8601 text (``2026-01-31T09:00:00+00:00``), as JSON and the store have it."""
+        return _iso(self.date)
 
     @property
     def failed(self) -> tuple[Recipient, ...]:
@@ -187,7 +286,7 @@ class Report:
             "reporting_mta": self.reporting_mta,
             "arrival_date": self.arrival_date,
             "envelope_id": self.envelope_id,
-            "date": self.date,
+            "date": _iso(self.date),
             "subject": self.subject,
             "feedback_type": self.feedback_type,
             "original": self.original.to_dict() if self.original else None,

@@ -15,13 +15,8 @@ _DSN_ACTIONS = frozenset({"failed", "delayed", "delivered", "relayed", "expanded
 SKIPPED_REASONS = frozenset({"delivered", "vacation"})  # Sisimai leaves these out unless asked
 
 
-def _epoch(value: str | None) -> int | None:
-    if not value:
-        return None
-    try:
-        return int(datetime.fromisoformat(value).timestamp())
-    except ValueError:
-        return None
+def _epoch(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value is not None else None
 
 
 def token(addresser: str, recipient: str, timestamp: int) -> str:

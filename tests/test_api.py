@@ -148,7 +148,15 @@ def test_a_status_field_that_contradicts_the_servers_reply_is_recorded():
     ("not a date", None),
 ])
 def test_the_notice_date_in_utc(value, iso):
-    assert analyze(f"From: a@example.org\nDate: {value}\n\nhello\n").date == iso
+    report = analyze(f"From: a@example.org\nDate: {value}\n\nhello\n")
+    assert report.to_dict()["date"] == report.iso_date == iso  # ISO text in JSON
+    if iso is None:
+        assert report.date is None
+    else:  # a datetime in Python, in UTC
+        from datetime import UTC, datetime
+
+        assert report.date == datetime.fromisoformat(iso) and report.date.utcoffset() is not None
+        assert report.date.tzinfo is UTC
 
 
 def test_a_rejection_that_talks_about_approved_senders_is_still_a_bounce():

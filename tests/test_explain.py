@@ -43,3 +43,64 @@ def test_success_codes_have_no_failure_reason():
 def test_unknown_text():
     ex = explain("the quick brown fox")
     assert not ex.known and ex.reason == "undefined"
+
+
+# --- for people -------------------------------------------------------------------------------------------------
+
+_FOR_RULE_AUTHORS = ("add a rule", "rules check", "The default is", "decided by", "default")
+
+
+def _people_text(query: str) -> str:
+    from .conftest import run_cli
+
+    r = run_cli("explain", query)
+    assert r.returncode == 0 and r.stderr == b"", (query, r.stderr)
+    return r.stdout.decode()
+
+
+@pytest.mark.parametrize("code", SEED_REPLIES)
+def test_every_reply_code_has_a_hint_for_the_reader(code):
+    ex = explain(str(code))
+    assert ex.hint, code
+    assert not any(w in ex.hint for w in _FOR_RULE_AUTHORS), ex.hint
+    if str(code)[0] in "23":
+        assert ex.hint.startswith("Nothing to do"), code
+
+
+def test_codes_that_are_no_reply_say_the_connection_never_happened():
+    for code in ("101", "111"):
+        ex = explain(code)
+        assert ex.reply_class is not None and "never happened" in ex.reply_class
+        assert ex.hint is not None and all(w in ex.hint for w in ("host name", "port", "firewall"))
+        assert ex.reason is None and ex.verdict is None
+
+
+def test_every_reason_word_is_explained():
+    from bounce_analyzer.classify.rules import default
+
+    for word, reason in default().reasons.items():
+        ex = explain(word.upper())  # any case
+        assert ex.known and ex.reason == word and ex.hint == reason.hint and ex.reason_description, word
+        assert ex.verdict == (reason.verdict if reason.verdict in ("hard", "soft") else None)
+    text = _people_text("user_unknown")
+    assert text.splitlines()[:3] == [
+        "reason:      user_unknown: The mailbox does not exist at the destination: the local part (before the @) is "
+        "unknown there.", "verdict:     hard", "fault:       recipient"]
+
+
+def test_text_for_people_has_no_commentary_for_rule_authors():
+    for query in ("550", "4.2.2", "5.2.0", "421", "2.0.0", "250", "111", "mailbox_full",
+                  "550 5.1.1 <a@example.net>: User unknown", "451 4.7.1 try again later"):
+        text = _people_text(query)
+        assert "hint:" in text, query
+        assert not any(w in text for w in _FOR_RULE_AUTHORS), (query, text)
+
+
+def test_unknown_input_exits_1_with_one_line_on_stderr():
+    from .conftest import run_cli
+
+    for query in ("xyzzy", "the quick brown fox", "999"):
+        r = run_cli("explain", query)
+        assert r.returncode == 1 and r.stdout == b"", query
+        (line,) = r.stderr.decode().splitlines()
+        assert line.startswith(f"bounce-analyzer: {query}: not a reply code")

@@ -98,7 +98,8 @@ def test_a_full_disk_names_the_store_and_what_it_holds(tmp_path):
     need("a small tmpfs to fill", mounted, "run as root where mount is allowed")
     try:
         box = tmp_path / "box"
-        box.write_bytes(_mbox(_sample_messages() * 5))  # about 4 MB of results: more than the disk holds
+        # about 4 MB of results, more than the disk holds: five distinct copies of each (identical bytes are one)
+        box.write_bytes(_mbox([b"X-Copy: %d\n" % i + m for i in range(5) for m in _sample_messages()]))
         db = mnt / "r.sqlite"
         r = run_cli("scan", "--db", str(db), "--format", "none", "--jobs", "2", str(box))
         err = r.stderr.decode()
@@ -209,7 +210,7 @@ def test_a_gzip_mbox_damaged_in_the_middle_is_a_problem_record_and_the_scan_goes
     messages = _sample_messages()
     bad, before = _damaged_gzip_mbox(messages)
     (tmp_path / "a.mbox.gz").write_bytes(bad)
-    (tmp_path / "b.eml").write_bytes(messages[0])
+    (tmp_path / "b.eml").write_bytes(b"X-Copy: 1\n" + messages[0])  # not the mbox's first message: stored too
     r = run_cli("scan", "--jobs", jobs, "--format", "jsonl", "--no-summary", str(tmp_path))
     err = r.stderr.decode()
     assert r.returncode == 1 and "Traceback" not in err and "internal error" not in err

@@ -269,7 +269,7 @@ def test_feeding_reports_without_a_store_decides_the_same(history):
     mail, db = history
     tracker = Tracker()
     reports = [analyze(p.read_bytes(), source=str(p)) for p in mail.iterdir()]
-    for report in sorted(reports, key=lambda r: r.date or ""):
+    for report in sorted(reports, key=lambda r: r.iso_date or ""):
         tracker.add(report)
     assert {d.address: d.decided_at for d in tracker.decisions()} == {
         a: datetime.fromisoformat(d["decided_at"]) for a, d in _decisions(db, "strict").items()}

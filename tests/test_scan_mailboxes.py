@@ -86,6 +86,30 @@ def test_imap_scan_reads_every_message_and_changes_nothing(mailbox, tmp_path):
     assert again.returncode == 0 and again.stdout == b""  # resumed: everything is already stored
 
 
+def test_a_folder_with_a_new_uidvalidity_stores_nothing_twice(mailbox, tmp_path):
+    c = mailbox["client"]
+    folder = mailbox["folder"]
+    db = tmp_path / "r.sqlite"
+    first = run_cli("scan", "--plaintext", "--db", str(db), "--format", "jsonl", "--no-summary", _url(mailbox),
+                    env=_env(mailbox))
+    assert first.returncode == 0 and len(first.stdout.splitlines()) == len(MESSAGES), first.stderr
+    old = c.select_folder(folder, readonly=True)[b"UIDVALIDITY"]
+    c.select_folder("INBOX", readonly=True)
+    c.delete_folder(folder)  # the folder made again: a new UIDVALIDITY, the same mail plus one new message
+    c.create_folder(folder)
+    for eml in [*MESSAGES, PICK[-1]]:
+        c.append(folder, eml.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    assert c.select_folder(folder, readonly=True)[b"UIDVALIDITY"] != old
+    again = run_cli("scan", "--plaintext", "--db", str(db), "--format", "jsonl", "--no-summary", _url(mailbox),
+                    env=_env(mailbox))
+    assert again.returncode == 0, again.stderr
+    (line,) = again.stdout.decode().splitlines()  # only the new message
+    assert json.loads(line)["source"].endswith(f";UID={len(MESSAGES) + 1}")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT message_key) FROM messages").fetchone() == \
+            (len(MESSAGES) + 1, len(MESSAGES) + 1)
+
+
 def test_imap_actions_run_only_on_stored_bounces(mailbox, tmp_path):
     c = mailbox["client"]
     done = mailbox["folder"] + "/Done"

@@ -4,29 +4,33 @@
     >>> for report in scan("bounces.mbox", store="results.sqlite", jobs=2):
     ...     print(report.source, [(r.address, r.verdict) for r in report.failed])
 
-Reports come in input order. With a store, each message's results are committed together with a key naming the
-message (its source id), and messages already in the store are skipped: a scan that was stopped, however abruptly,
-picks up where it stopped and counts nothing twice. Results are committed in small groups; a remote source's actions
-on processed mail (mark seen, move, delete) run only for messages whose group is committed.
+Reports come in input order. With a store, each message's results are committed together with its content key
+(``message_key``), and messages already in the store are skipped, wherever they are found now: a scan that was
+stopped, however abruptly, picks up where it stopped and counts nothing twice, and so does a scan of a mailbox that
+was trimmed, compacted or moved since. A different message found where a stored one was (an mbox offset reused after
+trimming) is stored beside it, its id followed by ``;key=`` and the start of its key.
+Results are committed in small groups; a remote source's actions on processed mail (mark seen, move, delete) run
+only for messages whose group is committed.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..api import RulesArg
 from ..model import Report
 from ..options import DEFAULT, Options
-from .sources import Item, Source, open_source
+from .sources import Item, Source, message_key, open_source
 from .store import Store
 from .workers import Analyzed, analyze_items
 
 COMMIT_EVERY = 200  # messages
 COMMIT_SECONDS = 1.0
 
-__all__ = ["Scanner", "Source", "scan"]
+__all__ = ["Item", "Scanner", "Source", "message_key", "scan"]
 
 
 class Scanner:
@@ -42,7 +46,8 @@ class Scanner:
         self.rescan = rescan
         self.remote = remote
         self.skipped = 0  # messages already in the store
-        self.on_skip: Callable[[], None] | None = None
+        self.on_skip: Callable[[Item | None], None] | None = None
+        self._handed_out: set[str] = set()  # keys of messages handed to analysis and not yet stored
 
     def open(self, spec: str | Source) -> Source:
         if isinstance(spec, str):
@@ -52,10 +57,36 @@ class Scanner:
     def _done(self, source_id: str) -> bool:
         if self.store is None or self.rescan or not self.store.has(source_id):
             return False
+        self._skip(None)
+        return True
+
+    def _skip(self, item: Item | None) -> None:
         self.skipped += 1
         if self.on_skip:
-            self.on_skip()
-        return True
+            self.on_skip(item)
+
+    def _keyed(self, items: Iterable[Item]) -> Iterator[Item]:
+        """Each message with its content key; without ``rescan``, those stored already (or met before in this
+        scan) are skipped. A store from before keys existed is trusted by location, as it was kept: a row there
+        without a key gets the key of the message found at its id."""
+        store = self.store
+        for item in items:
+            if item.error is not None or store is None:
+                yield item
+                continue
+            k = message_key(item.raw)
+            if k in self._handed_out or (not self.rescan and store.has_key(k)):
+                self._skip(item)
+                continue
+            stored, stored_key = store.key_at(item.id)
+            if stored and stored_key is None and not self.rescan:
+                store.set_key(item.id, k)
+                self._skip(item)
+                continue
+            if stored and stored_key not in (None, k):  # another message sat here when that row was stored
+                item = replace(item, id=f"{item.id};key={k[:16]}")
+            self._handed_out.add(k)
+            yield replace(item, key=k)
 
     def sources(self) -> Iterator[Source]:
         for spec in self.specs:
@@ -72,8 +103,8 @@ class Scanner:
         pending: list[tuple[Item, Analyzed]] = []
         last = time.monotonic()
         try:
-            for item, result in analyze_items(source.items(self._done), rules=self.rules, options=self.options,
-                                              jobs=self.jobs):
+            for item, result in analyze_items(self._keyed(source.items(self._done)), rules=self.rules,
+                                              options=self.options, jobs=self.jobs):
                 pending.append((item, result))  # first: whatever happens while the caller has it, it is stored
                 yield item, result
                 if len(pending) >= COMMIT_EVERY or time.monotonic() - last >= COMMIT_SECONDS:
@@ -88,7 +119,9 @@ class Scanner:
         if not results:
             return
         if self.store is not None:
-            self.store.save([(r.report, item.size if item.size >= 0 else None, r.json) for item, r in results])
+            self.store.save([(r.report, item.size if item.size >= 0 else None, r.json) for item, r in results],
+                            [item.key for item, _ in results])
+            self._handed_out.difference_update(item.key for item, _ in results if item.key)
             source.after_stored([(item, _acts_on(r.report)) for item, r in results])
 
 

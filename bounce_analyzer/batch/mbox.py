@@ -21,6 +21,7 @@ class MboxMessage:
     offset: int  # byte offset of the message's ``From `` line in the (decompressed) stream
     raw: bytes  # the message, at most ``keep`` bytes of it
     size: int  # the message's whole size in bytes
+    end: int = 0  # byte offset just past the message (where the next ``From`` line starts, or the stream's end)
 
 
 def looks_like_mbox(head: bytes) -> bool:
@@ -43,7 +44,7 @@ def read_mbox(fh: IO[bytes], keep: int) -> Iterator[MboxMessage]:
         n = len(line)
         if blank_before and line.startswith(b"From "):
             if start >= 0:
-                yield MboxMessage(start, b"".join(parts), size)
+                yield MboxMessage(start, b"".join(parts), size, offset)
             start, parts, held, size, pending_blank = offset, [], 0, 0, b""
             blank_before = False
             offset += n
@@ -63,7 +64,7 @@ def read_mbox(fh: IO[bytes], keep: int) -> Iterator[MboxMessage]:
         blank_before = False
         parts, held, size = _add(parts, held, size, line, keep)
     if start >= 0:
-        yield MboxMessage(start, b"".join(parts), size)
+        yield MboxMessage(start, b"".join(parts), size, offset)
 
 
 def _add(parts: list[bytes], held: int, size: int, line: bytes, keep: int) -> tuple[list[bytes], int, int]:
@@ -74,19 +75,3 @@ def _add(parts: list[bytes], held: int, size: int, line: bytes, keep: int) -> tu
         held += len(piece)
     return parts, held, size
 
-
-def count_messages(fh: IO[bytes]) -> int:
-    """How many messages ``read_mbox`` will yield, read in large blocks (for a progress bar's total)."""
-    separators = (b"\n\nFrom ", b"\n\r\nFrom ")
-    tails = [b""] * len(separators)
-    count = 0
-    first = True
-    while block := fh.read(1 << 22):
-        if first and block.startswith(b"From "):
-            count += 1
-        first = False
-        for i, sep in enumerate(separators):
-            data = tails[i] + block  # a separator cut by the block boundary is counted once, in this block
-            count += data.count(sep)
-            tails[i] = data[-(len(sep) - 1):]
-    return count

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from typing import Any, Protocol, TextIO
 
-from ..display import for_terminal, no_surrogates, to_json
+from ..display import Paint, for_terminal, kind_words, no_surrogates, to_json, wants_colour
 from ..model import Recipient, Report
 
 CSV_COLUMNS = ("source_id", "kind", "date", "reporting_mta", "address", "action", "status", "reply_code", "reason",
@@ -51,7 +51,7 @@ class Csv:
 
     def write(self, report: Report, as_json: str) -> None:
         o = report.original
-        common = (report.source, str(report.kind), report.date, report.reporting_mta)
+        common = (report.source, str(report.kind), report.iso_date, report.reporting_mta)
         found = {name.lower(): value for name, value in o.headers} if o else {}
         tail = (o.message_id if o else None, o.subject if o else None, o.list_id if o else None,
                 o.feedback_id if o else None, o.verp_recipient if o else None,
@@ -74,17 +74,18 @@ class Lines:
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self.paint = Paint(wants_colour(out))
 
     def write(self, report: Report, as_json: str) -> None:
         t = for_terminal  # values from the message, with their control characters made visible
         if not report.recipients:
-            note = "; ".join(p.message for p in report.problems) or str(report.kind).replace("_", " ")
+            note = "; ".join(p.message for p in report.problems) or kind_words(report.kind)
             self.out.write(f"{t(report.source)}  {t(note)}\n")
         for r in report.recipients:
             codes = " ".join(x for x in (str(r.reply_code or ""), r.status or "") if x) or "-"
             fault = f"  {r.fault}" if r.fault else ""
             self.out.write(f"{t(report.source)}  {t(r.address)}  {t(codes)}  {r.reason}  "
-                           f"{(r.verdict or '-').upper()}{fault}\n")
+                           f"{self.paint((r.verdict or '-').upper(), r.verdict)}{fault}\n")
 
 
 class Sisimai:

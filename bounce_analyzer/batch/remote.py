@@ -120,6 +120,8 @@ def _connect_error(account: Account, e: BaseException) -> InputError:
 class _Mailbox:
     """What IMAP and POP3 sources share: the account, the limits, the login, and one session opened on first use."""
 
+    unit = "messages"  # progress is counted in messages: their sizes are not known before they are fetched
+
     def __init__(self, account: Account, keep: int, *, password_env: str | None = None,
                  netrc_file: str | None = None, plaintext: bool = False, ca_file: str | None = None,
                  timeout: float = 60.0) -> None:

@@ -1,13 +1,18 @@
-"""Where messages come from: files and folders, mbox files (plain or gzip), Maildirs, stdin, IMAP and POP3.
+"""Where messages come from: files and folders, mbox files (plain or gzip), Maildirs, stdin, IMAP and POP3. This is
+the one input layer: ``analyze``, ``scan`` and ``bounce_analyzer.scan()`` all read through it.
 
-Every source yields ``Item``s in a stable order, each with a source id that names the message for good:
+Every source yields ``Item``s in a stable order, each with a source id that says where the message is:
 
-- a file: its absolute path;
+- a file: its absolute path (for ``analyze``: the path as given);
 - an mbox: ``mbox:/abs/path#OFFSET`` (the byte offset of its ``From`` line, in the decompressed stream);
 - a Maildir: ``maildir:/abs/folder/KEY`` (the key is the file name without its flags, so it survives flag changes);
 - stdin: ``stdin;sha256=…`` for one message, ``stdin#OFFSET;sha256=…`` for an mbox stream (stdin has no name, so
   the content names it);
 - IMAP: ``imap://user@host:port/FOLDER;UIDVALIDITY=…;UID=…``; POP3: ``pop3://user@host:port/;UIDL=…``.
+
+A location changes when a mailbox is edited (an mbox trimmed or compacted, a Maildir moved, a folder given a new
+UIDVALIDITY), so what names a message for good is its content: ``message_key``, a hash of its bytes with line endings
+made the same. The store keeps each key once.
 
 What a file is comes from its content, never its name: an mbox starts with a ``From`` line, gzip with its magic
 bytes, a Maildir is a folder with ``cur`` and ``new``. Sources only ever read; the actions a remote source can take
@@ -21,14 +26,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any, Protocol, cast
 
 from ..errors import InputError
-from .mbox import count_messages, looks_like_mbox, read_mbox
+from .mbox import MboxMessage, looks_like_mbox, read_mbox
 
 Done = Callable[[str], bool]  # is this source id already stored?
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -41,13 +47,29 @@ class Item:
     size: int = 0  # the whole message's size
     error: str | None = None  # why it could not be read
     handle: Any = None  # what the source needs to act on the message later (an IMAP UID, a POP3 number)
+    position: int = 0  # in a source counted in bytes: how far into it this message ends (0: not known)
+    key: str | None = None  # the message's content identity (``message_key``), set when a scan checks it
+
+
+_QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
+
+
+def message_key(raw: bytes) -> str:
+    """A message's identity by its content: SHA-256 (hex) of its bytes with CRLF and CR line endings made LF,
+    mbox ``>From`` quoting undone and trailing line ends dropped, so one message read from a file, an mbox, a
+    Maildir or IMAP (which sends CRLF) has one key wherever it is found."""
+    data = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").rstrip(b"\n")
+    if b"\n>" in data:
+        data = _QUOTED_FROM.sub(rb"\1", data)
+    return hashlib.sha256(data).hexdigest()
 
 
 class Source(Protocol):
     label: str  # for messages to the user
+    unit: str  # "bytes" or "messages": what ``total()`` and ``Item.position`` count
 
     def total(self) -> int | None:
-        """How many messages there are, when that is cheap to know (for the progress bar)."""
+        """How much there is to read, in ``unit``, when that is cheap to know (for the progress bar)."""
         ...
 
     def items(self, done: Done) -> Iterator[Item]:
@@ -65,6 +87,7 @@ class _Local:
     """Shared by the local sources: they never act on processed mail."""
 
     label = ""
+    unit = "bytes"
 
     def total(self) -> int | None:
         return None
@@ -105,39 +128,57 @@ def is_maildir(path: str) -> bool:
     return os.path.isdir(os.path.join(path, "cur")) and os.path.isdir(os.path.join(path, "new"))
 
 
-def _mbox_items(stream: IO[bytes], prefix: str, keep: int, done: Done, name_by_content: bool) -> Iterator[Item]:
+def _mbox_items(stream: IO[bytes], prefix: str, keep: int, name_by_content: bool,
+                where: Callable[[MboxMessage], int]) -> Iterator[Item]:
+    """The messages of an mbox stream. Their offsets are not an identity (trimming the mbox moves them), so no
+    stored id is looked up here: the scan checks each message's content key."""
     for m in read_mbox(stream, keep):
         if name_by_content:
             item_id = f"{prefix}#{m.offset};sha256={hashlib.sha256(m.raw).hexdigest()[:16]}"
         else:
             item_id = f"{prefix}#{m.offset}"
-        if done(item_id):
-            continue
-        yield Item(item_id, m.raw, m.size)
+        yield Item(item_id, m.raw, m.size, position=where(m))
+
+
+def _position(fh: IO[bytes]) -> Callable[[MboxMessage], int]:
+    """How far into the file a message ends: its end offset, or for gzip how far the compressed file was read."""
+    if isinstance(fh, gzip.GzipFile):
+        raw = cast(Any, fh).fileobj
+
+        def read_so_far(m: MboxMessage) -> int:
+            try:
+                return int(raw.tell())
+            except OSError:  # a pipe: how far is not known
+                return 0
+
+        return read_so_far
+    return lambda m: m.end
+
+
+def _size_of(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 class MboxFile(_Local):
-    def __init__(self, path: str, keep: int) -> None:
+    def __init__(self, path: str, keep: int, *, as_given: bool = False) -> None:
         self.path = os.path.abspath(path)
+        self.name = path if as_given else self.path  # what its ids say
         self.label = path
         self.keep = keep
 
     def total(self) -> int | None:
-        try:
-            with _open_stream(self.path) as fh:
-                if isinstance(fh, gzip.GzipFile):
-                    return None  # counting would mean decompressing twice
-                return count_messages(fh)
-        except OSError:
-            return None
+        return _size_of(self.path) or None  # bytes on disk (compressed, for gzip)
 
     def items(self, done: Done) -> Iterator[Item]:
         try:
             with _open_stream(self.path) as fh:
-                yield from _mbox_items(fh, f"mbox:{self.path}", self.keep, done, False)
+                yield from _mbox_items(fh, f"mbox:{self.name}", self.keep, False, _position(fh))
         except _STREAM_ERRORS as e:
             # a truncated or damaged gzip ends the file here; what was read before stays read
-            yield Item(f"mbox:{self.path}", error=_stream_error(e))
+            yield Item(f"mbox:{self.name}", error=_stream_error(e))
 
 
 _STREAM_ERRORS = (OSError, EOFError, zlib.error)
@@ -185,23 +226,27 @@ class Maildir(_Local):
                     yield f"maildir:{folder}/{name.split(':', 1)[0]}", os.path.join(d, name), None
 
     def total(self) -> int | None:
-        return sum(1 for _ in self._files())
+        return sum(_size_of(path) for _, path, error in self._files() if error is None)
 
     def items(self, done: Done) -> Iterator[Item]:
+        """Messages whose id is stored are skipped unread: a Maildir key names one delivered file for good."""
+        position = 0
         for item_id, path, error in self._files():
             if error is not None:
-                yield Item(item_id, error=error)
+                yield Item(item_id, error=error, position=position)
                 continue
             if done(item_id):
+                position += _size_of(path)
                 continue
             try:
                 raw, size = _read_file(path, self.keep)
             except FileNotFoundError:
                 continue  # moved from new/ to cur/ (or delivered elsewhere) while we listed: it is read there
             except OSError as e:
-                yield Item(item_id, error=_os_error(e))
+                yield Item(item_id, error=_os_error(e), position=position)
                 continue
-            yield Item(item_id, raw, size)
+            position += size
+            yield Item(item_id, raw, size, position=position)
 
 
 def _not_a_file(path: str) -> str | None:
@@ -253,12 +298,14 @@ def walk(path: str) -> Iterator[tuple[str, str | None]]:
 
 
 class Tree(_Local):
-    """A single file, or a folder walked in sorted order; mbox files and Maildirs inside it are read as such."""
+    """A single file, or a folder walked in sorted order; mbox files and Maildirs inside it are read as such.
+    Ids are absolute paths, or with ``as_given`` the paths as given and found (what ``analyze`` prints)."""
 
-    def __init__(self, path: str, keep: int) -> None:
+    def __init__(self, path: str, keep: int, *, as_given: bool = False) -> None:
         self.path = path
         self.label = path
         self.keep = keep
+        self.as_given = as_given
 
     def _paths(self) -> Iterator[tuple[str, str | None]]:
         if os.path.isdir(self.path):
@@ -267,36 +314,45 @@ class Tree(_Local):
             yield self.path, None
 
     def total(self) -> int | None:
-        return sum(Maildir(p, self.keep).total() or 0 if what == MAILDIR else 1 for p, what in self._paths())
+        return sum((Maildir(p, self.keep).total() or 0) if what == MAILDIR else _size_of(p) if what is None else 0
+                   for p, what in self._paths())
 
     def items(self, done: Done) -> Iterator[Item]:
+        """Every message; a plain file or an mbox is always read (its content key, not its path, tells whether it
+        is stored), a Maildir's stored messages are skipped unread."""
+        base = 0  # bytes of the files before this one
         for path, what in self._paths():
             if what == MAILDIR:
-                yield from Maildir(path, self.keep).items(done)
+                maildir = Maildir(path, self.keep)
+                for item in maildir.items(done):
+                    yield replace(item, position=base + item.position)
+                base += maildir.total() or 0
                 continue
-            item_id = os.path.abspath(path)
+            item_id = path if self.as_given else os.path.abspath(path)
             if what is not None:  # a folder that cannot be listed: said every time, never stored as done
-                yield Item(item_id, error=what)
+                yield Item(item_id, error=what, position=base)
                 continue
             problem = _not_a_file(path)
             if problem:
-                yield Item(item_id, error=problem)
-                continue
-            if done(item_id):  # stored before as one message (an mbox's messages have ids of their own)
+                yield Item(item_id, error=problem, position=base)
                 continue
             try:
                 raw, size = _read_file(path, self.keep)  # read once: its start also tells what the file is
                 gzipped = raw[:2] == _GZIP_MAGIC
                 head = _head(path) if gzipped or (len(raw) < 200 < size) else raw[:200]
             except _STREAM_ERRORS as e:
-                yield Item(item_id, error=_stream_error(e))
+                yield Item(item_id, error=_stream_error(e), position=base)
                 continue
             if looks_like_mbox(head):
-                yield from MboxFile(path, self.keep).items(done)
+                for item in MboxFile(path, self.keep, as_given=self.as_given).items(done):
+                    yield replace(item, position=base + item.position)
+                base += _size_of(path)
             elif gzipped:
-                yield Item(item_id, error="compressed, but not an mbox: unpack it first")
+                base += size
+                yield Item(item_id, error="compressed, but not an mbox: unpack it first", position=base)
             else:
-                yield Item(item_id, raw, size)
+                base += size
+                yield Item(item_id, raw, size, position=base)
 
 
 class Stdin(_Local):
@@ -304,9 +360,10 @@ class Stdin(_Local):
 
     label = "-"
 
-    def __init__(self, keep: int, stream: IO[bytes] | None = None) -> None:
+    def __init__(self, keep: int, stream: IO[bytes] | None = None, *, single_id: str | None = None) -> None:
         self.keep = keep
         self.stream = stream
+        self.single_id = single_id  # the id of a lone message (``analyze`` says "-"); by default named by content
 
     def items(self, done: Done) -> Iterator[Item]:
         import io
@@ -316,15 +373,14 @@ class Stdin(_Local):
         try:
             head = buffered.peek(200)[:200]
             if head[:2] == _GZIP_MAGIC:
-                yield from _mbox_items(cast(IO[bytes], gzip.GzipFile(fileobj=buffered)), "stdin", self.keep, done,
-                                       True)
+                unpacked = cast(IO[bytes], gzip.GzipFile(fileobj=buffered))
+                yield from _mbox_items(unpacked, "stdin", self.keep, True, _position(unpacked))
             elif looks_like_mbox(head):
-                yield from _mbox_items(buffered, "stdin", self.keep, done, True)
+                yield from _mbox_items(buffered, "stdin", self.keep, True, lambda m: m.end)
             else:
                 raw, size = read_limited(buffered, self.keep)
-                item_id = f"stdin;sha256={hashlib.sha256(raw).hexdigest()[:16]}"
-                if not done(item_id):
-                    yield Item(item_id, raw, size)
+                item_id = self.single_id or f"stdin;sha256={hashlib.sha256(raw).hexdigest()[:16]}"
+                yield Item(item_id, raw, size, position=len(raw))
         except _STREAM_ERRORS as e:
             yield Item("stdin", error=_stream_error(e))
 
@@ -348,11 +404,12 @@ def read_limited(fh: IO[bytes], keep: int) -> tuple[bytes, int]:
     return raw, len(raw)
 
 
-def open_source(spec: str, keep: int, **remote: Any) -> Source:
-    """The source a command-line argument names. Raises ``InputError`` when it names nothing readable."""
+def open_source(spec: str, keep: int, *, as_given: bool = False, **remote: Any) -> Source:
+    """The source a command-line argument names. Raises ``InputError`` when it names nothing readable. With
+    ``as_given``, files keep the paths as given for ids, and a lone message on stdin is ``-``."""
     if spec == "-":
         stdin_bytes()  # closed: said now, before anything is read
-        return Stdin(keep)
+        return Stdin(keep, single_id="-" if as_given else None)
     scheme = spec.split("://", 1)[0].lower() if "://" in spec else ""
     if scheme in ("imap", "imaps", "pop3", "pop3s"):
         from .remote import open_remote
@@ -364,4 +421,4 @@ def open_source(spec: str, keep: int, **remote: Any) -> Source:
         raise InputError(f"{spec}: no such file or folder")
     if is_maildir(spec):
         return Maildir(spec, keep)
-    return Tree(spec, keep)
+    return Tree(spec, keep, as_given=as_given)

@@ -1,8 +1,14 @@
 """The SQLite results store: one row per message, one per recipient, and a view of the addresses to suppress.
 
-A message's row and its recipients' rows are written in one transaction, keyed by the message's source id, so a
-scan that is killed (even with SIGKILL) and started again finds each stored message once and reads only the rest.
-Rows are replaced, never duplicated, when a message is analyzed again (``--rescan``).
+A message's row and its recipients' rows are written in one transaction. Each row holds the message's content key
+(``message_key``) under a unique index, so a message is stored once however it moved: an mbox trimmed, rotated or
+compacted, a Maildir moved, an IMAP folder with a new UIDVALIDITY. A scan that is killed (even with SIGKILL) and
+started again finds each stored message once and analyzes only the rest. Rows are replaced, never duplicated, when
+a message is analyzed again (``--rescan``).
+
+Stores written before keys existed (schema 1) are migrated in place when opened for writing: the column and its
+index are added, and a stored row gets its key the next time a scan finds a message at the row's location (as
+such a store was kept before: by location).
 """
 
 from __future__ import annotations
@@ -20,12 +26,13 @@ from ..display import no_surrogates, to_json
 from ..errors import BounceAnalyzerError, InputError, StoreError
 from ..model import Report
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: messages.message_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
-    source_id TEXT PRIMARY KEY,      -- where the message is: path, mbox:FILE#OFFSET, imap://.../;UID=...
+    source_id TEXT PRIMARY KEY,      -- where the message was found: path, mbox:FILE#OFFSET, imap://.../;UID=...
+    message_key TEXT,                -- SHA-256 of its content, line endings normalised; NULL if unreadable
     scanned_at TEXT NOT NULL,        -- when it was analyzed (UTC, ISO 8601)
     size INTEGER,                    -- bytes; NULL when a stream went on past the size limit
     kind TEXT NOT NULL,              -- failure, delay, success, autoreply, feedback, not_bounce
@@ -61,6 +68,7 @@ CREATE TABLE IF NOT EXISTS recipients (
     hint TEXT,
     rule TEXT,
     fault TEXT,                      -- recipient, sender, destination, network, unknown; NULL when not a failure
+    final_recipient TEXT,            -- the address the message was finally sent to, when not ``address``
     PRIMARY KEY (source_id, idx)
 );
 CREATE INDEX IF NOT EXISTS recipients_address ON recipients(address);
@@ -74,12 +82,12 @@ CREATE VIEW IF NOT EXISTS suppressions AS
     GROUP BY address;  -- SQLite takes reason from the row that holds MAX(seen): the latest one
 """
 
-_MESSAGE_COLUMNS = ("source_id", "scanned_at", "size", "kind", "is_bounce", "format", "reporting_mta", "date",
-                    "subject", "feedback_type", "original_message_id", "original_subject", "original_from",
+_MESSAGE_COLUMNS = ("source_id", "message_key", "scanned_at", "size", "kind", "is_bounce", "format", "reporting_mta",
+                    "date", "subject", "feedback_type", "original_message_id", "original_subject", "original_from",
                     "list_id", "verp_recipient", "problems", "report")
 _RECIPIENT_COLUMNS = ("source_id", "idx", "address", "domain", "action", "status", "reply_code", "reason", "verdict",
                       "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic", "hint",
-                      "rule", "fault")
+                      "rule", "fault", "final_recipient")
 
 
 def _insert(table: str, columns: tuple[str, ...]) -> str:
@@ -100,12 +108,13 @@ def _text(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(no_surrogates(v) if isinstance(v, str) else v for v in row)
 
 
-def message_row(report: Report, size: int | None, scanned_at: str, as_json: str) -> tuple[Any, ...]:
+def message_row(report: Report, size: int | None, scanned_at: str, as_json: str,
+                message_key: str | None = None) -> tuple[Any, ...]:
     o = report.original
     problems = to_json([{"kind": p.kind, "message": p.message} for p in report.problems]) \
         if report.problems else None
-    return _text((report.source, scanned_at, size, str(report.kind), int(report.is_bounce), report.format,
-            report.reporting_mta, report.date, report.subject, report.feedback_type,
+    return _text((report.source, message_key, scanned_at, size, str(report.kind), int(report.is_bounce), report.format,
+            report.reporting_mta, report.iso_date, report.subject, report.feedback_type,
             o.message_id if o else None, o.subject if o else None, o.from_ if o else None, o.list_id if o else None,
             o.verp_recipient if o else None, problems, as_json))
 
@@ -113,7 +122,7 @@ def message_row(report: Report, size: int | None, scanned_at: str, as_json: str)
 def recipient_rows(report: Report) -> list[tuple[Any, ...]]:
     return [_text((report.source, i, r.address, r.address.rpartition("@")[2] or None, r.action, r.status, r.reply_code,
              r.reason, r.verdict, str(r.responder.role), r.responder.host, r.responder.ip, r.smtp_command,
-             r.diagnostic, r.hint, r.rule, r.fault)) for i, r in enumerate(report.recipients)]
+             r.diagnostic, r.hint, r.rule, r.fault, r.final_recipient)) for i, r in enumerate(report.recipients)]
 
 
 def _failure(e: sqlite3.Error) -> str:
@@ -178,7 +187,8 @@ class Store:
             self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self.db.executescript(_SCHEMA)
             self._add_columns()
-            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages(message_key)")
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.OperationalError as e:
             self.db.close()
             raise StoreError(f"{path}: cannot set up the results store: {_failure(e)}") from None
@@ -208,20 +218,52 @@ class Store:
         have = {row[1] for row in self.db.execute("PRAGMA table_info(recipients)")}
         if "fault" not in have:
             self.db.execute("ALTER TABLE recipients ADD COLUMN fault TEXT")
+        if "final_recipient" not in have:
+            self.db.execute("ALTER TABLE recipients ADD COLUMN final_recipient TEXT")
+        if "message_key" not in {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}:
+            self.db.execute("ALTER TABLE messages ADD COLUMN message_key TEXT")  # schema 1 -> 2
 
     def has(self, source_id: str) -> bool:
+        """Whether a message is stored under this id (for sources whose ids name one message for good)."""
         return self.db.execute("SELECT 1 FROM messages WHERE source_id = ?", (key(source_id),)).fetchone() \
             is not None
 
-    def save(self, results: Sequence[tuple[Report, int | None, str]]) -> None:
-        """Store reports (with their message sizes and JSON forms) in one transaction: all of them, or none.
-        Raises ``StoreError`` naming the store, the trouble and how many messages it holds when they cannot be."""
+    def has_key(self, message_key: str) -> bool:
+        """Whether a message with this content is stored, wherever it was found."""
+        return self.db.execute("SELECT 1 FROM messages WHERE message_key = ?", (message_key,)).fetchone() \
+            is not None
+
+    def key_at(self, source_id: str) -> tuple[bool, str | None]:
+        """(whether a row is stored under this id, its content key: None for a row stored before keys existed or
+        for a message that could not be read)."""
+        row = self.db.execute("SELECT message_key FROM messages WHERE source_id = ?", (key(source_id),)).fetchone()
+        return (row is not None, row[0] if row else None)
+
+    def set_key(self, source_id: str, message_key: str) -> None:
+        """Give a row stored before keys existed the key of the message found at its location now."""
+        try:
+            self.db.execute("UPDATE messages SET message_key = ? WHERE source_id = ? AND message_key IS NULL",
+                            (message_key, key(source_id)))
+        except sqlite3.OperationalError as e:
+            raise StoreError(self._stopped(_failure(e))) from None
+
+    def save(self, results: Sequence[tuple[Report, int | None, str]], keys: Sequence[str | None] = ()) -> None:
+        """Store reports (with their message sizes and JSON forms, and their content keys) in one transaction: all
+        of them, or none. A message whose key is stored already (analyzed again) replaces that row wherever it was
+        found. Raises ``StoreError`` naming the store, the trouble and how many messages it holds when they cannot
+        be."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
+        keyed = list(keys) + [None] * (len(results) - len(keys))
         cur = self.db.cursor()
         try:
             cur.execute("BEGIN")
+            old = [(k,) for k in keyed if k is not None]
+            cur.executemany("DELETE FROM recipients WHERE source_id IN (SELECT source_id FROM messages "
+                            "WHERE message_key = ?)", old)
+            cur.executemany("DELETE FROM messages WHERE message_key = ?", old)
             cur.executemany("DELETE FROM recipients WHERE source_id = ?", [(key(r.source),) for r, _, _ in results])
-            cur.executemany(_INSERT_MESSAGE, [message_row(r, size, now, js) for r, size, js in results])
+            cur.executemany(_INSERT_MESSAGE, [message_row(r, size, now, js, k)
+                                              for (r, size, js), k in zip(results, keyed, strict=True)])
             cur.executemany(_INSERT_RECIPIENT, [row for r, _, _ in results for row in recipient_rows(r)])
             cur.execute("COMMIT")
         except BaseException as e:

@@ -42,7 +42,9 @@ class Summary:
     suppress: int = 0
 
 
-def summarize(store: Store) -> Summary:
+def summarize(store: Store, *, diagnostics: bool = True) -> Summary:
+    """The store's figures; ``diagnostics=False`` leaves out the most frequent diagnostics (the costliest part,
+    which the HTML report does not show)."""
     s = Summary()
     for kind, n, with_problems in store.query(
             "SELECT kind, COUNT(*), SUM(problems IS NOT NULL) FROM messages GROUP BY kind"):
@@ -64,8 +66,9 @@ def summarize(store: Store) -> Summary:
     for value, n in store.query(f"SELECT fault, COUNT(*) FROM recipients WHERE {failed} AND verdict = 'soft' "
                                 "GROUP BY 1"):
         s.soft_faults[value or "-"] = n
-    for (diagnostic,) in store.iter_query(f"SELECT diagnostic FROM recipients WHERE {failed} AND diagnostic != ''"):
-        s.diagnostics[shape_of(diagnostic)] += 1
+    if diagnostics:
+        for (diagnostic,) in store.iter_query(f"SELECT diagnostic FROM recipients WHERE {failed} AND diagnostic != ''"):
+            s.diagnostics[shape_of(diagnostic)] += 1
     s.suppress = len(store.suppressions())  # what the default bounce policy says to stop mailing
     return s
 

@@ -1,0 +1,92 @@
+"""The Python surface and text for people: dir() shows the API, reasons/verdicts/faults are StrEnums with the JSON
+unchanged, Report.date is a datetime, text output is coloured only on a terminal without NO_COLOR."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import bounce_analyzer
+from bounce_analyzer import Fault, Reason, Verdict, analyze_file
+
+from .conftest import ROOT, SAMPLES, run_cli
+
+HARD = SAMPLES / "exim" / "german-localized.eml"  # user unknown, 550 5.1.1: hard
+NOT_BOUNCE = SAMPLES / "not-bounces" / "fml-list-post.eml"
+
+
+def test_dir_shows_the_public_api_before_anything_is_imported():
+    code = "import bounce_analyzer as b; print(' '.join(dir(b)))"
+    names = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    for name in ("analyze", "analyze_file", "scan", "explain", "Report", "Recipient", "Reason", "Verdict", "Fault",
+                 "Item", "Source", "message_key", "Store", "Kind", "Role"):
+        assert name in names, name
+    assert "import_module" not in names and "TYPE_CHECKING" not in names
+    assert all(hasattr(bounce_analyzer, n) for n in bounce_analyzer.__all__)
+
+
+def test_reason_verdict_and_fault_are_enums_and_the_json_is_the_words():
+    report = analyze_file(HARD)
+    (r,) = report.recipients
+    assert r.reason is Reason.USER_UNKNOWN and r.verdict is Verdict.HARD and r.fault is Fault.RECIPIENT
+    assert r.reason == "user_unknown" and r.verdict == "hard"  # still equal to the words
+    d = json.loads(json.dumps(report.to_dict()))
+    assert (d["recipients"][0]["reason"], d["recipients"][0]["verdict"], d["recipients"][0]["fault"]) == \
+        ("user_unknown", "hard", "recipient")
+
+
+def test_the_enum_holds_every_shipped_reason_word():
+    from bounce_analyzer.classify.rules import default
+
+    assert {m.value for m in Reason} == set(default().reasons)
+    assert {m.value for m in Fault} == {r.fault for r in default().reasons.values() if r.fault}
+
+
+def test_report_date_is_a_datetime_in_python_and_iso_in_json():
+    report = analyze_file(HARD)  # Date: Mon, 06 May 2024 08:12:55 +0200
+    assert report.date == datetime(2024, 5, 6, 6, 12, 55, tzinfo=UTC)
+    assert isinstance(report.date, datetime) and report.date.tzinfo is UTC
+    assert report.to_dict()["date"] == report.date.isoformat(timespec="seconds")
+    assert report.to_dict()["date"].endswith("+00:00")
+
+
+def _on_terminal(*args: str, env: dict[str, str]) -> bytes:
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "bounce_analyzer", *args], cwd=ROOT, stdout=follower,
+                            stderr=subprocess.DEVNULL, env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(60)
+    os.close(leader)
+    return seen
+
+
+def test_text_is_coloured_on_a_terminal_unless_no_color_is_set():
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | {"TERM": "xterm"}
+    coloured = _on_terminal("analyze", str(HARD), env=env)
+    assert b"\x1b[31mHARD\x1b[0m" in coloured
+    plain = _on_terminal("analyze", str(HARD), env=env | {"NO_COLOR": "1"})
+    assert b"\x1b[" not in plain and b"  HARD\r\n" in plain
+    piped = run_cli("analyze", "--format", "text", str(HARD))
+    assert b"\x1b[" not in piped.stdout and b"  HARD\n" in piped.stdout
+
+
+def test_a_message_that_is_no_bounce_is_called_so():
+    out = run_cli("analyze", "--format", "text", str(NOT_BOUNCE)).stdout.decode()
+    assert out.splitlines()[0] == f"{NOT_BOUNCE}: not a bounce"
+    assert "nothing failed: this message is not a bounce" in out
+    lines = run_cli("scan", "--format", "text", "--no-summary", str(NOT_BOUNCE)).stdout.decode()
+    assert lines.strip().endswith("  not a bounce")
