@@ -66,6 +66,19 @@ def test_analyze_reports_every_message_of_an_mbox_plain_or_gzip(tmp_path):
     assert len(json.loads(r.stdout)) == len(picked)
 
 
+def test_one_message_after_a_from_line_is_a_message_file_whatever_its_line_endings(tmp_path):
+    eml, expected = next((e, x) for e, x in PAIRS if tomllib.loads(x.read_text())["kind"] == "failure")
+    want = [w["address"] for w in tomllib.loads(expected.read_text()).get("recipient", [])]
+    body = b"From MAILER-DAEMON  Thu Apr 29 23:34:45 2021\n" + _raw(eml).replace(b"\r\n", b"\n")
+    for name, ending in (("lf.eml", b"\n"), ("crlf.eml", b"\r\n"), ("cr.eml", b"\r")):
+        (tmp_path / name).write_bytes(body.replace(b"\n", ending))
+        r = run_cli("analyze", "--format", "json", name, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        report = json.loads(r.stdout)
+        assert report["source"] == name
+        assert sorted(x["address"] for x in report["recipients"]) == sorted(want), name
+
+
 def test_a_trimmed_or_compacted_mbox_is_never_stored_twice(tmp_path):
     messages = [_raw(e) for e, _ in PAIRS[:8]]
     box = tmp_path / "box"

@@ -344,8 +344,18 @@ class Tree(_Local):
                 yield Item(item_id, error=_stream_error(e), position=base)
                 continue
             if looks_like_mbox(head):
-                for item in MboxFile(path, self.keep, as_given=self.as_given).items(done):
-                    yield replace(item, position=base + item.position)
+                items = MboxFile(path, self.keep, as_given=self.as_given).items(done)
+                first = next(items, None)
+                second = next(items, None)
+                if first is not None and second is None and first.error is None and not gzipped:
+                    # one message after a "From " line is a message file: named by its path like any other, and
+                    # read as it is (whatever its line endings)
+                    base += size
+                    yield Item(item_id, raw, size, position=base)
+                    continue
+                for each in (first, second, *items):
+                    if each is not None:
+                        yield replace(each, position=base + each.position)
                 base += _size_of(path)
             elif gzipped:
                 base += size
