@@ -243,7 +243,6 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if (args.move_to or args.mark_seen or args.delete) and not args.db:
         _err("--mark-seen, --move-to and --delete need --db: mail is acted on only after its result is stored")
         return 2
-    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: what was analyzed is stored first
     rules = _load_rules(args.rules)
     writer = writer_for(args.format or ("text" if sys.stdout.isatty() else "jsonl"), sys.stdout)
     with tempfile.TemporaryDirectory(prefix="bounce-analyzer-") as tmp:
@@ -266,20 +265,32 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             bar = _progress(None if None in known else sum(t or 0 for t in known), args.no_progress)
             scanner.on_skip = bar.update if bar else None
             new = 0
-            for source, _ in sources:
-                try:
-                    for _item, (report, as_json) in scanner.run([source]):
-                        writer.write(report, as_json)
-                        new += 1
-                        for problem in report.problems:
-                            if problem.kind != "no-recipient":
-                                _note(str(problem), bar)
-                                failures += problem.kind == "unreadable"
-                        if bar:
-                            bar.update(1)
-                except InputError as e:
-                    _note(str(e), bar)
-                    failures += 1
+            try:
+                for source, _ in sources:
+                    try:
+                        for _item, (report, as_json) in scanner.run([source]):
+                            writer.write(report, as_json)
+                            new += 1
+                            for problem in report.problems:
+                                if problem.kind != "no-recipient":
+                                    _note(str(problem), bar)
+                                    failures += problem.kind == "unreadable"
+                            if bar:
+                                bar.update(1)
+                    except InputError as e:
+                        _note(str(e), bar)
+                        failures += 1
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what was handed out is stored by now
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second one must not cut the last words short
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                if bar:
+                    bar.close()
+                if args.db:
+                    _err(f"interrupted: {store.count():,} messages are stored in {args.db}; run the same command "
+                         "again to go on from there")
+                else:
+                    _err("interrupted: nothing was kept (give --db FILE to store results and resume a scan)")
+                return 130
             if bar:
                 bar.close()
             if not args.no_summary and store.count():
@@ -448,6 +459,11 @@ def _cmd_rules_check(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    # Ctrl-C and SIGTERM stop every command the same way, even when started with them ignored (as a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = _parser()
     try:
         args = parser.parse_args(argv)
