@@ -97,3 +97,36 @@ def test_costly_shapes_are_read_up_to_the_limits_and_say_where_they_were_cut():
         assert n > 1000 and {r.status for r in report.recipients} == {"5.1.1"}
         (problem,) = report.problems
         assert problem.kind == "truncated" and "(max_text)" in problem.message
+
+
+def _structure(parse, data):
+    """Everything the parser decided about a message: each part's headers, payload, preamble, epilogue, defects;
+    or the exception it raised."""
+    try:
+        stack, out = [parse(data)], []
+    except RecursionError as e:
+        return type(e).__name__
+    while stack:
+        part = stack.pop()
+        payload = part._payload  # as parsed, without decoding
+        out.append((list(part.raw_items()), payload if isinstance(payload, str) else len(payload), part.preamble,
+                    part.epilogue, [type(d).__name__ for d in part.defects]))
+        if isinstance(payload, list):
+            stack.extend(reversed(payload))
+    return out
+
+
+def test_the_faster_line_reader_parses_exactly_as_the_standard_one():
+    import email
+    import email.policy
+
+    from bounce_analyzer.parse.message import normalise_newlines, parse_bytes
+
+    inputs = POOL + [c.raw for c in itertools.islice(cases(SEED + 1, POOL, max_bytes=200_000), 150)] + [
+        SHAPES["nested multiparts"][:200_000], SHAPES["many small parts"][:200_000]]
+    def standard(data):
+        return email.message_from_bytes(data, policy=email.policy.compat32)
+
+    for raw in inputs:
+        for data in (raw, normalise_newlines(raw)):
+            assert _structure(parse_bytes, data) == _structure(standard, data)

@@ -7,10 +7,12 @@ import io
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -359,3 +361,72 @@ def test_json_escapes_what_a_terminal_obeys_and_reads_back_exactly(indent):
 def test_for_terminal_shows_control_characters_and_keeps_the_rest():
     assert for_terminal("café ✅ 550") == "café ✅ 550"
     assert for_terminal("a\x1b[2Jb\x07\u009b\u202e\udce9\n") == "a\\x1b[2Jb\\x07\\x9b\\u202e\\xe9\\x0a"
+
+
+# --- signals -------------------------------------------------------------------------------------------------------
+
+def _group_left(pgid: int) -> list[str]:
+    """Processes still in a process group, zombies included."""
+    out = subprocess.run(["ps", "-o", "pid=,stat=", "-g", str(pgid)], capture_output=True, text=True).stdout
+    return out.split("\n")[:-1]
+
+
+@pytest.mark.parametrize(("source", "sig", "to_group"), [
+    ("stdin", signal.SIGTERM, True),  # as `timeout` sends it, on an endless stream
+    ("stdin", signal.SIGINT, False),
+    ("folder", signal.SIGINT, True),  # Ctrl-C at a terminal
+    ("folder", signal.SIGTERM, False),
+    ("mbox", signal.SIGINT, True),
+    ("mbox", signal.SIGTERM, True),
+])
+def test_a_signal_stops_the_scan_quickly_leaves_no_process_and_keeps_what_was_printed(tmp_path, source, sig,
+                                                                                      to_group):
+    messages = _sample_messages()
+    box = tmp_path / "box"
+    box.write_bytes(_mbox(messages * 30))
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for i, m in enumerate(messages * 10):
+        (folder / f"{i:05d}.eml").write_bytes(m)
+    db, out = tmp_path / "r.sqlite", tmp_path / "out.jsonl"
+    feeder = None
+    if source == "stdin":  # a stream that never ends
+        feeder = subprocess.Popen(["sh", "-c", f"while cat '{box}'; do :; done"], stdout=subprocess.PIPE,
+                                  start_new_session=True)
+    arg = {"stdin": "-", "folder": str(folder), "mbox": str(box)}[source]
+    with out.open("wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bounce_analyzer", "scan", "--db", str(db), "--jobs", "2", "--format", "jsonl",
+             "--no-summary", arg], cwd=ROOT, stdin=feeder.stdout if feeder else subprocess.DEVNULL, stdout=fh,
+            stderr=subprocess.PIPE, start_new_session=True,
+            # started as a background job is: with SIGINT ignored, which must not stop Ctrl-C from working
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and out.stat().st_size < 20_000:
+                time.sleep(0.01)
+            sent = time.monotonic()
+            if to_group:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
+            _, err = proc.communicate(timeout=30)
+            took = time.monotonic() - sent
+        finally:
+            if feeder:
+                os.killpg(feeder.pid, signal.SIGKILL)
+                feeder.wait()
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    assert took < 2, f"took {took:.1f} s to stop"
+    assert _group_left(proc.pid) == []  # no worker left behind, not even as a zombie
+    assert proc.returncode == 130, err
+    (line,) = err.decode().splitlines()
+    c = sqlite3.connect(db)
+    stored = {k for (k,) in c.execute("SELECT source_id FROM messages")}
+    c.close()
+    assert line == (f"bounce-analyzer: interrupted: {len(stored):,} messages are stored in {db}; run the same "
+                    "command again to go on from there")
+    printed = {json.loads(x)["source"] for x in out.read_text().splitlines()}
+    assert printed and printed <= stored  # everything handed out was stored
