@@ -371,16 +371,18 @@ def _group_left(pgid: int) -> list[str]:
     return out.split("\n")[:-1]
 
 
-@pytest.mark.parametrize(("source", "sig", "to_group"), [
-    ("stdin", signal.SIGTERM, True),  # as `timeout` sends it, on an endless stream
-    ("stdin", signal.SIGINT, False),
-    ("folder", signal.SIGINT, True),  # Ctrl-C at a terminal
-    ("folder", signal.SIGTERM, False),
-    ("mbox", signal.SIGINT, True),
-    ("mbox", signal.SIGTERM, True),
+@pytest.mark.parametrize(("source", "sig", "to_group", "jobs"), [
+    ("stdin", signal.SIGTERM, True, "2"),  # as `timeout` sends it, on an endless stream
+    ("stdin", signal.SIGINT, False, "2"),
+    ("folder", signal.SIGINT, True, "2"),  # Ctrl-C at a terminal
+    ("folder", signal.SIGTERM, False, "2"),
+    ("mbox", signal.SIGINT, True, "2"),
+    ("mbox", signal.SIGTERM, True, "2"),
+    ("stdin", signal.SIGTERM, True, "1"),
+    ("folder", signal.SIGINT, True, "1"),
 ])
 def test_a_signal_stops_the_scan_quickly_leaves_no_process_and_keeps_what_was_printed(tmp_path, source, sig,
-                                                                                      to_group):
+                                                                                      to_group, jobs):
     messages = _sample_messages()
     box = tmp_path / "box"
     box.write_bytes(_mbox(messages * 30))
@@ -396,7 +398,7 @@ def test_a_signal_stops_the_scan_quickly_leaves_no_process_and_keeps_what_was_pr
     arg = {"stdin": "-", "folder": str(folder), "mbox": str(box)}[source]
     with out.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bounce_analyzer", "scan", "--db", str(db), "--jobs", "2", "--format", "jsonl",
+            [sys.executable, "-m", "bounce_analyzer", "scan", "--db", str(db), "--jobs", jobs, "--format", "jsonl",
              "--no-summary", arg], cwd=ROOT, stdin=feeder.stdout if feeder else subprocess.DEVNULL, stdout=fh,
             stderr=subprocess.PIPE, start_new_session=True,
             # started as a background job is: with SIGINT ignored, which must not stop Ctrl-C from working
