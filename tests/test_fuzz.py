@@ -67,6 +67,8 @@ SHAPES = {
     "one line of address starts": _NOTICE + _fill(b"<a@", MB - len(_NOTICE)),
     "one line of codes": _NOTICE + _fill(b"550-5.1.1 ", MB - len(_NOTICE)),
     "one line of open brackets": _NOTICE + _fill(b"([", MB - len(_NOTICE)),
+    "a To header of one long word": b"From: a@example.com\nTo: " + _fill(b"=?utf-8??=x", MB - 200) + b"@example.com"
+                                    + b"\n\nhello\n",
     "headers only": _fill(b"Received: from a.example.net by b.example.net; Mon, 1 Jan 2024 00:00:00 +0000\n"),
     "nested multiparts": b"".join(b"Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n" % (i, i)
                                   for i in range(20000))[:MB],
