@@ -1,6 +1,6 @@
 """Fuzzing analyze() with structure-aware mutations of the samples (a short, seeded part of bench/fuzz.py's run):
-it never raises or reports an internal error, its report always serialises as UTF-8 JSON, and a message of up to
-1 MB takes under a second of CPU."""
+it never raises, reports an internal error or a pattern that ran out of time, its report always serialises as UTF-8
+JSON, and a message of up to 1 MB takes under a second of CPU."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ SHAPES = {
     "one line of address starts": _NOTICE + _fill(b"<a@", MB - len(_NOTICE)),
     "one line of codes": _NOTICE + _fill(b"550-5.1.1 ", MB - len(_NOTICE)),
     "one line of open brackets": _NOTICE + _fill(b"([", MB - len(_NOTICE)),
-    "a To header of one long word": b"From: a@example.com\nTo: " + _fill(b"=?utf-8??=x", MB - 200) + b"@example.com"
+    "a To header of one long word": b"From: a@example.com\nTo: list@example.org " + _fill(b"=?utf-8??=x", MB - 200)
                                     + b"\n\nhello\n",
     "headers only": _fill(b"Received: from a.example.net by b.example.net; Mon, 1 Jan 2024 00:00:00 +0000\n"),
     "nested multiparts": b"".join(b"Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n" % (i, i)
