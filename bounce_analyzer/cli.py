@@ -469,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0) if isinstance(e.code, int) else 2
-    from .errors import BounceAnalyzerError, StoreError
+    from .errors import BounceAnalyzerError, ScanError, StoreError
 
     try:
         if args.command == "analyze":
@@ -486,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_rules_check(args)
         parser.print_help(sys.stderr)
         return 2
-    except StoreError as e:  # not a usage error: the disk is full, or the store's file cannot be written
+    except (StoreError, ScanError) as e:  # not a usage error: the disk is full, a worker process was killed, ...
         _err(str(e))
         return 1
     except BounceAnalyzerError as e:

@@ -2,8 +2,9 @@
 
     BounceAnalyzerError
      ├── InputError        a file or stream could not be read
+     ├── RulesError        a rules file is invalid (names the file, the rule id and the field)
      ├── StoreError        the results store cannot be written (a full disk, an I/O error)
-     └── RulesError        a rules file is invalid (names the file, the rule id and the field)
+     └── ScanError         a scan cannot go on (one of its worker processes died)
 """
 
 from __future__ import annotations
@@ -23,3 +24,7 @@ class RulesError(BounceAnalyzerError):
 
 class StoreError(BounceAnalyzerError):
     """The results store cannot be opened or written; the message names it and says how much it holds."""
+
+
+class ScanError(BounceAnalyzerError):
+    """A scan cannot go on; what was handed out before is stored."""

@@ -432,3 +432,33 @@ def test_a_signal_stops_the_scan_quickly_leaves_no_process_and_keeps_what_was_pr
                     "command again to go on from there")
     printed = {json.loads(x)["source"] for x in out.read_text().splitlines()}
     assert printed and printed <= stored  # everything handed out was stored
+
+
+def test_a_worker_killed_on_its_own_stops_the_scan_with_a_clear_line(tmp_path):
+    box = tmp_path / "box"
+    box.write_bytes(_mbox(_sample_messages() * 40))
+    db, out = tmp_path / "r.sqlite", tmp_path / "out.jsonl"
+    with out.open("wb") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "bounce_analyzer", "scan", "--db", str(db), "--jobs", "2",
+                                 "--format", "jsonl", "--no-summary", str(box)], cwd=ROOT, stdout=fh,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and out.stat().st_size < 20_000:
+                time.sleep(0.01)
+            workers = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True,
+                                     text=True).stdout.split()
+            assert len(workers) == 2
+            os.kill(int(workers[0]), signal.SIGKILL)  # as the kernel's OOM killer would
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    assert _group_left(proc.pid) == []
+    assert proc.returncode == 1 and b"Traceback" not in err
+    assert "a worker process ended unexpectedly" in err.decode() and "run the same scan again" in err.decode()
+    c = sqlite3.connect(db)
+    stored = {k for (k,) in c.execute("SELECT source_id FROM messages")}
+    c.close()
+    assert {json.loads(x)["source"] for x in out.read_text().splitlines()} <= stored

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, cast
 from ..api import _ruleset, _run
 from ..classify.rules import RuleSet
 from ..display import to_json
-from ..errors import BounceAnalyzerError
+from ..errors import ScanError
 from ..model import Kind, Problem, Report
 from ..options import Options
 from .sources import OVER, Item
@@ -120,7 +120,7 @@ class _Worker:
         code = self.process.exitcode
         if code in (-signal.SIGTERM, -signal.SIGINT):
             raise KeyboardInterrupt  # the scan's process group was told to stop: the parent stops too
-        raise BounceAnalyzerError(f"a worker process ended unexpectedly (exit status {code}); what was analyzed "
+        raise ScanError(f"a worker process ended unexpectedly (exit status {code}); what was analyzed "
                                   "before it is stored: run the same scan again to go on")
 
     def stop(self, *, now: bool) -> None:
