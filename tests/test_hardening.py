@@ -462,3 +462,46 @@ def test_a_worker_killed_on_its_own_stops_the_scan_with_a_clear_line(tmp_path):
     stored = {k for (k,) in c.execute("SELECT source_id FROM messages")}
     c.close()
     assert {json.loads(x)["source"] for x in out.read_text().splitlines()} <= stored
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_an_imap_scan_too(mail_server, tmp_path, sig):
+    import imapclient
+
+    folder = f"Signal{sig}"
+    c = imapclient.IMAPClient(mail_server["host"], mail_server["imap_port"], ssl=False)
+    c.login(mail_server["user"], mail_server["password"])
+    if c.folder_exists(folder):
+        c.delete_folder(folder)
+    c.create_folder(folder)
+    c.multiappend(folder, [m.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") for m in _sample_messages() * 10])
+    db, out = tmp_path / "r.sqlite", tmp_path / "out.jsonl"
+    url = f"imap://{mail_server['user']}@{mail_server['host']}:{mail_server['imap_port']}/{folder}"
+    try:
+        with out.open("wb") as fh:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bounce_analyzer", "scan", "--plaintext", "--db", str(db), "--jobs", "2",
+                 "--format", "jsonl", "--no-summary", url], cwd=ROOT, stdout=fh, stderr=subprocess.PIPE,
+                env={**os.environ, "BOUNCE_ANALYZER_PASSWORD": mail_server["password"]}, start_new_session=True)
+            try:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and out.stat().st_size < 20_000:
+                    time.sleep(0.01)
+                sent = time.monotonic()
+                os.killpg(proc.pid, sig)
+                _, err = proc.communicate(timeout=30)
+                took = time.monotonic() - sent
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+    finally:
+        c.delete_folder(folder)
+        c.logout()
+    assert took < 2 and _group_left(proc.pid) == []
+    assert proc.returncode == 130 and b"run the same command again" in err, err
+    sc = sqlite3.connect(db)
+    stored = {k for (k,) in sc.execute("SELECT source_id FROM messages")}
+    sc.close()
+    printed = {json.loads(x)["source"] for x in out.read_text().splitlines()}
+    assert printed and printed <= stored and len(stored) < len(_sample_messages()) * 10
