@@ -505,3 +505,21 @@ def test_a_signal_stops_an_imap_scan_too(mail_server, tmp_path, sig):
     sc.close()
     printed = {json.loads(x)["source"] for x in out.read_text().splitlines()}
     assert printed and printed <= stored and len(stored) < len(_sample_messages()) * 10
+
+
+def test_the_html_report_says_when_its_table_is_cut(store, monkeypatch):
+    from bounce_analyzer.batch import html_report
+    from bounce_analyzer.batch.store import open_existing
+
+    s = open_existing(str(store))
+    try:
+        whole = html_report.render(s)
+        assert "most recently seen of" not in whole
+        monkeypatch.setattr(html_report, "TABLE_LIMIT", 2)
+        page = html_report.render(s)
+    finally:
+        s.close()
+    data = json.loads(page.split('<script type="application/json" id="data">', 1)[1].split("</script>", 1)[0])
+    shown = len(json.loads(whole.split('id="data">', 1)[1].split("</script>", 1)[0]))
+    assert len(data) == 2 and shown > 2
+    assert f"The table shows the 2 most recently seen of {shown} addresses" in page

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from ..classify.engine import org_domain
+from ..display import no_surrogates
 from .store import Store
 from .summary import Summary, summarize
 
@@ -105,7 +106,7 @@ def _figures(store: Store) -> tuple[Counter[str], list[tuple[str, int, int]], li
             entry.update(address=address, seen=seen, verdict=verdict or kind, reason=reason, status=status or "",
                          reply=reply or "", responder=" ".join(x for x in (role, host) if x), hint=hint,
                          diagnostic=" ".join((diagnostic or "").split())[:300])
-    table = sorted(latest.values(), key=lambda e: str(e["seen"]), reverse=True)[:TABLE_LIMIT]
+    table = sorted(latest.values(), key=lambda e: str(e["seen"]), reverse=True)
     days = [(day, hard, soft) for day, (hard, soft) in sorted(per_day.items())]
     return providers, days, table
 
@@ -161,6 +162,11 @@ def _card(label: str, n: int) -> str:
 def render(store: Store, *, title: str = "Bounce report") -> str:
     s: Summary = summarize(store)
     providers, days, table = _figures(store)
+    cut = ""
+    if len(table) > TABLE_LIMIT:  # said on the page: the table shows only the most recent addresses
+        cut = (f'<p class="muted">The table shows the {TABLE_LIMIT:,} most recently seen of {len(table):,} '
+               "addresses; the figures above count them all.</p>")
+        table = table[:TABLE_LIMIT]
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     cards = [("messages", s.messages), ("failed recipients", s.recipients), ("hard", s.verdicts.get("hard", 0)),
              ("soft", s.verdicts.get("soft", 0)), ("to suppress", s.suppress), ("with problems", s.problems)]
@@ -178,10 +184,10 @@ def render(store: Store, *, title: str = "Bounce report") -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)}</title><style>{_STYLE}</style></head><body>
-<h1>{_e(title)}</h1><p class="sub">{_e(store.path)} · generated {generated}</p>
+<h1>{_e(title)}</h1><p class="sub">{_e(no_surrogates(store.path))} · generated {generated}</p>
 <div class="cards">{"".join(_card(label, n) for label, n in cards)}</div>
 <div class="grid">{"".join(charts)}</div>
-<h2>Recipients</h2>
+<h2>Recipients</h2>{cut}
 <input type="search" id="q" placeholder="Search address, reason, code, server, diagnostic" aria-label="Search">
 <label><input type="checkbox" id="hard"> hard bounces only</label> <span id="count" class="muted"></span>
 <table><thead><tr><th>address</th><th>verdict</th><th>reason</th><th>code</th><th>answered by</th><th>last seen</th>
