@@ -460,10 +460,12 @@ def _cmd_rules_check(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     import signal
+    import threading
 
     # Ctrl-C and SIGTERM stop every command the same way, even when started with them ignored (as a background job)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
+    if threading.current_thread() is threading.main_thread():  # (only there can handlers be set)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
     parser = _parser()
     try:
         args = parser.parse_args(argv)
