@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from multiprocessing.connection import Connection, wait
+from multiprocessing.queues import Queue
 from typing import Any, NamedTuple, cast
 
 from ..api import _ruleset, _run
@@ -94,12 +95,21 @@ def _worker_main(tasks: Any, results: Connection, rules: RuleSet, options: Optio
         results.send(_analyze_batch(batch, rules, options))
 
 
+class _Batches(Queue):  # type: ignore[type-arg]  # (not subscriptable at run time)
+    """A worker's queue of batches. A thread writes them to the pipe, so putting one never blocks the parent; when
+    the worker is gone (stopped, or killed), what could not be written is dropped without a word."""
+
+    @staticmethod
+    def _on_queue_feeder_error(e: Exception, obj: object) -> None:
+        return None
+
+
 class _Worker:
     """One process with a queue of its own for batches and a pipe of its own for reports: no lock is shared, so a
     worker that is killed holding one cannot block the others or the parent."""
 
     def __init__(self, ctx: Any, rules: RuleSet, options: Options) -> None:
-        self.tasks = ctx.Queue()  # a feeder thread writes to the pipe: putting a batch never blocks the parent
+        self.tasks = _Batches(ctx=ctx)
         self.results, sender = ctx.Pipe(duplex=False)
         self.process = ctx.Process(target=_worker_main, args=(self.tasks, sender, rules, options), daemon=True)
         self._sender = sender
@@ -120,12 +130,14 @@ class _Worker:
         code = self.process.exitcode
         if code in (-signal.SIGTERM, -signal.SIGINT):
             raise KeyboardInterrupt  # the scan's process group was told to stop: the parent stops too
-        raise ScanError(f"a worker process ended unexpectedly (exit status {code}); what was analyzed "
-                                  "before it is stored: run the same scan again to go on")
+        raise ScanError(f"a worker process ended unexpectedly (exit status {code}); what was analyzed before it "
+                        "is stored: run the same scan again to go on")
 
     def stop(self, *, now: bool) -> None:
         """End the worker: at once (``now``), or once it has done what it was given. Either way it is waited for,
         so no zombie is left."""
+        if self.process.pid is None:  # never started
+            return
         if not now and self.process.is_alive():
             self.tasks.put(None)
             self.process.join(5)
@@ -167,13 +179,13 @@ def analyze_items(items: Iterable[Item], *, rules: Any, options: Options,
     workers = [_Worker(ctx, ruleset, options) for _ in range(jobs)]
     in_flight: deque[tuple[list[Item], _Worker]] = deque()
     finished = False
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
-        for w in workers:
-            w.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-    try:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            for w in workers:
+                w.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         # batches go round the workers in turn, and each worker answers in the order it was asked: reading the
         # answers in the order the batches went out keeps the input order
         for n, batch in enumerate(_batches(items)):
