@@ -523,3 +523,19 @@ def test_the_html_report_says_when_its_table_is_cut(store, monkeypatch):
     shown = len(json.loads(whole.split('id="data">', 1)[1].split("</script>", 1)[0]))
     assert len(data) == 2 and shown > 2
     assert f"The table shows the 2 most recently seen of {shown} addresses" in page
+
+
+def test_a_damaged_store_is_one_clear_line_for_every_command(store, tmp_path):
+    data = bytearray(store.read_bytes())
+    assert len(data) > 16 * 4096
+    half = len(data) // 2 // 4096 * 4096
+    data[half:] = b"\xa5" * (len(data) - half)  # the second half of the pages overwritten
+    store.write_bytes(bytes(data))
+    for command in (["suppressions", "--db", str(store)],
+                    ["report", "--db", str(store), "-o", str(tmp_path / "r.html")],
+                    ["scan", "--db", str(store), "--format", "none", str(SAMPLES / "postfix")]):
+        r = run_cli(*command)
+        err = r.stderr.decode()
+        assert r.returncode in (1, 2) and "Traceback" not in err and "internal error" not in err, err
+        (line,) = err.splitlines()
+        assert line.startswith(f"bounce-analyzer: {store}: ") and "malformed" in line, line

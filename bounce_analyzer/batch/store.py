@@ -127,6 +127,16 @@ def _failure(e: sqlite3.Error) -> str:
     return f"cannot read or write it ({text})"
 
 
+_IO_CODES = {sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB,
+             sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY}
+
+
+def _is_io(e: sqlite3.Error) -> bool:
+    """Whether an error is about the file (its disk, its damage), not about the query."""
+    code = getattr(e, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _IO_CODES
+
+
 class Store:
     def __init__(self, path: str, *, durable: bool = False, read_only: bool = False) -> None:
         """Open (or create) a store. Only a new or empty file, or a store of this tool, is ever written to.
@@ -175,8 +185,11 @@ class Store:
             raise InputError(f"{self.path}: written by a newer version of this tool (schema {row[0]})")
 
     def has(self, source_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM messages WHERE source_id = ?", (key(source_id),)).fetchone() \
-            is not None
+        try:
+            return self.db.execute("SELECT 1 FROM messages WHERE source_id = ?", (key(source_id),)).fetchone() \
+                is not None
+        except sqlite3.DatabaseError as e:
+            raise self._unreadable(e) from None
 
     def save(self, results: Sequence[tuple[Report, int | None, str]]) -> None:
         """Store reports (with their message sizes and JSON forms) in one transaction: all of them, or none.
@@ -206,13 +219,29 @@ class Store:
                 "Make room and run the same scan again to go on")
 
     def count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+        try:
+            return int(self.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+        except sqlite3.DatabaseError as e:
+            raise self._unreadable(e) from None
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.db.execute(sql, args).fetchall()
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as e:
+            if not _is_io(e):
+                raise
+            raise self._unreadable(e) from None
 
     def iter_query(self, sql: str, args: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-        yield from self.db.execute(sql, args)
+        try:
+            yield from self.db.execute(sql, args)
+        except sqlite3.DatabaseError as e:
+            if not _is_io(e):
+                raise
+            raise self._unreadable(e) from None
+
+    def _unreadable(self, e: sqlite3.DatabaseError) -> StoreError:
+        return StoreError(f"{self.path}: cannot read the results store: {_failure(e)}")
 
     def close(self) -> None:
         self.db.close()
