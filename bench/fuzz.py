@@ -18,6 +18,7 @@ import base64
 import json
 import random
 import re
+import resource
 import signal
 import sys
 import tempfile
@@ -89,7 +90,7 @@ def m_header_repeat(rnd: random.Random, msg: bytes, pool: list[bytes]) -> bytes:
     if not fields:
         return msg
     f = rnd.choice(fields)
-    n = rnd.choice([2, 50, 1000, 20000])
+    n = min(rnd.choice([2, 50, 1000, 20000]), MB // (len(f) + 1) + 1)  # never much more than a megabyte
     return _join(fields + [f] * n, body)
 
 
@@ -186,7 +187,7 @@ def m_repeat_line(rnd: random.Random, msg: bytes, pool: list[bytes]) -> bytes:
     lines = _lines(msg)
     interesting = [k for k, line in enumerate(lines) if re.search(rb"@|\b[245]\d\d\b|\b[245]\.\d", line)]
     k = rnd.choice(interesting or range(len(lines)))
-    n = rnd.choice([10, 1000, 20000])
+    n = min(rnd.choice([10, 1000, 20000]), MB // (len(lines[k]) + 1) + 1)  # never much more than a megabyte
     return b"\n".join(lines[:k] + [lines[k]] * n + lines[k + 1:])
 
 
@@ -213,16 +214,12 @@ def m_long_line(rnd: random.Random, msg: bytes, pool: list[bytes]) -> bytes:
 
 def m_nest(rnd: random.Random, msg: bytes, pool: list[bytes]) -> bytes:
     depth = rnd.choice([2, 10, 200, 2000])
-    kind = rnd.choice([b"message/rfc822", b"multipart/mixed"])
-    out = msg
-    for i in range(depth):
-        if kind == b"message/rfc822":
-            out = b"From: MAILER-DAEMON@example.net\nSubject: Returned mail\nContent-Type: message/rfc822\n\n" + out
-        else:
-            b = b"b%d" % i
-            out = (b"Content-Type: multipart/mixed; boundary=\"" + b + b"\"\n\n--" + b + b"\n" + out + b"\n--" + b
-                   + b"--\n")
-    return out
+    if rnd.random() < 0.5:
+        head = b"From: MAILER-DAEMON@example.net\nSubject: Returned mail\nContent-Type: message/rfc822\n\n"
+        return head * depth + msg
+    before = [b"Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n" % (i, i) for i in range(depth)]
+    after = [b"\n--b%d--\n" % i for i in reversed(range(depth))]
+    return b"".join([*before, msg, *after])
 
 
 def m_splice(rnd: random.Random, msg: bytes, pool: list[bytes]) -> bytes:
@@ -305,6 +302,8 @@ def _alarm(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # a mutation or an analysis that runs away with memory fails here (MemoryError), not the machine
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--minutes", type=float, default=60)
     p.add_argument("--seed", type=int, default=int(time.time()))
