@@ -274,7 +274,6 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         _err("--mark-seen, --move-to and --delete need --db: mail is acted on only after its result is stored")
         return 2
     poster, policy = _poster(args) if args.post_to else (None, None)
-    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: what was analyzed is stored first
     rules = _load_rules(args.rules)
     writer = writer_for(args.format or ("text" if sys.stdout.isatty() else "jsonl"), sys.stdout, tuple(args.header))
     options = _options(args)
@@ -322,7 +321,11 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                         if bar:
                             bar.close()
                             bar = None
-            except KeyboardInterrupt:
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what was handed out is stored by now
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second one must not cut the last words short
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                if bar:
+                    bar.close()
                 _err(_stopped(store, new, args))
                 return 130
             if poster is not None:
@@ -607,12 +610,19 @@ def _cmd_rules_check(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
+    # Ctrl-C and SIGTERM stop every command the same way, even when started with them ignored (as a background job)
+    if threading.current_thread() is threading.main_thread():  # (only there can handlers be set)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0) if isinstance(e.code, int) else 2
-    from .errors import BounceAnalyzerError, StoreError
+    from .errors import BounceAnalyzerError, ScanError, StoreError
 
     try:
         if args.command == "analyze":
@@ -631,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_rules_check(args)
         parser.print_help(sys.stderr)
         return 2
-    except StoreError as e:  # not a usage error: the disk is full, or the store's file cannot be written
+    except (StoreError, ScanError) as e:  # not a usage error: the disk is full, a worker process was killed, ...
         _err(str(e))
         return 1
     except BounceAnalyzerError as e:

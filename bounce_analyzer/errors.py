@@ -2,8 +2,9 @@
 
     BounceAnalyzerError
      ├── InputError        a file or stream could not be read
-     ├── StoreError        the results store cannot be written (a full disk, an I/O error)
      ├── RulesError        a rules file is invalid (names the file, the rule id and the field)
+     ├── StoreError        the results store cannot be written (a full disk, an I/O error)
+     ├── ScanError         a scan cannot go on (one of its worker processes died)
      └── PolicyError       a bounce policy is invalid or unknown (names the file and the field)
 """
 
@@ -28,3 +29,7 @@ class PolicyError(BounceAnalyzerError):
 
 class StoreError(BounceAnalyzerError):
     """The results store cannot be opened or written; the message names it and says how much it holds."""
+
+
+class ScanError(BounceAnalyzerError):
+    """A scan cannot go on; what was handed out before is stored."""

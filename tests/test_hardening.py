@@ -7,10 +7,12 @@ import io
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -360,3 +362,184 @@ def test_json_escapes_what_a_terminal_obeys_and_reads_back_exactly(indent):
 def test_for_terminal_shows_control_characters_and_keeps_the_rest():
     assert for_terminal("café ✅ 550") == "café ✅ 550"
     assert for_terminal("a\x1b[2Jb\x07\u009b\u202e\udce9\n") == "a\\x1b[2Jb\\x07\\x9b\\u202e\\xe9\\x0a"
+
+
+# --- signals -------------------------------------------------------------------------------------------------------
+
+def _group_left(pgid: int) -> list[str]:
+    """Processes still in a process group, zombies included."""
+    out = subprocess.run(["ps", "-o", "pid=,stat=", "-g", str(pgid)], capture_output=True, text=True).stdout
+    return out.split("\n")[:-1]
+
+
+@pytest.mark.parametrize(("source", "sig", "to_group", "jobs"), [
+    ("stdin", signal.SIGTERM, True, "2"),  # as `timeout` sends it, on an endless stream
+    ("stdin", signal.SIGINT, False, "2"),
+    ("folder", signal.SIGINT, True, "2"),  # Ctrl-C at a terminal
+    ("folder", signal.SIGTERM, False, "2"),
+    ("mbox", signal.SIGINT, True, "2"),
+    ("mbox", signal.SIGTERM, True, "2"),
+    ("stdin", signal.SIGTERM, True, "1"),
+    ("folder", signal.SIGINT, True, "1"),
+])
+def test_a_signal_stops_the_scan_quickly_leaves_no_process_and_keeps_what_was_printed(tmp_path, source, sig,
+                                                                                      to_group, jobs):
+    messages = _sample_messages()
+    box = tmp_path / "box"
+    box.write_bytes(_mbox(messages * 30))
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for i, m in enumerate(messages * 10):
+        (folder / f"{i:05d}.eml").write_bytes(m)
+    db, out = tmp_path / "r.sqlite", tmp_path / "out.jsonl"
+    feeder = None
+    if source == "stdin":  # a stream that never ends
+        feeder = subprocess.Popen(["sh", "-c", f"while cat '{box}'; do :; done"], stdout=subprocess.PIPE,
+                                  start_new_session=True)
+    arg = {"stdin": "-", "folder": str(folder), "mbox": str(box)}[source]
+    with out.open("wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bounce_analyzer", "scan", "--db", str(db), "--jobs", jobs, "--format", "jsonl",
+             "--no-summary", arg], cwd=ROOT, stdin=feeder.stdout if feeder else subprocess.DEVNULL, stdout=fh,
+            stderr=subprocess.PIPE, start_new_session=True,
+            # started as a background job is: with SIGINT ignored, which must not stop Ctrl-C from working
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and out.stat().st_size < 20_000:
+                time.sleep(0.01)
+            sent = time.monotonic()
+            if to_group:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
+            _, err = proc.communicate(timeout=30)
+            took = time.monotonic() - sent
+        finally:
+            if feeder:
+                os.killpg(feeder.pid, signal.SIGKILL)
+                feeder.wait()
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    assert took < 2, f"took {took:.1f} s to stop"
+    assert _group_left(proc.pid) == []  # no worker left behind, not even as a zombie
+    assert proc.returncode == 130, err
+    (line,) = err.decode().splitlines()
+    c = sqlite3.connect(db)
+    stored = {k for (k,) in c.execute("SELECT source_id FROM messages")}
+    c.close()
+    assert line.startswith(f"bounce-analyzer: interrupted: {len(stored):,} messages are stored in {db} (")
+    assert line.endswith(" from this run); run the same command again to go on")
+    printed = {json.loads(x)["source"] for x in out.read_text().splitlines()}
+    assert printed and printed <= stored  # everything handed out was stored
+
+
+def test_a_worker_killed_on_its_own_stops_the_scan_with_a_clear_line(tmp_path):
+    box = tmp_path / "box"
+    box.write_bytes(_mbox(_sample_messages() * 40))
+    db, out = tmp_path / "r.sqlite", tmp_path / "out.jsonl"
+    with out.open("wb") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "bounce_analyzer", "scan", "--db", str(db), "--jobs", "2",
+                                 "--format", "jsonl", "--no-summary", str(box)], cwd=ROOT, stdout=fh,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and out.stat().st_size < 20_000:
+                time.sleep(0.01)
+            workers = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True,
+                                     text=True).stdout.split()
+            assert len(workers) == 2
+            os.kill(int(workers[0]), signal.SIGKILL)  # as the kernel's OOM killer would
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    assert _group_left(proc.pid) == []
+    assert proc.returncode == 1 and b"Traceback" not in err
+    assert "a worker process ended unexpectedly" in err.decode() and "run the same scan again" in err.decode()
+    c = sqlite3.connect(db)
+    stored = {k for (k,) in c.execute("SELECT source_id FROM messages")}
+    c.close()
+    assert {json.loads(x)["source"] for x in out.read_text().splitlines()} <= stored
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_an_imap_scan_too(mail_server, tmp_path, sig):
+    import imapclient
+
+    folder = f"Signal{sig}"
+    c = imapclient.IMAPClient(mail_server["host"], mail_server["imap_port"], ssl=False)
+    c.login(mail_server["user"], mail_server["password"])
+    if c.folder_exists(folder):
+        c.delete_folder(folder)
+    c.create_folder(folder)
+    c.multiappend(folder, [m.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") for m in _sample_messages() * 10])
+    db, out = tmp_path / "r.sqlite", tmp_path / "out.jsonl"
+    url = f"imap://{mail_server['user']}@{mail_server['host']}:{mail_server['imap_port']}/{folder}"
+    try:
+        with out.open("wb") as fh:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bounce_analyzer", "scan", "--plaintext", "--db", str(db), "--jobs", "2",
+                 "--format", "jsonl", "--no-summary", url], cwd=ROOT, stdout=fh, stderr=subprocess.PIPE,
+                env={**os.environ, "BOUNCE_ANALYZER_PASSWORD": mail_server["password"]}, start_new_session=True)
+            try:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and out.stat().st_size < 20_000:
+                    time.sleep(0.01)
+                sent = time.monotonic()
+                os.killpg(proc.pid, sig)
+                _, err = proc.communicate(timeout=30)
+                took = time.monotonic() - sent
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+    finally:
+        c.delete_folder(folder)
+        c.logout()
+    assert took < 2 and _group_left(proc.pid) == []
+    assert proc.returncode == 130 and b"run the same command again" in err, err
+    sc = sqlite3.connect(db)
+    stored = {k for (k,) in sc.execute("SELECT source_id FROM messages")}
+    sc.close()
+    printed = {json.loads(x)["source"] for x in out.read_text().splitlines()}
+    assert printed and printed <= stored and len(stored) < len(_sample_messages()) * 10
+
+
+def test_the_html_report_says_when_its_table_is_cut(store, monkeypatch):
+    from bounce_analyzer.batch import html_report
+    from bounce_analyzer.batch.store import open_existing
+
+    def rows(page: str) -> list[object]:
+        data = json.loads(page.split('<script type="application/json" id="data">', 1)[1].split("</script>", 1)[0])
+        return list(data["rows"])
+
+    s = open_existing(str(store))
+    try:
+        whole = html_report.render(s)
+        assert "The table holds the newest" not in whole
+        monkeypatch.setattr(html_report, "ROW_LIMIT", 2)
+        page = html_report.render(s)
+    finally:
+        s.close()
+    shown = len(rows(whole))
+    assert len(rows(page)) == 2 and shown > 2
+    assert f"The table holds the newest 2 of {shown:,} rows" in page
+
+
+def test_a_damaged_store_is_one_clear_line_for_every_command(store, tmp_path):
+    data = bytearray(store.read_bytes())
+    assert len(data) > 16 * 4096
+    half = len(data) // 2 // 4096 * 4096
+    data[half:] = b"\xa5" * (len(data) - half)  # the second half of the pages overwritten
+    store.write_bytes(bytes(data))
+    for command in (["suppressions", "--db", str(store)],
+                    ["report", "--db", str(store), "-o", str(tmp_path / "r.html")],
+                    ["scan", "--db", str(store), "--format", "none", str(SAMPLES / "postfix")]):
+        r = run_cli(*command)
+        err = r.stderr.decode()
+        assert r.returncode in (1, 2) and "Traceback" not in err and "internal error" not in err, err
+        (line,) = err.splitlines()
+        assert line.startswith(f"bounce-analyzer: {store}: ") and "malformed" in line, line

@@ -28,6 +28,7 @@ from .store import Store
 from .workers import Analyzed, analyze_items
 
 COMMIT_EVERY = 200  # messages
+SKIPS_BEFORE_FLUSH = 32  # messages skipped in a row before what is in flight is answered anyway
 COMMIT_SECONDS = 1.0
 
 __all__ = ["Item", "Scanner", "Source", "message_key", "scan"]
@@ -65,27 +66,35 @@ class Scanner:
         if self.on_skip:
             self.on_skip(item)
 
-    def _keyed(self, items: Iterable[Item]) -> Iterator[Item]:
+    def _keyed(self, items: Iterable[Item]) -> Iterator[Item | None]:
         """Each message with its content key; without ``rescan``, those stored already (or met before in this
-        scan) are skipped. A store from before keys existed is trusted by location, as it was kept: a row there
-        without a key gets the key of the message found at its id."""
+        scan) are skipped, and a None stands for every run of skipped messages (so that what was handed out is
+        answered without waiting for a new message). A store from before keys existed is trusted by location, as
+        it was kept: a row there without a key gets the key of the message found at its id."""
         store = self.store
+        skipped = 0
         for item in items:
+            if skipped >= SKIPS_BEFORE_FLUSH:
+                skipped = 0
+                yield None
             if item.error is not None or store is None:
                 yield item
                 continue
             k = message_key(item.raw)
             if k in self._handed_out or (not self.rescan and store.has_key(k)):
                 self._skip(item)
+                skipped += 1
                 continue
             stored, stored_key = store.key_at(item.id)
             if stored and stored_key is None and not self.rescan:
                 store.set_key(item.id, k)
                 self._skip(item)
+                skipped += 1
                 continue
             if stored and stored_key not in (None, k):  # another message sat here when that row was stored
                 item = replace(item, id=f"{item.id};key={k[:16]}")
             self._handed_out.add(k)
+            skipped = 0
             yield replace(item, key=k)
 
     def sources(self) -> Iterator[Source]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from ..classify.engine import org_domain
+from ..display import no_surrogates
 from .store import Store
 from .summary import Summary, summarize
 
@@ -401,7 +402,7 @@ def _problems(f: Figures) -> str:
 
 def render(store: Store, *, title: str = "Bounce report") -> str:
     s: Summary = summarize(store, diagnostics=False)
-    f = figures(store)
+    f = figures(store, limit=ROW_LIMIT)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     complaints = s.kinds.get("feedback", 0)
     cards = [_card("messages", s.messages), _card("failed recipients", s.recipients, "#recipients"),
@@ -435,7 +436,7 @@ def render(store: Store, *, title: str = "Bounce report") -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)}</title><style>{_STYLE}</style></head><body>
-<h1>{_e(title)}</h1><p class="sub">{_e(store.path)} · generated {generated}</p>
+<h1>{_e(title)}</h1><p class="sub">{_e(no_surrogates(store.path))} · generated {generated}</p>
 <div class="cards">{"".join(cards)}</div>
 <div class="grid">{"".join(charts)}</div>
 <h2 id="recipients">Failures, delays and complaints</h2>

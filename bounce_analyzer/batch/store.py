@@ -164,6 +164,16 @@ class StoredRecipient:
     rule: str | None
 
 
+_IO_CODES = {sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB,
+             sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY}
+
+
+def _is_io(e: sqlite3.Error) -> bool:
+    """Whether an error is about the file (its disk, its damage), not about the query."""
+    code = getattr(e, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _IO_CODES
+
+
 class Store:
     def __init__(self, path: str, *, durable: bool = False, read_only: bool = False) -> None:
         """Open (or create) a store. Only a new or empty file, or a store of this tool, is ever written to.
@@ -224,9 +234,11 @@ class Store:
             self.db.execute("ALTER TABLE messages ADD COLUMN message_key TEXT")  # schema 1 -> 2
 
     def has(self, source_id: str) -> bool:
-        """Whether a message is stored under this id (for sources whose ids name one message for good)."""
-        return self.db.execute("SELECT 1 FROM messages WHERE source_id = ?", (key(source_id),)).fetchone() \
-            is not None
+        try:
+            return self.db.execute("SELECT 1 FROM messages WHERE source_id = ?", (key(source_id),)).fetchone() \
+                is not None
+        except sqlite3.DatabaseError as e:
+            raise self._unreadable(e) from None
 
     def has_key(self, message_key: str) -> bool:
         """Whether a message with this content is stored, wherever it was found."""
@@ -283,13 +295,29 @@ class Store:
                 "Make room and run the same scan again to go on")
 
     def count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+        try:
+            return int(self.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+        except sqlite3.DatabaseError as e:
+            raise self._unreadable(e) from None
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.db.execute(sql, args).fetchall()
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as e:
+            if not _is_io(e):
+                raise
+            raise self._unreadable(e) from None
 
     def iter_query(self, sql: str, args: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-        yield from self.db.execute(sql, args)
+        try:
+            yield from self.db.execute(sql, args)
+        except sqlite3.DatabaseError as e:
+            if not _is_io(e):
+                raise
+            raise self._unreadable(e) from None
+
+    def _unreadable(self, e: sqlite3.DatabaseError) -> StoreError:
+        return StoreError(f"{self.path}: cannot read the results store: {_failure(e)}")
 
     def close(self) -> None:
         self.db.close()
@@ -318,7 +346,7 @@ class Store:
             args.append(until)
         sql = (f"SELECT {', '.join(_STORED)} FROM recipients r JOIN messages m USING (source_id)"
                f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_SEEN}, r.source_id, r.idx")
-        return [StoredRecipient(*row) for row in self.db.execute(sql, args)]
+        return [StoredRecipient(*row) for row in self.iter_query(sql, args)]
 
     def events(self, as_of: str | None = None) -> Iterator[Any]:
         """What the stored results say about each address, for a bounce policy (``bounce_analyzer.policy``), in date
@@ -340,7 +368,7 @@ class Store:
             sql += f" WHERE substr({_SEEN}, 1, {len(limit)}) <= ?"
             args = (limit,)
         sql += f" ORDER BY {_SEEN}, r.source_id, r.idx"  # stored dates are all UTC ISO 8601: text order is time order
-        for address, action, verdict, reason, fault, status, source_id, seen in self.db.execute(sql, args):
+        for address, action, verdict, reason, fault, status, source_id, seen in self.iter_query(sql, args):
             kind = event_type(action, verdict, reason or "")
             date = parse_date(seen) if kind is not None and address else None
             if kind is None or date is None:

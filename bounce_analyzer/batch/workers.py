@@ -12,11 +12,14 @@ import signal
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any, NamedTuple
+from multiprocessing.connection import Connection, wait
+from multiprocessing.queues import Queue
+from typing import Any, NamedTuple, cast
 
 from ..api import _ruleset, _run
 from ..classify.rules import RuleSet
 from ..display import to_json
+from ..errors import ScanError
 from ..model import Kind, Problem, Report
 from ..options import Options
 from .sources import OVER, Item
@@ -31,7 +34,6 @@ _Task = tuple[str, bytes, int, str | None]  # source id, raw, size, error
 class Analyzed(NamedTuple):
     report: Report
     json: str  # the report as one line of JSON
-_state: tuple[RuleSet, Options] | None = None
 
 
 def default_jobs() -> int:
@@ -78,23 +80,86 @@ def _die_with_parent() -> None:
         pass
 
 
-def _init_worker(rules: RuleSet, options: Options) -> None:
-    global _state
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _worker_main(tasks: Any, results: Connection, rules: RuleSet, options: Options) -> None:
+    """A worker: batches in from its own queue, reports out through its own pipe, until it gets None."""
+    # the parent handles Ctrl-C and stops the workers; SIGTERM (to the whole group, as `timeout` sends it) ends a
+    # worker at once. Both were blocked across the fork, so that neither reaches the parent's handler here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and stops a worker with SIGTERM, whatever the parent does with it
-    _state = (rules, options)
+    while (batch := tasks.get()) is not None:
+        results.send(_analyze_batch(batch, rules, options))
 
 
-def _work(tasks: list[_Task]) -> list[Analyzed]:
-    assert _state is not None
-    return _analyze_batch(tasks, *_state)
+class _Batches(Queue):  # type: ignore[type-arg]  # (not subscriptable at run time)
+    """A worker's queue of batches. A thread writes them to the pipe, so putting one never blocks the parent; when
+    the worker is gone (stopped, or killed), what could not be written is dropped without a word."""
+
+    @staticmethod
+    def _on_queue_feeder_error(e: Exception, obj: object) -> None:
+        return None
 
 
-def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:
+class _Worker:
+    """One process with a queue of its own for batches and a pipe of its own for reports: no lock is shared, so a
+    worker that is killed holding one cannot block the others or the parent."""
+
+    def __init__(self, ctx: Any, rules: RuleSet, options: Options) -> None:
+        self.tasks = _Batches(ctx=ctx)
+        self.results, sender = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_worker_main, args=(self.tasks, sender, rules, options), daemon=True)
+        self._sender = sender
+
+    def start(self) -> None:
+        self.process.start()
+        self._sender.close()  # the worker holds it now
+
+    def receive(self) -> list[Analyzed]:
+        """The report of the oldest batch sent to this worker."""
+        ready = wait([self.results, self.process.sentinel])
+        if self.results in ready or self.results.poll():
+            try:
+                return cast(list[Analyzed], self.results.recv())
+            except EOFError:
+                pass
+        self.process.join()
+        code = self.process.exitcode
+        if code in (-signal.SIGTERM, -signal.SIGINT):
+            raise KeyboardInterrupt  # the scan's process group was told to stop: the parent stops too
+        raise ScanError(f"a worker process ended unexpectedly (exit status {code}); what was analyzed before it "
+                        "is stored: run the same scan again to go on")
+
+    def stop(self, *, now: bool) -> None:
+        """End the worker: at once (``now``), or once it has done what it was given. Either way it is waited for,
+        so no zombie is left."""
+        if self.process.pid is None:  # never started
+            return
+        if not now and self.process.is_alive():
+            self.tasks.put(None)
+            self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.tasks.cancel_join_thread()  # batches not taken are dropped, not waited for
+        self.tasks.close()
+        self.results.close()
+
+
+def _batches(items: Iterable[Item | None]) -> Iterator[list[Item]]:
+    """Items in batches; a None in the input (the source is skipping stored messages) hands out what is held, so
+    that nothing waits for a batch to fill while no new message comes (an endless stream of messages seen before).
+    An empty batch says only that: the caller may collect the answers it is waiting for."""
     batch: list[Item] = []
     held = 0
     for item in items:
+        if item is None:
+            yield batch
+            batch, held = [], 0
+            continue
         batch.append(item)
         held += len(item.raw)
         if len(batch) >= BATCH_MESSAGES or held >= BATCH_BYTES:
@@ -108,32 +173,49 @@ def _tasks(batch: list[Item]) -> list[_Task]:
     return [(i.id, i.raw, i.size, i.error) for i in batch]
 
 
-def analyze_items(items: Iterable[Item], *, rules: Any, options: Options,
+def analyze_items(items: Iterable[Item | None], *, rules: Any, options: Options,
                   jobs: int) -> Iterator[tuple[Item, Analyzed]]:
-    """(item, report) for every item, in input order."""
+    """(item, report) for every item, in input order. A None among the items says no new message is coming for a
+    while: what is in flight is answered now rather than when more work arrives."""
     ruleset = _ruleset(rules)  # loaded here once: forked workers inherit it, and bad rules fail before any work
     if jobs <= 1:
         for batch in _batches(items):
-            yield from zip(batch, _analyze_batch(_tasks(batch), ruleset, options), strict=True)
+            if batch:
+                yield from zip(batch, _analyze_batch(_tasks(batch), ruleset, options), strict=True)
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(ruleset, options))
-    in_flight: deque[tuple[list[Item], Any]] = deque()
+    workers = [_Worker(ctx, ruleset, options) for _ in range(jobs)]
+    in_flight: deque[tuple[list[Item], _Worker]] = deque()
     finished = False
     try:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            for w in workers:
+                w.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        # batches go round the workers in turn, and each worker answers in the order it was asked: reading the
+        # answers in the order the batches went out keeps the input order
+        n = 0
         for batch in _batches(items):
-            in_flight.append((batch, pool.apply_async(_work, (_tasks(batch),))))
+            if not batch:  # nothing new for now: answer what was handed out
+                while in_flight:
+                    done_batch, w = in_flight.popleft()
+                    yield from zip(done_batch, w.receive(), strict=True)
+                continue
+            worker = workers[n % jobs]
+            n += 1
+            worker.tasks.put(_tasks(batch))
+            in_flight.append((batch, worker))
             while len(in_flight) >= jobs * IN_FLIGHT_PER_JOB:
-                done_batch, result = in_flight.popleft()
-                yield from zip(done_batch, result.get(), strict=True)
+                done_batch, w = in_flight.popleft()
+                yield from zip(done_batch, w.receive(), strict=True)
         while in_flight:
-            done_batch, result = in_flight.popleft()
-            yield from zip(done_batch, result.get(), strict=True)
+            done_batch, w = in_flight.popleft()
+            yield from zip(done_batch, w.receive(), strict=True)
         finished = True
     finally:
-        if finished:
-            pool.close()
-        else:
-            pool.terminate()  # stopped early (an error, Ctrl-C, the reader went away): drop what is in flight
-        pool.join()
+        # stopped early (an error, Ctrl-C, SIGTERM, the reader went away): what is in flight is dropped
+        for w in workers:
+            w.stop(now=not finished)
