@@ -148,3 +148,20 @@ def test_sample(eml: Path, expected_path: Path, ending: str):
     assert not fixed, f"now read as the sheet says, take out of KNOWN_WRONG: {sorted(fixed)}"
     if known:
         pytest.xfail("; ".join(sorted({KNOWN_WRONG[key] for key in known})))
+
+
+def test_every_provider_rule_file_decides_a_whole_sample():
+    """A provider's rules are guarded by its hosts, so only a sample naming those hosts shows that the file works:
+    each file in rules/providers/ must decide at least one recipient of the samples (so deleting or breaking it
+    fails test_sample)."""
+    from bounce_analyzer.classify.rules import RULES_DIR, load
+
+    rules = load()
+    sheets = [tomllib.loads(path.read_text(encoding="utf-8")) for _, path in PAIRS]
+    stated = {w["rule"] for sheet in sheets for w in sheet.get("recipient", [])}
+    files = sorted((RULES_DIR / "providers").glob("*.toml"))
+    assert len(files) >= 14
+    for f in files:
+        ids = {r.id for r in rules.rules if r.file and Path(r.file).resolve() == f.resolve()}
+        assert ids, f"{f.name}: no rules loaded from it"
+        assert ids & stated, f"{f.name}: no sample is decided by its rules {sorted(ids)}"
