@@ -207,3 +207,91 @@ def test_the_same_original_recipient_as_the_final_one_is_no_rewrite() -> None:
     got = _analyze_blocks("Original-Recipient: rfc822; A@example.net\nFinal-Recipient: rfc822; a@example.net\n"
                           "Action: failed\nStatus: 5.1.1\n")
     assert got == [("a@example.net", None, "a@example.net", "5.1.1")]
+
+
+# ---- one value at a time -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value,address", [
+    ("rfc822; Alice@Example.NET", "alice@example.net"),
+    ("RFC822;<bob@example.org>", "bob@example.org"),
+    ("x400; carol@example.com", "carol@example.com"),
+    ("unknown; <dave@example.com>", "dave@example.com"),
+    ("utf-8; j\\x{00F6}rg@example.de", "jörg@example.de"),
+    ("UTF-8; plain@example.de", "plain@example.de"),  # utf-8 type with nothing to decode
+    ("rfc822; j\\x{00F6}rg@example.de", "jörg@example.de"),  # an escape under another type is decoded too
+    ("utf-8; a+2Bb@example.de", "a+b@example.de"),  # xtext
+    ("rfc822; \\x{zz}@example.de", "\\x{zz}@example.de"),  # not a hexadecimal escape: kept
+    ("bob@example.org; comment", "bob@example.org"),  # an address before the ';' is no address type
+    ("rfc822; Dave Smith <dave@example.com> (sales)", "dave@example.com"),
+    ("rfc822; 'eve@example.net'", "eve@example.net"),
+    ('rfc822; "eve@example.net"', "eve@example.net"),
+    ('rfc822; "john..doe"@example.com', '"john..doe"@example.com'),
+    ("rfc822; Frank Lee frank@example.com,", "frank@example.com"),
+    ("rfc822; Nobody At All", ""),
+    ("rfc822; @mx.example.org", ""),
+    ("rfc822; user@", ""),
+    ("rfc822; postmaster", ""),
+    ("", ""),
+])
+def test_address_of(value: str, address: str) -> None:
+    assert address_of(value) == address
+
+
+@pytest.mark.parametrize("value,host", [
+    ("dns; mx.example.net [192.0.2.1]", "mx.example.net"),
+    ("dns;MX.Example.NET.", "mx.example.net"),
+    ("dns; [192.0.2.7]", "192.0.2.7"),
+    ("dns; (mx.example.net);", "mx.example.net"),
+    ("<mx.example.net>,", "mx.example.net"),
+    ("X-Unix; |/usr/bin/procmail", ""),
+    ("unix; procmail", ""),
+    ("x-local; mailbox", ""),
+    ("Local; file", ""),
+    ("dns; ", ""),
+    ("", ""),
+])
+def test_host_of(value: str, host: str) -> None:
+    assert host_of(value) == host
+
+
+@pytest.mark.parametrize("value,action", [
+    ("failed", "failed"), ("Failed (bad destination)", "failed"), ("failed(permanent)", "failed"),
+    ("failure", "failed"), ("error", "failed"), ("delayed", "delayed"), ("delay", "delayed"),
+    ("delivered", "delivered"), ("deliverable", "delivered"), ("relayed", "relayed"), ("expanded", "expanded"),
+    ("  FAILED  ", "failed"), ("bounced", "bounced"), ("", None), ("   ", None),
+])
+def test_action_of(value: str, action: str | None) -> None:
+    assert action_of(value) == action
+
+
+@pytest.mark.parametrize("value,typed", [
+    ("smtp; 550 no", ("smtp", "550 no")),
+    ("SMTP;550 no", ("smtp", "550 no")),
+    ("x-postfix; a; b", ("x-postfix", "a; b")),  # only the first ';' separates the type
+    ("twenty-characters-xx; v", ("twenty-characters-xx", "v")),  # 20 characters: still a type
+    ("twenty-one-characters; v", ("", "twenty-one-characters; v")),
+    ("550 5.1.1 no such user; sorry", ("", "550 5.1.1 no such user; sorry")),
+    ("; value", ("", "; value")),
+    ("no separator", ("", "no separator")),
+])
+def test_typed_value(value: str, typed: tuple[str, str]) -> None:
+    assert typed_value(value) == typed
+
+
+@pytest.mark.parametrize("text,dsn", [
+    ("Final-Recipient: rfc822; a@example.net\nStatus: 5.1.1\n", True),
+    ("Final-Recipient: rfc822; a@example.net\nAction: failed\n", True),
+    ("FINAL-RECIPIENT: a@example.net\nACTION: failed\n", True),
+    ("Final-Recipient: rfc822; a@example.net\n", False),
+    ("Status: 5.1.1\nAction: failed\n", False),
+])
+def test_text_dsn_detection_table(text: str, dsn: bool) -> None:
+    assert looks_like_dsn_text(text) is dsn
+
+
+def test_folded_lines_keep_their_words_and_trailing_blanks_go() -> None:
+    f = parse_fields("Final-Recipient: rfc822; a@example.net   \nDiagnostic-Code: smtp; 550 5.1.1\n\t  no such\n"
+                     "   user here  \nStatus: 5.1.1\n")
+    [b] = f.recipients
+    assert b.get("final-recipient") == "rfc822; a@example.net"
+    assert b.get("diagnostic-code") == "smtp; 550 5.1.1 no such user here"
