@@ -42,3 +42,43 @@ def test_an_address_starting_with_a_formula_character_is_quoted(first: str) -> N
 @pytest.mark.parametrize("text", ["550 a=b", "550 +1", "550 5.1.1 -", "a@example.net", " =x", "'=x", "", "5.1.1"])
 def test_other_cells_are_left_as_they_are(text: str) -> None:
     assert _row("550 no", subject=text)["original_subject"] == text
+
+
+_BOUNCE = """From: MAILER-DAEMON@mx.example.com
+To: news@example.com
+Subject: Undelivered Mail Returned to Sender
+Date: Mon, 2 Mar 2026 10:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+--b1
+Content-Type: text/plain
+
+This is the mail system at host mx.example.com.
+
+--b1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.com
+
+Final-Recipient: rfc822; {address}
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <{address}>: Recipient address rejected: User unknown
+
+--b1--
+"""
+
+
+def test_suppressions_and_policy_csv_quote_an_address_a_spreadsheet_would_run(tmp_path, cli) -> None:
+    # "-" and "+" may start a mailbox name; a spreadsheet would take the cell for a formula
+    for n, address in enumerate(["-2+3@example.net", "+1@example.net", "plain@example.net"]):
+        (tmp_path / f"{n}.eml").write_text(_BOUNCE.format(address=address))
+    db = str(tmp_path / "r.sqlite")
+    assert cli("scan", "--db", db, "--format", "none", "--no-summary", str(tmp_path)).returncode == 0
+    for command in ("suppressions", "policy"):
+        out = cli(command, "--db", db, "--format", "csv")
+        assert out.returncode == 0, out.stderr
+        rows = list(csv.DictReader(io.StringIO(out.stdout.decode(), newline="")))
+        assert sorted(row["address"] for row in rows) == ["'+1@example.net", "'-2+3@example.net",
+                                                           "plain@example.net"], command
