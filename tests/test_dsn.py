@@ -122,6 +122,24 @@ SPLITS = [
         "X-Actual-Recipient: rfc822; x@example.net\nStatus: 5.2.2\n",
         [("", "rfc822; a@example.net", "", "5.1.1"), ("", "rfc822; <>", "rfc822; x@example.net", "5.2.2")],
         id="x-actual-recipient"),
+    pytest.param(  # after a blank line, Original-Recipient opens a new block after a block of two fields
+        "Final-Recipient: rfc822; a@example.net\nStatus: 5.1.1\n\nOriginal-Recipient: rfc822; list-b@example.org\n"
+        "Final-Recipient: rfc822; b@example.net\nStatus: 5.2.2\n",
+        [("", "rfc822; a@example.net", "", "5.1.1"),
+         ("rfc822; list-b@example.org", "rfc822; b@example.net", "", "5.2.2")],
+        id="original-first-after-two-fields"),
+    pytest.param(  # a line of prose or an unknown field is no blank line: Original-Recipient after it stays
+        "Final-Recipient: rfc822; a@example.net\nAction: failed\nthe server said no\n"
+        "Original-Recipient: rfc822; list-a@example.org\nStatus: 5.1.1\n\n"
+        "Final-Recipient: rfc822; b@example.net\nAction: failed\nX-Whatever: 1\n"
+        "Original-Recipient: rfc822; list-b@example.org\nStatus: 5.2.2\n",
+        [("rfc822; list-a@example.org", "rfc822; a@example.net", "", "5.1.1"),
+         ("rfc822; list-b@example.org", "rfc822; b@example.net", "", "5.2.2")],
+        id="prose-is-no-blank-line"),
+    pytest.param(  # a block named by X-Actual-Recipient alone is kept
+        "X-Actual-Recipient: rfc822; x@example.net\nAction: failed\nStatus: 5.1.1\n",
+        [("", "", "rfc822; x@example.net", "5.1.1")],
+        id="x-actual-recipient-alone"),
     pytest.param(  # fields with no recipient field among them (an Action: line in prose) are noise
         "Action: failed\nStatus: 5.0.0\n",
         [],
@@ -221,6 +239,7 @@ def test_the_same_original_recipient_as_the_final_one_is_no_rewrite() -> None:
     ("rfc822; j\\x{00F6}rg@example.de", "jörg@example.de"),  # an escape under another type is decoded too
     ("utf-8; a+2Bb@example.de", "a+b@example.de"),  # xtext
     ("rfc822; \\x{zz}@example.de", "\\x{zz}@example.de"),  # not a hexadecimal escape: kept
+    ("utf-8; a\\x{FFFFFF}@example.de", "a\\x{ffffff}@example.de"),  # no such character: kept
     ("bob@example.org; comment", "bob@example.org"),  # an address before the ';' is no address type
     ("rfc822; Dave Smith <dave@example.com> (sales)", "dave@example.com"),
     ("rfc822; 'eve@example.net'", "eve@example.net"),
@@ -240,6 +259,7 @@ def test_address_of(value: str, address: str) -> None:
 @pytest.mark.parametrize("value,host", [
     ("dns; mx.example.net [192.0.2.1]", "mx.example.net"),
     ("dns;MX.Example.NET.", "mx.example.net"),
+    ("dns; MAIL.EXAMPLE.BOX.", "mail.example.box"),
     ("dns; [192.0.2.7]", "192.0.2.7"),
     ("dns; (mx.example.net);", "mx.example.net"),
     ("<mx.example.net>,", "mx.example.net"),
@@ -258,7 +278,7 @@ def test_host_of(value: str, host: str) -> None:
     ("failed", "failed"), ("Failed (bad destination)", "failed"), ("failed(permanent)", "failed"),
     ("failure", "failed"), ("error", "failed"), ("delayed", "delayed"), ("delay", "delayed"),
     ("delivered", "delivered"), ("deliverable", "delivered"), ("relayed", "relayed"), ("expanded", "expanded"),
-    ("  FAILED  ", "failed"), ("bounced", "bounced"), ("", None), ("   ", None),
+    ("  FAILED  ", "failed"), ("failed permanently", "failed"), ("bounced", "bounced"), ("", None), ("   ", None),
 ])
 def test_action_of(value: str, action: str | None) -> None:
     assert action_of(value) == action
@@ -272,6 +292,7 @@ def test_action_of(value: str, action: str | None) -> None:
     ("twenty-one-characters; v", ("", "twenty-one-characters; v")),
     ("550 5.1.1 no such user; sorry", ("", "550 5.1.1 no such user; sorry")),
     ("; value", ("", "; value")),
+    ("a b; c", ("", "a b; c")),  # a type has no space
     ("no separator", ("", "no separator")),
 ])
 def test_typed_value(value: str, typed: tuple[str, str]) -> None:
@@ -290,7 +311,7 @@ def test_text_dsn_detection_table(text: str, dsn: bool) -> None:
 
 
 def test_folded_lines_keep_their_words_and_trailing_blanks_go() -> None:
-    f = parse_fields("Final-Recipient: rfc822; a@example.net   \nDiagnostic-Code: smtp; 550 5.1.1\n\t  no such\n"
+    f = parse_fields("Final-Recipient: rfc822; a@example.net   \nDiagnostic-Code: smtp; 550 5.1.1  \n\t  no such\n"
                      "   user here  \nStatus: 5.1.1\n")
     [b] = f.recipients
     assert b.get("final-recipient") == "rfc822; a@example.net"
