@@ -160,3 +160,26 @@ def test_retry_time_is_read_from_the_diagnostic_and_the_text_around_it(summary, 
     assert report.format == "james"
     [r] = report.recipients
     assert (r.address, r.reply_code, r.retry_after) == ("5550100123@mms.example.net", 451, seconds)
+
+
+@pytest.mark.parametrize("host,text,ip", [
+    ("mx.example.net", "mx.example.net[192.0.2.1] said: 550 no", "192.0.2.1"),  # the name at the very start
+    ("mx.example.net", "mx.example.net[192.0.2.1] said: 550 see mx.example.net", "192.0.2.1"),  # the first one named
+    ("mx.example.net", "mx.example.net said no; mx.example.net [192.0.2.2]; ask mx.example.net", "192.0.2.2"),
+    ("mx.example.net", "MX.Example.NET.(192.0.2.3)", "192.0.2.3"),
+    ("mx.example.net", "mx.example.net [2001:db8::25]", "2001:db8::25"),
+    ("mx.example.net", "", None),
+    ("mx.example.net", "mx.example.net said 550 [192.0.2.4]", None),
+])
+def test_ip_next_to(host, text, ip):
+    assert smtp.ip_next_to(host, text) == ip
+
+
+def test_a_server_cue_keeps_the_hosts_letters_and_its_words_folded_and_cut():
+    cue = smtp.find_server("host MAIL.EXAMPLE.BOX[192.0.2.1]\n    said: 550 no")
+    assert cue is not None
+    assert (cue.role, cue.host, cue.ip, cue.evidence) == ("remote", "mail.example.box", "192.0.2.1",
+                                                          "host MAIL.EXAMPLE.BOX[192.0.2.1] said")
+    long_host = ".".join(["a" * 60, "b" * 60, "c" * 60]) + ".example.net"
+    cue = smtp.find_server(f"host {long_host}[192.0.2.1] said: 550 no")
+    assert cue is not None and cue.host == long_host and cue.evidence == f"host {long_host}"[:160]
