@@ -260,6 +260,7 @@ def test_address_of(value: str, address: str) -> None:
     ("dns; mx.example.net [192.0.2.1]", "mx.example.net"),
     ("dns;MX.Example.NET.", "mx.example.net"),
     ("dns; MAIL.EXAMPLE.BOX.", "mail.example.box"),
+    ("dns; XMX.EXAMPLE.NET", "xmx.example.net"),
     ("dns; [192.0.2.7]", "192.0.2.7"),
     ("dns; (mx.example.net);", "mx.example.net"),
     ("<mx.example.net>,", "mx.example.net"),
