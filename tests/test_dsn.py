@@ -241,6 +241,13 @@ def test_the_same_original_recipient_as_the_final_one_is_no_rewrite() -> None:
     ("rfc822; \\x{zz}@example.de", "\\x{zz}@example.de"),  # not a hexadecimal escape: kept
     ("utf-8; a\\x{FFFFFF}@example.de", "a\\x{ffffff}@example.de"),  # no such character: kept
     ("bob@example.org; comment", "bob@example.org"),  # an address before the ';' is no address type
+    ("x-custom;ann@example.net", "ann@example.net"),  # any type without an '@' goes
+    ("rfc822;dave@example.com; comment", "dave@example.com"),  # the first ';' ends the type
+    ("rfc822; Xena@example.net", "xena@example.net"),
+    ("rfc822; Name Xena@example.net", "xena@example.net"),
+    ("rfc822; <ann@example.net", "ann@example.net"),  # an unclosed bracket
+    ('rfc822; "old@example.org" <new@example.net> (moved)', "new@example.net"),  # the bracketed one, not the name
+    ('rfc822; "john doe"@example.com', '"john doe"@example.com'),  # a quoted local part with a space
     ("rfc822; Dave Smith <dave@example.com> (sales)", "dave@example.com"),
     ("rfc822; 'eve@example.net'", "eve@example.net"),
     ('rfc822; "eve@example.net"', "eve@example.net"),
