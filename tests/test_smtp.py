@@ -35,6 +35,14 @@ def test_codes(text, reply, status):
     ("192.0.2.1 does not like recipient.", "RCPT"),
     ("host mx.example.net[192.0.2.9] refused\n    to talk to me: 421 4.7.0 try later", "CONNECT"),
     ("nothing about commands here", None),
+    ("421 4.4.2 dropped during connection", "CONNECT"),
+    pytest.param("... while talking to mx.example.net.:\n>>> .\n<<< 554 5.7.1 rejected", "DATA-END",
+                 marks=pytest.mark.xfail(strict=True, reason="the transcript pattern wants a word boundary after "
+                                                            "'.', which a line end never gives")),
+    ("... while talking to mx.example.net.:\n>>> EHLO out.example.com\n<<< 554 go away", "EHLO"),
+    (">>> data\n<<< 554 no thanks", "DATA"),
+    ("192.0.2.77 does not like sender.", "MAIL"),
+    ("192.0.2.77 failed after I sent the message.", "DATA-END"),
 ])
 def test_commands(text, command):
     assert smtp.find_command(text) == command
