@@ -465,9 +465,11 @@ def _cmd_suppressions(args: argparse.Namespace) -> int:
     if args.format == "csv":
         import csv
 
+        from .batch.outputs import csv_cell
+
         w = csv.writer(out, lineterminator="\r\n")
         w.writerow(("address", "reason", "last_seen", "times", "action"))
-        w.writerows(rows)
+        w.writerows([csv_cell(v) for v in row] for row in rows)
     elif args.format == "jsonl":
         for address, reason, seen, times, action in rows:
             out.write(to_json({"address": address, "reason": reason, "last_seen": seen, "times": times,
@@ -487,13 +489,15 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         import csv
 
+        from .batch.outputs import csv_cell
+
         w = csv.writer(out, lineterminator="\r\n")
         w.writerow(("address", "action", "decided_at", "reason", "why", "score", "policy", "chain"))
         for d in decisions:
             e = d.to_dict()
             chain = "; ".join(f"{x['date']} {x['event']} {x['reason']} {x['source']}" for x in e["chain"])
-            w.writerow((d.address, d.action, e["decided_at"], d.reason, d.why,
-                        "" if d.score is None else f"{d.score:g}", d.policy, chain))
+            w.writerow([csv_cell(v) for v in (d.address, d.action, e["decided_at"], d.reason, d.why,
+                                           "" if d.score is None else f"{d.score:g}", d.policy, chain)])
     else:
         for d in decisions:
             out.write(f"{d.address}  {d.action.upper()}  {d.to_dict()['decided_at']}  {d.reason}  ({d.why})\n")

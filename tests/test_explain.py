@@ -104,3 +104,22 @@ def test_unknown_input_exits_1_with_one_line_on_stderr():
         assert r.returncode == 1 and r.stdout == b"", query
         (line,) = r.stderr.decode().splitlines()
         assert line.startswith(f"bounce-analyzer: {query}: not a reply code")
+
+
+# What a code means, read from RFC 3463 / RFC 5321 and the verdict conventions of samples/README.md (hard only for
+# an address or domain that does not exist or has moved; a full mailbox, a size limit or an expiry is soft).
+@pytest.mark.parametrize("text,reason,verdict,permanent,fault", [
+    ("5.1.1", "user_unknown", "hard", True, "recipient"),  # Bad destination mailbox address
+    ("5.1.2", "host_unknown", "hard", True, "recipient"),  # Bad destination system address
+    ("5.1.6", "has_moved", "hard", True, "recipient"),  # Destination mailbox has moved, no forwarding address
+    ("4.2.2", "mailbox_full", "soft", False, "recipient"),  # Mailbox full
+    ("5.2.2", "mailbox_full", "soft", True, "recipient"),
+    ("5.3.4", "email_too_large", "soft", True, "sender"),  # Message too big for system
+    ("4.4.7", "expired", "soft", False, "network"),  # Delivery time expired
+    ("552", "mailbox_full", "soft", True, "recipient"),  # exceeded storage allocation
+    ("550 5.1.1 <a@example.net>: User unknown", "user_unknown", "hard", True, "recipient"),
+    ("451 4.7.1 Greylisted, try again in 5 minutes", "rate_limited", "soft", False, "sender"),
+])
+def test_what_a_code_means(text, reason, verdict, permanent, fault):
+    ex = explain(text)
+    assert (ex.reason, ex.verdict, ex.permanent, ex.fault) == (reason, verdict, permanent, fault)

@@ -35,6 +35,14 @@ def test_codes(text, reply, status):
     ("192.0.2.1 does not like recipient.", "RCPT"),
     ("host mx.example.net[192.0.2.9] refused\n    to talk to me: 421 4.7.0 try later", "CONNECT"),
     ("nothing about commands here", None),
+    ("421 4.4.2 dropped during connection", "CONNECT"),
+    pytest.param("... while talking to mx.example.net.:\n>>> .\n<<< 554 5.7.1 rejected", "DATA-END",
+                 marks=pytest.mark.xfail(strict=True, reason="the transcript pattern wants a word boundary after "
+                                                            "'.', which a line end never gives")),
+    ("... while talking to mx.example.net.:\n>>> EHLO out.example.com\n<<< 554 go away", "EHLO"),
+    (">>> data\n<<< 554 no thanks", "DATA"),
+    ("192.0.2.77 does not like sender.", "MAIL"),
+    ("192.0.2.77 failed after I sent the message.", "DATA-END"),
 ])
 def test_commands(text, command):
     assert smtp.find_command(text) == command
@@ -45,6 +53,23 @@ def test_commands(text, command):
     ("421 Too many connections, come back in 00:02:00", 120),
     ("451 Temporary failure, retry after 90 seconds", 90),
     ("452 Try again later", None),
+    # every unit word, long and short, singular and plural
+    ("try again in 1 second", 1), ("try again in 30 seconds", 30), ("try again in 30 sec", 30),
+    ("try again in 30 secs", 30), ("try again in 30s", 30), ("try again in 30 s", 30),
+    ("try again in 1 minute", 60), ("try again in 2 minutes", 120), ("try again in 2 min", 120),
+    ("try again in 2 mins", 120), ("try again in 2m", 120),
+    ("try again in 1 hour", 3600), ("try again in 2 hours", 7200), ("try again in 2 hr", 7200),
+    ("try again in 2 hrs", 7200), ("try again in 2h", 7200),
+    # a clock: hours, minutes and seconds all count
+    ("come back in 01:30:15", 5415), ("retry in 0:00:45", 45), ("try again after 12:00:00", 43200),
+    # every verb and preposition, with "about" and "at least"
+    ("421 4.7.0 Please retry in 15 minutes", 900), ("resend in 10 minutes", 600), ("wait for 20 seconds", 20),
+    ("Try again after about 3 minutes", 180), ("please retry after at least 6 hours", 21600),
+    ("451 4.7.1 Service unavailable, retrying ... try again in 5 minutes", 300),
+    ("TRY AGAIN IN 5 MINUTES", 300),
+    # a duration with no word asking to wait, or a unit that is no time, is no retry time
+    ("mailbox over quota for 5 minutes", None), ("message is 30 mb, try again in 2 mb pieces", None),
+    ("try again. The next queue run is in 5 minutes", None), ("", None),
 ])
 def test_retry_after(text, seconds):
     assert smtp.find_retry_after(text) == seconds
@@ -111,3 +136,58 @@ def test_the_servers_ip_is_the_one_next_to_its_name():
 def test_yahoo_stage_tags():
     assert smtp.find_command("550 5.1.1 <a@example.net>: User unknown [RCPT_TO]") == "RCPT"
     assert smtp.find_command("554 5.7.9 Message not accepted for policy reasons [BODY]") == "DATA-END"
+
+
+_JAMES = """From: post_master@mms.example.net
+To: carol@example.com
+Subject: Re: Lunch
+Content-Type: text/plain; charset=us-ascii
+
+Error: {summary}
+
+Error message below:
+{error}
+
+Message details:
+  Subject: Lunch
+  MAIL FROM: carol@example.com
+  RCPT TO: 5550100123@mms.example.net
+"""
+
+
+@pytest.mark.parametrize("summary,error,seconds", [
+    # the retry time is in the notice's own words around the reply, not in the reply itself
+    ("Mailbox busy, try again in 10 minutes", "451 Requested action aborted: local error", 600),
+    ("Mailbox busy", "451 Requested action aborted, try again in 00:10:00", 600),
+    ("Mailbox busy", "451 Requested action aborted: local error", None),
+])
+def test_retry_time_is_read_from_the_diagnostic_and_the_text_around_it(summary, error, seconds):
+    from bounce_analyzer import analyze
+
+    report = analyze(_JAMES.format(summary=summary, error=error).encode())
+    assert report.format == "james"
+    [r] = report.recipients
+    assert (r.address, r.reply_code, r.retry_after) == ("5550100123@mms.example.net", 451, seconds)
+
+
+@pytest.mark.parametrize("host,text,ip", [
+    ("mx.example.net", "mx.example.net[192.0.2.1] said: 550 no", "192.0.2.1"),  # the name at the very start
+    ("mx.example.net", "mx.example.net[192.0.2.1] said: 550 see mx.example.net", "192.0.2.1"),  # the first one named
+    ("mx.example.net", "mx.example.net said no; mx.example.net [192.0.2.2]; ask mx.example.net", "192.0.2.2"),
+    ("mx.example.net", "MX.Example.NET.(192.0.2.3)", "192.0.2.3"),
+    ("mx.example.net", "mx.example.net [2001:db8::25]", "2001:db8::25"),
+    ("mx.example.net", "", None),
+    ("mx.example.net", "mx.example.net said 550 [192.0.2.4]", None),
+])
+def test_ip_next_to(host, text, ip):
+    assert smtp.ip_next_to(host, text) == ip
+
+
+def test_a_server_cue_keeps_the_hosts_letters_and_its_words_folded_and_cut():
+    cue = smtp.find_server("host MAIL.EXAMPLE.BOX[192.0.2.1]\n    said: 550 no")
+    assert cue is not None
+    assert (cue.role, cue.host, cue.ip, cue.evidence) == ("remote", "mail.example.box", "192.0.2.1",
+                                                          "host MAIL.EXAMPLE.BOX[192.0.2.1] said")
+    long_host = ".".join(["a" * 60, "b" * 60, "c" * 60]) + ".example.net"
+    cue = smtp.find_server(f"host {long_host}[192.0.2.1] said: 550 no")
+    assert cue is not None and cue.host == long_host and cue.evidence == f"host {long_host}"[:160]

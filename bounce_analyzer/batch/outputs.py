@@ -32,7 +32,7 @@ class JsonLines:
         self.out.flush()  # a line printed is a line delivered, even if the scan is killed next
 
 
-def _cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
     """Text a spreadsheet would run as a formula (``=HYPERLINK(...)`` in a diagnostic) is quoted to stay text; a file
     name that is not UTF-8 shows its bytes as ``\\xNN``."""
     if isinstance(value, str):
@@ -60,7 +60,7 @@ class Csv:
         rows: list[tuple[Any, ...]] = [(*common, *_recipient(r), *tail) for r in report.recipients]
         if not rows:
             rows = [(*common, *([None] * 13), *tail)]
-        self.writer.writerows([_cell(v) for v in row] for row in rows)
+        self.writer.writerows([csv_cell(v) for v in row] for row in rows)
         self.out.flush()
 
 
