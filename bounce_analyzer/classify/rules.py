@@ -556,11 +556,17 @@ def _user_files(paths: list[Path]) -> list[Path]:
 
 def load(extra: Sequence[str | Path] = ()) -> RuleSet:
     """The shipped rules, then each extra file or folder in order (later ones override earlier ones by id)."""
-    b = _Builder()
-    for f, prio in shipped_files():
-        _load_file(b, f, default_priority=prio)
+    files = shipped_files()
     for f in _user_files([Path(x) for x in extra]):
-        prio = PRIORITY_PROVIDER if "providers" in f.parts else PRIORITY_PATTERN
+        files.append((f, PRIORITY_PROVIDER if "providers" in f.parts else PRIORITY_PATTERN))
+    from .rules_cache import cached
+
+    return cached(files, lambda: _build(files), RuleSet)
+
+
+def _build(files: list[tuple[Path, int]]) -> RuleSet:
+    b = _Builder()
+    for f, prio in files:
         _load_file(b, f, default_priority=prio)
     return _finish(b)
 
