@@ -39,7 +39,7 @@ def run_cli(*args: str, stdin: bytes | None = None, cwd: Path | None = None, env
 @pytest.fixture(scope="session", autouse=True)
 def _rules_cache_dir(tmp_path_factory):
     """Cached rule sets go to a folder of the test run's own (the command lines the tests start inherit it)."""
-    from bounce_analyzer.classify.rules_cache import ENV
+    from bounce_analyzer.cache import ENV
 
     before = os.environ.get(ENV)
     os.environ[ENV] = str(tmp_path_factory.mktemp("rules-cache"))

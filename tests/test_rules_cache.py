@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bounce_analyzer import analyze
+from bounce_analyzer.cache import ENV
 from bounce_analyzer.classify import rules as rules_mod
-from bounce_analyzer.classify.rules_cache import ENV
 from bounce_analyzer.display import to_json
 
 from .snapshot import SAMPLES, sample_files, stored
@@ -130,3 +130,24 @@ def test_the_cached_shipped_rules_give_the_same_answers(cache, builds):
     for path in sample_files():
         source = path.relative_to(SAMPLES).as_posix()
         assert to_json(analyze(path.read_bytes(), source=source, rules=cached).to_dict()) == want[source], source
+
+
+def _run(cli, cache: Path, *args: str):
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    return cli(*args, env={**env, ENV: str(cache)})
+
+
+def test_compiled_patterns_are_kept_and_read_back(tmp_path, cli):
+    cache = tmp_path / "cache"
+    sample = SAMPLES / "exim" / "has-moved.eml"
+    first = _run(cli, cache, "analyze", "--format", "jsonl", str(sample))
+    (patterns,) = cache.glob("patterns-*.pickle")
+    written = patterns.stat().st_mtime_ns
+    second = _run(cli, cache, "analyze", "--format", "jsonl", str(sample))
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout
+    assert patterns.stat().st_mtime_ns == written  # nothing new to add: read, not written again
+    patterns.write_bytes(b"not a pickle")  # damaged: compiled anew, written again whole
+    third = _run(cli, cache, "analyze", "--format", "jsonl", str(sample))
+    assert (third.returncode, third.stdout, third.stderr) == (0, first.stdout, b"")
+    assert patterns.read_bytes() != b"not a pickle"

@@ -6,7 +6,6 @@ the format and the precedence between rules, codes and defaults.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -325,6 +324,8 @@ def _check_keys(d: dict[str, Any], allowed: set[str], path: str, where: str) -> 
 
 
 def _read(path: Path) -> dict[str, Any]:
+    import tomllib  # only when rules are loaded from their files, not from the cache
+
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
@@ -559,7 +560,7 @@ def load(extra: Sequence[str | Path] = ()) -> RuleSet:
     files = shipped_files()
     for f in _user_files([Path(x) for x in extra]):
         files.append((f, PRIORITY_PROVIDER if "providers" in f.parts else PRIORITY_PATTERN))
-    from .rules_cache import cached
+    from ..cache import cached
 
     return cached(files, lambda: _build(files), RuleSet)
 

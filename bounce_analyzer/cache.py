@@ -1,7 +1,8 @@
-"""Loaded rule sets kept on disk, so that a process that analyzes one message does not parse and compile every rule
-file again (loading them takes most of a one-message run's time; reading the cached set back, a small part of it).
+"""Compiled rules and patterns kept on disk, so that a process that analyzes one message does not parse and compile
+them all again (that took most of a one-message run's time; reading them back takes a small part of it).
 
-A cached set is keyed by the content of every rule file in load order, its path and default priority, this
+Rule sets:
+a cached set is keyed by the content of every rule file in load order, its path and default priority, this
 package's version, and the versions of Python and ``regex`` (compiled patterns are stored compiled): a changed or
 added file, or an upgrade, simply misses. Cached sets live in the user's cache folder (``$BOUNCE_ANALYZER_CACHE_DIR``,
 else ``$XDG_CACHE_HOME/bounce-analyzer``, ``~/Library/Caches/bounce-analyzer`` or ``%LOCALAPPDATA%``); setting
@@ -9,10 +10,15 @@ else ``$XDG_CACHE_HOME/bounce-analyzer``, ``~/Library/Caches/bounce-analyzer`` o
 ignored: the rules are then loaded from their files as without it. Files are written whole under a temporary name
 and renamed, so that concurrent processes never read half of one, and only files that the current user owns and
 nobody else may write are read.
+
+Patterns: the patterns this package compiles when its modules are imported (``parse.bounded.compile``) are kept in
+one file per version of this package, Python and ``regex``, looked up by their text and flags. Patterns compiled
+anew are added when the process exits; the file holds a bounded number of them.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import pickle
@@ -20,11 +26,14 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import regex
 
 T = TypeVar("T")
 ENV = "BOUNCE_ANALYZER_CACHE_DIR"
 _KEEP = 8  # cached sets kept per folder (others are from older rules or versions)
+_MAX_PATTERNS = 4096
 
 
 def cache_dir() -> Path | None:
@@ -43,9 +52,7 @@ def cache_dir() -> Path | None:
 
 def key(files: Sequence[tuple[Path, int]]) -> str:
     """The cache key of a rule set built from these files (each with its default priority), in this order."""
-    import regex
-
-    from .. import __version__
+    from . import __version__
 
     h = hashlib.sha256()
     h.update(f"{__version__}\0{sys.version}\0{regex.__version__}\0{len(files)}\0".encode())
@@ -114,3 +121,58 @@ def _prune(folder: Path, keep: Path) -> None:
     for old in sets[_KEEP:]:
         if old != keep:
             old.unlink(missing_ok=True)
+
+
+class _Patterns:
+    """Compiled patterns by (text, flags): read from the cache on first use, new ones written back at exit."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[str, int], Any] | None = None
+        self.used: dict[tuple[str, int], Any] = {}
+        self.added = False
+
+    def compile(self, pattern: str, flags: int) -> Any:
+        if self.known is None:
+            self.known = self._read()
+        k = (pattern, flags)
+        found = self.known.get(k)
+        if found is None:
+            found = self.known[k] = regex.compile(pattern, flags)
+            if not self.added:
+                self.added = True
+                atexit.register(self.save)
+        self.used[k] = found
+        return found
+
+    def _path(self) -> Path | None:
+        folder = cache_dir()
+        if folder is None:
+            return None
+        from . import __version__
+
+        tag = hashlib.sha256(f"{__version__}\0{sys.version}\0{regex.__version__}".encode()).hexdigest()[:32]
+        return folder / f"patterns-{tag}.pickle"
+
+    def _read(self) -> dict[tuple[str, int], Any]:
+        try:
+            path = self._path()
+        except Exception:
+            return {}
+        found = _read(path, dict) if path is not None else None
+        return found if found is not None else {}
+
+    def save(self) -> None:
+        """Write the patterns known now, with those another process wrote meanwhile (all within the bound)."""
+        try:
+            path = self._path()
+            if path is None:
+                return
+            merged = {**(_read(path, dict) or {}), **(self.known or {})}
+            if len(merged) > _MAX_PATTERNS:  # from older code: keep what this process used
+                merged = dict(self.used)
+            _write(path.parent, path, merged)
+        except Exception:
+            return
+
+
+PATTERNS = _Patterns()
