@@ -1,15 +1,14 @@
 """Compiled rules and patterns kept on disk, so that a process that analyzes one message does not parse and compile
 them all again (that took most of a one-message run's time; reading them back takes a small part of it).
 
-Rule sets:
-a cached set is keyed by the content of every rule file in load order, its path and default priority, this
-package's version, and the versions of Python and ``regex`` (compiled patterns are stored compiled): a changed or
-added file, or an upgrade, simply misses. Cached sets live in the user's cache folder (``$BOUNCE_ANALYZER_CACHE_DIR``,
-else ``$XDG_CACHE_HOME/bounce-analyzer``, ``~/Library/Caches/bounce-analyzer`` or ``%LOCALAPPDATA%``); setting
-``BOUNCE_ANALYZER_CACHE_DIR`` to an empty value turns the cache off. A cache that cannot be read or written is
-ignored: the rules are then loaded from their files as without it. Files are written whole under a temporary name
-and renamed, so that concurrent processes never read half of one, and only files that the current user owns and
-nobody else may write are read.
+Rule sets: a cached set is keyed by the content of every rule file in load order, its path and default priority,
+this package's version, the code of the classes a rule set is made of, and the versions of Python and ``regex``
+(patterns are stored compiled): a changed or added file, or an upgrade, simply misses. Cached sets live in the
+user's cache folder (``$BOUNCE_ANALYZER_CACHE_DIR``, else ``$XDG_CACHE_HOME/bounce-analyzer``,
+``~/Library/Caches/bounce-analyzer`` or ``%LOCALAPPDATA%``); setting ``BOUNCE_ANALYZER_CACHE_DIR`` to an empty value
+turns the cache off. A cache that cannot be read or written is ignored: the rules are then loaded from their files
+as without it. Files are written whole under a temporary name and renamed, so that concurrent processes never read
+half of one, and only files that the current user owns and nobody else may write are read.
 
 Patterns: the patterns this package compiles when its modules are imported (``parse.bounded.compile``) are kept in
 one file per version of this package, Python and ``regex``, looked up by their text and flags. Patterns compiled
@@ -34,6 +33,7 @@ T = TypeVar("T")
 ENV = "BOUNCE_ANALYZER_CACHE_DIR"
 _KEEP = 8  # cached sets kept per folder (others are from older rules or versions)
 _MAX_PATTERNS = 4096
+_CODE = ("classify/rules.py", "classify/cues.py")
 
 
 def cache_dir() -> Path | None:
@@ -56,6 +56,8 @@ def key(files: Sequence[tuple[Path, int]]) -> str:
 
     h = hashlib.sha256()
     h.update(f"{__version__}\0{sys.version}\0{regex.__version__}\0{len(files)}\0".encode())
+    for module in _CODE:  # the classes a rule set is made of: a changed one (in a checkout) misses too
+        h.update((Path(__file__).parent / module).read_bytes())
     for path, priority in files:
         try:
             data = path.read_bytes()
