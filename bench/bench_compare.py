@@ -1,6 +1,6 @@
 """The command line next to Sisimai and a bare standard-library parse, over the same files, in one interleaved run.
 
-    python bench/bench_compare.py [--corpus DIR] [--files files-dev.txt] [--repeat 10] [--rounds 3]
+    python bench/bench_compare.py [--corpus DIR] [--files files-dev.txt] [--repeat 10] [--rounds 3] [--before DIR]
 
 The files are those of ``files-dev.txt`` in the development corpus (``../shared/corpus``, read in place) except the
 ``mailbox/`` ones (mbox files, which Sisimai splits into many messages and we read as one), each named ``--repeat``
@@ -9,7 +9,9 @@ times. Each contender is one process over all of them, its output thrown away:
 - ``bounce-analyzer analyze --format jsonl FILES...``;
 - Sisimai (Perl; Debian's ``libsisimai-perl``) through ``bench/sisimai_files.pl``, one JSON record a line; skipped,
   with a message, when ``perl -MSisimai`` fails;
-- a bare ``email.message_from_bytes(raw, policy=compat32)`` of each file, read from disk the same way.
+- a bare ``email.message_from_bytes(raw, policy=compat32)`` of each file, read from disk the same way;
+- with ``--before DIR``, the command of another checkout of this project (an export of an older commit, say
+  ``git archive COMMIT | tar -x -C DIR``), run from there with the same Python.
 
 The contenders take turns within each round, so that a busier spell of a shared machine weighs on all alike. Printed:
 messages a second (median of the rounds; wall time, and CPU time, which another load hardly changes), and the
@@ -55,6 +57,7 @@ def main() -> int:
     ap.add_argument("--files", default="files-dev.txt")
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--before", metavar="DIR", help="also time the command of the checkout in DIR")
     args = ap.parse_args()
     base = Path(args.corpus) / "set-of-emails"
     names = [n for n in (Path(args.corpus) / args.files).read_text(encoding="utf-8").split()
@@ -66,8 +69,13 @@ def main() -> int:
                                                    "jsonl", *files],
         "bare compat32 parse": [sys.executable, "-c", BARE, *files],
     }
+    cwd = {name: ROOT for name in commands}
+    if args.before:
+        commands["analyze (before)"] = commands["bounce-analyzer analyze --format jsonl"]
+        cwd["analyze (before)"] = Path(args.before).resolve()  # python -m imports the package found there
     if _sisimai_ok():
         commands["Sisimai (Perl)"] = ["perl", str(HERE / "sisimai_files.pl"), *files]
+        cwd["Sisimai (Perl)"] = ROOT
     else:
         print("Sisimai is not installed (apt-get install libsisimai-perl): compared without it", file=sys.stderr)
     subprocess.run(commands["bounce-analyzer analyze --format jsonl"][:6] + files[:1], env=env,
@@ -80,7 +88,7 @@ def main() -> int:
         for name in order:
             before = _child_cpu()
             start = time.perf_counter()
-            subprocess.run(commands[name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+            subprocess.run(commands[name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd[name])
             wall[name].append(time.perf_counter() - start)
             cpu[name].append(_child_cpu() - before)
     n = len(files)
@@ -89,7 +97,7 @@ def main() -> int:
     for name in commands:
         print(f"{name:40}{n / statistics.median(wall[name]):12.0f}{n / statistics.median(cpu[name]):12.0f}")
     ours = "bounce-analyzer analyze --format jsonl"
-    for other in ("Sisimai (Perl)", "bare compat32 parse"):
+    for other in ("Sisimai (Perl)", "bare compat32 parse", "analyze (before)"):
         if other in commands:
             ratio = statistics.median(w_other / w_ours for w_ours, w_other in zip(wall[ours], wall[other], strict=True))
             ratio_cpu = statistics.median(c_o / c_u for c_u, c_o in zip(cpu[ours], cpu[other], strict=True))

@@ -14,6 +14,7 @@ from typing import Any
 import regex
 
 from ..errors import RulesError
+from ..parse import bounded as rx
 from ..parse.literals import required
 from .cues import Cue, Lexicon
 
@@ -25,9 +26,9 @@ PRIORITY_PROVIDER = 80
 PRIORITY_PATTERN = 30
 PRIORITY_CUE = 27
 LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "ru", "ja", "zh", "more")
-_ID = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_REASON_ID = regex.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
-_STATUS_PREFIX = regex.compile(r"^[245X](?:\.\d{1,3}){0,2}$")
+_ID = rx.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_REASON_ID = rx.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+_STATUS_PREFIX = rx.compile(r"^[245X](?:\.\d{1,3}){0,2}$")
 
 
 @dataclass(frozen=True, slots=True)
