@@ -72,12 +72,12 @@ def key(files: Sequence[tuple[Path, int]]) -> str:
 
 def cached(files: Sequence[tuple[Path, int]], build: Callable[[], T], kind: type[T]) -> T:
     """The rule set of these files from the cache, else ``build()`` (whose result is then stored)."""
-    folder = cache_dir()
-    if folder is None:
-        return build()
     try:
-        path = folder / f"rules-{key(files)}.pickle"
-    except Exception:  # never let the cache stand in the way of the rules
+        folder = cache_dir()
+        path = folder / f"rules-{key(files)}.pickle" if folder is not None else None
+    except Exception:  # no home folder, say: never let the cache stand in the way of the rules
+        folder = path = None
+    if folder is None or path is None:
         return build()
     found = _read(path, kind)
     if found is not None:

@@ -151,3 +151,15 @@ def test_compiled_patterns_are_kept_and_read_back(tmp_path, cli):
     third = _run(cli, cache, "analyze", "--format", "jsonl", str(sample))
     assert (third.returncode, third.stdout, third.stderr) == (0, first.stdout, b"")
     assert patterns.read_bytes() != b"not a pickle"
+
+
+def test_no_home_folder_means_no_cache(tmp_path, monkeypatch, builds):
+    monkeypatch.delenv(ENV, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def homeless() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(homeless))
+    assert analyze(BOUNCE, rules=rules_mod.load([_mine(tmp_path, "blocked")])).recipients[0].reason == "blocked"
+    assert len(builds) == 1
