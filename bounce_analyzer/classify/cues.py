@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from time import monotonic
 
 import regex
 
@@ -94,12 +95,15 @@ class Lexicon:
             return self._last[1]
         hits: list[Span] = []
         by_first = self._by_first
-        timeout = rx.TIMEOUT.get()
+        deadline = monotonic() + rx.TIMEOUT.get()  # one time limit for the whole text, as for one pattern
         for i, ch in enumerate(low):
             group = by_first.get(ch)
             if group is None:
                 continue
-            m = group[0].match(low, i, timeout=timeout)  # lookbehinds see the text before i
+            left = deadline - monotonic()
+            if left <= 0:
+                raise TimeoutError("regex timed out")
+            m = group[0].match(low, i, timeout=left)  # lookbehinds see the text before i
             if m is not None:
                 s, e = m.span()
                 hits.extend((s, e, name) for name in group[1][(m.lastindex or 1) - 1])
