@@ -36,6 +36,20 @@ def run_cli(*args: str, stdin: bytes | None = None, cwd: Path | None = None, env
                           cwd=cwd or ROOT, timeout=120, env=env)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _rules_cache_dir(tmp_path_factory):
+    """Cached rule sets go to a folder of the test run's own (the command lines the tests start inherit it)."""
+    from bounce_analyzer.cache import ENV
+
+    before = os.environ.get(ENV)
+    os.environ[ENV] = str(tmp_path_factory.mktemp("rules-cache"))
+    yield
+    if before is None:
+        os.environ.pop(ENV, None)
+    else:
+        os.environ[ENV] = before
+
+
 @pytest.fixture
 def cli():
     return run_cli

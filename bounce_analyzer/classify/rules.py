@@ -6,7 +6,6 @@ the format and the precedence between rules, codes and defaults.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,9 +27,9 @@ PRIORITY_PROVIDER = 80
 PRIORITY_PATTERN = 30
 PRIORITY_CUE = 27
 LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "ru", "ja", "zh", "more")
-_ID = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_REASON_ID = regex.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
-_STATUS_PREFIX = regex.compile(r"^[245X](?:\.\d{1,3}){0,2}$")
+_ID = rx.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_REASON_ID = rx.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+_STATUS_PREFIX = rx.compile(r"^[245X](?:\.\d{1,3}){0,2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +330,8 @@ def _check_keys(d: dict[str, Any], allowed: set[str], path: str, where: str) -> 
 
 
 def _read(path: Path) -> dict[str, Any]:
+    import tomllib  # only when rules are loaded from their files, not from the cache
+
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
@@ -618,11 +619,17 @@ def _user_files(paths: list[Path]) -> list[Path]:
 
 def load(extra: Sequence[str | Path] = ()) -> RuleSet:
     """The shipped rules, then each extra file or folder in order (later ones override earlier ones by id)."""
-    b = _Builder()
-    for f, prio in shipped_files():
-        _load_file(b, f, default_priority=prio)
+    files = shipped_files()
     for f in _user_files([Path(x) for x in extra]):
-        prio = PRIORITY_PROVIDER if "providers" in f.parts else PRIORITY_PATTERN
+        files.append((f, PRIORITY_PROVIDER if "providers" in f.parts else PRIORITY_PATTERN))
+    from ..cache import cached
+
+    return cached(files, lambda: _build(files), RuleSet)
+
+
+def _build(files: list[tuple[Path, int]]) -> RuleSet:
+    b = _Builder()
+    for f, prio in files:
         _load_file(b, f, default_priority=prio)
     return _finish(b)
 

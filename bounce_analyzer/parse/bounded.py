@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 import regex
 
+from ..cache import PATTERNS
 from .literals import required
 
 TIMEOUT: ContextVar[float] = ContextVar("regex_timeout", default=0.5)
@@ -26,7 +27,8 @@ Match: TypeAlias = "regex.Match[str]"
 
 
 def compile(pattern: str, flags: int = 0) -> Pattern:
-    return regex.compile(pattern, flags | regex.VERSION0)
+    """The compiled pattern, read from the cache of compiled patterns when it is there (see ``cache``)."""
+    return cast(Pattern, PATTERNS.compile(pattern, flags | regex.VERSION0))
 
 
 class Gated:
