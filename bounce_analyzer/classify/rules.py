@@ -204,7 +204,9 @@ class NeedleIndex:
         found: dict[int, str] = {}
         gated = set(self.ungated)
         buckets = self.buckets
-        hits = [e for gram in self.keys.intersection(_grams(low)) for e in buckets[gram]]
+        # in a fixed order (a set's order changes with the process's hash seed): which string of a rule is found
+        # first, and so the evidence shown, is then the same in every process
+        hits = [e for gram in sorted(self.keys.intersection(_grams(low))) for e in buckets[gram]]
         for n, needle, is_gate in hits + self.short:
             if is_gate:
                 if n not in gated and needle in low:
