@@ -64,7 +64,7 @@ def main() -> None:
         print(f"{n:,} messages, {size / 1024**2:.0f} MB, {tasks} tasks of {args.task_mb:g} MB")
         rates = {}
         for workers in args.workers:
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                               silence_logs=50) as cluster, Client(cluster) as client:
                 driver[0] = 0.0
                 out = Path(tmp) / f"out{workers}"

@@ -369,10 +369,12 @@ def _cmd_scan_tasks(args: argparse.Namespace) -> int:
     if args.dask:
         client = _dask_client(args.dask)
     try:
+        remote = {"password_env": args.password_env, "netrc_file": args.netrc, "plaintext": args.plaintext,
+                  "ca_file": args.ca_file}
         reports = distributed.scan(args.sources, client, parquet=out, rules=rules, options=options,
-                                   headers=tuple(args.header)) if client is not None else \
+                                   headers=tuple(args.header), **remote) if client is not None else \
             distributed.run_local(args.sources, parquet=out, rules=rules, options=options,
-                                  headers=tuple(args.header), jobs=args.jobs or default_jobs())
+                                  headers=tuple(args.header), jobs=args.jobs or default_jobs(), **remote)
         failures = messages = 0
         for report in reports:
             if out is None:

@@ -9,9 +9,10 @@ The sources are cut into tasks that each read a part of them: a folder tree by l
 ranges (each task starts at the first message boundary at or after its start, the boundary the single-process reader
 finds: a ``From`` line at the start of the file or after a blank line, and reads to the first boundary at or after
 its end), a gzip mbox (and any other large file that is not a plain mbox) one per task, a Maildir by lists of
-message files. Every message gets the source id and content key a single-process scan gives it. Workers need the
-paths under the same names (a shared or network file system); IMAP, POP3 and stdin are not split (scan them
-without ``--dask``).
+message files, an IMAP folder by ranges of UIDs with one connection per task. Every message gets the source id and
+content key a single-process scan gives it. Workers need the paths under the same names (a shared or network file
+system) and log in to IMAP by themselves (the password variable or a netrc file: no password travels with a task);
+POP3 and stdin are not split (scan them without ``--dask``).
 
 Tasks only read and analyze, so a task whose worker dies is simply run again by Dask. The caller's process keeps
 each content key once, in input order, and writes one Parquet part per task (``bounce_analyzer.batch.parquet``),
@@ -41,6 +42,7 @@ from .options import DEFAULT, Options
 
 TASK_BYTES = 64 << 20  # how much of an mbox one task reads, and the bytes of files one file-list task holds
 TASK_FILES = 2000  # files or Maildir messages per task
+TASK_UIDS = 500  # IMAP messages per task
 IN_FLIGHT_PER_THREAD = 3  # tasks handed to the cluster per worker thread before their results are collected
 
 __all__ = ["Task", "plan", "read_task", "run_local", "scan"]
@@ -49,7 +51,8 @@ __all__ = ["Task", "plan", "read_task", "run_local", "scan"]
 @dataclass(frozen=True, slots=True)
 class Task:
     """A part of a source that one worker reads: ``files`` (paths of a folder tree, each read as the tree reads
-    it), ``mbox`` (a byte range of a plain mbox) or ``maildir`` (message files of a Maildir)."""
+    it), ``mbox`` (a byte range of a plain mbox), ``maildir`` (message files of a Maildir) or ``imap`` (the UIDs
+    from ``start`` to ``end`` of a folder, with ``stamp`` its UIDVALIDITY)."""
 
     kind: str
     path: str  # the mbox or Maildir; for files, the tree's root
@@ -57,6 +60,7 @@ class Task:
     end: int = 0
     entries: tuple[tuple[str, str], ...] = ()  # files: (path, what walk() said); maildir: (source id, file)
     stamp: str = ""  # sizes and modification times of what the task reads: a changed file makes a new part
+    remote: tuple[tuple[str, Any], ...] = ()  # imap: how to log in (never the password: workers find their own)
 
     @property
     def name(self) -> str:
@@ -84,13 +88,18 @@ def _is_plain_mbox(path: str) -> bool:
         return False
 
 
-def plan(specs: Sequence[str], *, task_bytes: int = TASK_BYTES, task_files: int = TASK_FILES) -> list[Task]:
-    """The tasks that read these sources, in input order. Raises ``InputError`` for a source that cannot be split."""
+def plan(specs: Sequence[str], *, task_bytes: int = TASK_BYTES, task_files: int = TASK_FILES,
+         task_uids: int = TASK_UIDS, **remote: Any) -> list[Task]:
+    """The tasks that read these sources, in input order. Raises ``InputError`` for a source that cannot be split.
+    ``remote``: how to reach IMAP folders (``password_env``, ``netrc_file``, ``plaintext``, ``ca_file``)."""
     tasks: list[Task] = []
     for spec in specs:
+        if spec.lower().startswith(("imap://", "imaps://")):
+            tasks += _imap_tasks(spec, task_uids, remote)
+            continue
         if spec == "-" or "://" in spec:
-            raise InputError(f"{spec}: only files, folders, mbox files and Maildirs are split into tasks; scan "
-                             "standard input, IMAP and POP3 without --dask and without --format parquet")
+            raise InputError(f"{spec}: only files, folders, mbox files, Maildirs and IMAP folders are split into "
+                             "tasks; scan standard input and POP3 without --dask and without --format parquet")
         if not os.path.exists(spec):
             raise InputError(f"{spec}: no such file or folder")
         if is_maildir(spec):
@@ -155,6 +164,52 @@ def _mbox_tasks(path: str, size: int, task_bytes: int) -> list[Task]:
     stamp = _stamp([path])
     return [Task("mbox", path, start, min(start + task_bytes, size), stamp=stamp)
             for start in range(0, size, task_bytes)]
+
+
+_REMOTE = ("password_env", "netrc_file", "plaintext", "ca_file")
+
+
+def _imap(url: str, remote: dict[str, Any]) -> Any:
+    from .batch.remote import Imap, parse_url
+
+    return Imap(parse_url(url), 0, **{k: v for k, v in remote.items() if k in _REMOTE})
+
+
+def _imap_tasks(url: str, task_uids: int, remote: dict[str, Any]) -> list[Task]:
+    """An IMAP folder by ranges of its UIDs, as listed now (one connection here, one per task on the workers)."""
+    folder = _imap(url, remote)
+    try:
+        folder._open()
+        uids, validity = list(folder._uids), folder._uidvalidity
+    finally:
+        folder.close()
+    options = tuple(sorted((k, v) for k, v in remote.items() if k in _REMOTE and v is not None))
+    return [Task("imap", url, uids[i], uids[min(i + task_uids, len(uids)) - 1], stamp=str(validity),
+                 remote=options) for i in range(0, len(uids), task_uids)]
+
+
+class _ImapPart:
+    """The UIDs of one task, read over a connection of the task's own."""
+
+    def __init__(self, task: Task, keep: int) -> None:
+        self.task = task
+        self.folder = _imap(task.path, dict(task.remote))
+        self.folder.keep = keep
+
+    def items(self) -> Iterator[Item]:
+        f = self.folder
+        try:
+            f._open()
+            if str(f._uidvalidity) != self.task.stamp:
+                # the folder was made again since the scan was planned: these UIDs name other messages now
+                yield Item(f"{f.account.name}/{f.account.folder};UIDVALIDITY={self.task.stamp};UID={self.task.start}",
+                           error=f"the folder's UIDVALIDITY changed from {self.task.stamp} to {f._uidvalidity} "
+                                 "during the scan; scan it again")
+                return
+            f._uids = [uid for uid in f._uids if self.task.start <= uid <= self.task.end]
+            yield from f.items(lambda _: False)
+        finally:
+            f.close()
 
 
 # ---- reading a task (on a worker) ----
@@ -225,6 +280,8 @@ def _items(task: Task, keep: int) -> Iterator[Item]:
             yield from _mbox_range(task.path, task.start, task.end, keep)
         except OSError as e:
             yield Item(f"mbox:{task.path}#{task.start}", error=f"cannot read ({e.strerror or e})")
+    elif task.kind == "imap":
+        yield from _ImapPart(task, keep).items()
     elif task.kind == "maildir":
         yield from _MaildirPart(task.path, task.entries, keep).items(lambda _: False)
     else:
@@ -255,12 +312,12 @@ def _deliver(task: Task, results: list[Result], dataset: Dataset | None, seen: s
 
 def scan(sources: str | Sequence[str], client: Any, *, parquet: str | None = None, rules: RulesArg = None,
          options: Options = DEFAULT, headers: Sequence[str] = (), task_bytes: int = TASK_BYTES,
-         task_files: int = TASK_FILES) -> Iterator[Report]:
+         task_files: int = TASK_FILES, task_uids: int = TASK_UIDS, **remote: Any) -> Iterator[Report]:
     """Analyze every message of the sources on a Dask cluster (``client``: a ``distributed.Client``), yielding the
     reports in input order, each message once by its content key. With ``parquet`` (a folder), the results are
     written there as a dataset, one part per task, replacing the parts of an earlier run of the same work."""
     specs = [sources] if isinstance(sources, str) else list(sources)
-    tasks = plan(specs, task_bytes=task_bytes, task_files=task_files)
+    tasks = plan(specs, task_bytes=task_bytes, task_files=task_files, task_uids=task_uids, **remote)
     dataset = Dataset(parquet, headers) if parquet is not None else None
     seen: set[str] = set()
     threads = sum(client.nthreads().values()) or 1
@@ -288,11 +345,11 @@ def scan(sources: str | Sequence[str], client: Any, *, parquet: str | None = Non
 
 def run_local(sources: str | Sequence[str], *, parquet: str | None = None, rules: RulesArg = None,
               options: Options = DEFAULT, headers: Sequence[str] = (), jobs: int = 1, task_bytes: int = TASK_BYTES,
-              task_files: int = TASK_FILES) -> Iterator[Report]:
+              task_files: int = TASK_FILES, task_uids: int = TASK_UIDS, **remote: Any) -> Iterator[Report]:
     """The same tasks as ``scan``, run one after another on this machine (each analyzed in ``jobs`` processes):
     the same parts, ids and keys."""
     specs = [sources] if isinstance(sources, str) else list(sources)
     dataset = Dataset(parquet, headers) if parquet is not None else None
     seen: set[str] = set()
-    for task in plan(specs, task_bytes=task_bytes, task_files=task_files):
+    for task in plan(specs, task_bytes=task_bytes, task_files=task_files, task_uids=task_uids, **remote):
         yield from _deliver(task, read_task(task, rules, options, jobs), dataset, seen)

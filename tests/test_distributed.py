@@ -185,7 +185,7 @@ def test_cli_writes_parquet_and_refuses_what_it_cannot_split(cli, tmp_path):
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                   silence_logs=50) as cluster, distributed.Client(cluster) as c:
         yield c
 
@@ -213,3 +213,33 @@ def test_a_worker_killed_mid_scan_changes_nothing(inputs, client, tmp_path):
     assert seen == len(reference[0])
     assert victim not in client.run(os.getpid).values()  # the worker really died (its nanny started another)
     assert _parquet_rows(out) == reference
+
+
+def test_an_imap_folder_split_by_uid_ranges_equals_a_single_process_scan(mail_server, client, tmp_path):
+    import imapclient
+
+    folder = "ScaleOut"
+    c = imapclient.IMAPClient(mail_server["host"], mail_server["imap_port"], ssl=False)
+    c.login(mail_server["user"], mail_server["password"])
+    c.create_folder(folder)
+    try:
+        for i, eml in enumerate(SAMPLE_FILES[:30]):
+            raw = b"X-Imap-Copy: %d\n" % i + eml.read_bytes().replace(b"\r\n", b"\n")
+            c.append(folder, raw.replace(b"\n", b"\r\n"))
+        netrc = tmp_path / "netrc"  # the workers log in by themselves: no password travels with a task
+        netrc.write_text(f"machine {mail_server['host']} login test password {mail_server['password']}\n")
+        netrc.chmod(0o600)
+        url = f"imap://test@{mail_server['host']}:{mail_server['imap_port']}/{folder}"
+        login = {"netrc_file": str(netrc), "plaintext": True}
+        tasks = plan([url], task_uids=7, **login)
+        assert [t.kind for t in tasks] == ["imap"] * 5  # 30 UIDs, 7 a task
+        assert all(mail_server["password"] not in repr(t) for t in tasks)
+        reference = [r.to_dict() for r in scan(url, **login)]
+        assert len(reference) == 30
+        out = tmp_path / "imap"
+        assert [r.to_dict() for r in dask_scan(url, client, parquet=str(out), task_uids=7, **login)] == reference
+        assert sorted(pq.read_table(out / "messages", columns=["source_id"]).column(0).to_pylist()) \
+            == sorted(r["source"] for r in reference)
+    finally:
+        c.delete_folder(folder)
+        c.logout()
