@@ -358,8 +358,11 @@ def _cmd_scan_tasks(args: argparse.Namespace) -> int:
         _err(f"{', '.join(unused)}: not with --dask or --format parquet (fill a store from the dataset with "
              "'bounce-analyzer load DIR --db FILE')")
         return 2
+    import signal
+
     from . import distributed
 
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: no part is left half written
     rules = _load_rules(args.rules)
     options = _options(args)
     fmt = args.format or ("text" if sys.stdout.isatty() else "jsonl")
@@ -401,7 +404,7 @@ def _dask_client(address: str) -> Any:
         raise InputError("--dask needs Dask: pip install 'bounce-analyzer[dask]'") from None
     try:
         connect: Any = distributed.Client  # typed loosely by Dask
-        return connect(address, timeout=30)
+        return connect(address, timeout=10)
     except (OSError, TimeoutError, ValueError) as e:
         raise InputError(f"{address}: cannot reach the Dask scheduler ({e})") from None
 

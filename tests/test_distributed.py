@@ -243,3 +243,13 @@ def test_an_imap_folder_split_by_uid_ranges_equals_a_single_process_scan(mail_se
     finally:
         c.delete_folder(folder)
         c.logout()
+
+
+def test_cli_scan_on_a_scheduler_prints_what_a_local_scan_prints(cli, client, tmp_path):
+    mbox = _mbox(tmp_path / "a.mbox", 40)
+    local = cli("scan", "--format", "jsonl", "--no-summary", str(mbox))
+    assert local.returncode == 0 and local.stdout.count(b"\n") == 40
+    remote = cli("scan", "--dask", client.scheduler.address, "--format", "jsonl", str(mbox))
+    assert remote.returncode == 0, remote.stderr
+    assert remote.stdout == local.stdout
+    assert remote.stderr == b"bounce-analyzer: 40 messages analyzed\n"

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, StoreError
 from ..model import Report
 from .outputs import CSV_COLUMNS
 from .store import _MESSAGE_COLUMNS, _RECIPIENT_COLUMNS, Store, message_row, recipient_rows
@@ -149,13 +149,19 @@ class Dataset:
 
     def _put(self, table: str, part: str, data: Any) -> None:
         folder = os.path.join(self.path, table)
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)
+        except OSError as e:
+            raise StoreError(f"{folder}: cannot write a part here ({e.strerror or e})") from None
         os.close(fd)
         try:
             self.pa.parquet.write_table(data, tmp)
             os.replace(tmp, os.path.join(folder, f"{part}.parquet"))
-        except BaseException:
+        except BaseException as e:
             os.unlink(tmp)
+            if isinstance(e, OSError | self.pa.ArrowException):
+                raise StoreError(f"{folder}: cannot write part {part} ({e}); the parts written before it are "
+                                 "whole, and running the same scan again writes the rest") from None
             raise
 
 
