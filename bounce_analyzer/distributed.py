@@ -123,7 +123,8 @@ def _maildir_tasks(path: str, task_files: int) -> list[Task]:
 
 def _tree_tasks(root: str, task_bytes: int, task_files: int) -> list[Task]:
     """A tree's files in lists; a Maildir in it by its message files; a large plain mbox by byte ranges, and any
-    other large file on its own."""
+    other large file on its own. Paths are made absolute here: a worker's working folder is not ours."""
+    root = os.path.abspath(root)
     entries = walk(root) if os.path.isdir(root) else iter([(root, None)])
     tasks: list[Task] = []
     chunk: list[tuple[str, str]] = []

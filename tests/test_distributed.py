@@ -17,7 +17,7 @@ from bounce_analyzer.batch import scan
 from bounce_analyzer.batch.parquet import load_into_store
 from bounce_analyzer.batch.sources import message_key
 from bounce_analyzer.batch.store import _MESSAGE_COLUMNS, _RECIPIENT_COLUMNS, Store
-from bounce_analyzer.distributed import boundary_at_or_after, plan, run_local
+from bounce_analyzer.distributed import boundary_at_or_after, plan, read_task, run_local
 from bounce_analyzer.distributed import scan as dask_scan
 
 from .conftest import SAMPLES
@@ -56,6 +56,21 @@ def test_mbox_ranges_give_the_ids_and_reports_of_a_single_process_scan(tmp_path,
     if task_bytes < len(TRICKY):
         assert len(plan([str(mbox)], task_bytes=task_bytes)) > 1  # the file is really cut
     assert [r.to_dict() for r in run_local(str(mbox), task_bytes=task_bytes)] == reference
+
+
+def test_tasks_name_files_by_absolute_paths(tmp_path, monkeypatch):
+    folder = tmp_path / "in"
+    _maildir(folder / "box")
+    shutil.copy(SAMPLE_FILES[0], folder / "one.eml")
+    monkeypatch.chdir(tmp_path)
+    tasks = plan(["in"])
+    assert [t.kind for t in tasks] == ["files", "maildir"]
+    assert tasks[0].entries == ((str(folder / "one.eml"), ""),)
+    assert os.path.isabs(tasks[1].path) and all(os.path.isabs(f) for _, f in tasks[1].entries)
+    monkeypatch.chdir(SAMPLES)  # read from another working folder, as a worker on another machine would
+    ids = [r.report.source for t in tasks for r in read_task(t)]
+    assert ids[0] == str(folder / "one.eml") and len(ids) == 41
+    assert not [p for t in tasks for r in read_task(t) for p in r.report.problems if p.kind == "unreadable"]
 
 
 def _mbox(path: Path, n: int) -> Path:
