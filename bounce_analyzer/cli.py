@@ -374,7 +374,9 @@ def _cmd_scan_tasks(args: argparse.Namespace) -> int:
     try:
         remote = {"password_env": args.password_env, "netrc_file": args.netrc, "plaintext": args.plaintext,
                   "ca_file": args.ca_file}
-        reports = distributed.scan(args.sources, client, parquet=out, rules=rules, options=options,
+        # workers get the rule files' paths and load them once each, rather than a loaded rule set with every task
+        reports = distributed.scan(args.sources, client, parquet=out, options=options,
+                                   rules=[os.path.abspath(p) for p in args.rules] if rules is not None else None,
                                    headers=tuple(args.header), **remote) if client is not None else \
             distributed.run_local(args.sources, parquet=out, rules=rules, options=options,
                                   headers=tuple(args.header), jobs=args.jobs or default_jobs(), **remote)

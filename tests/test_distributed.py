@@ -268,3 +268,8 @@ def test_cli_scan_on_a_scheduler_prints_what_a_local_scan_prints(cli, client, tm
     assert remote.returncode == 0, remote.stderr
     assert remote.stdout == local.stdout
     assert remote.stderr == b"bounce-analyzer: 40 messages analyzed\n"
+    # rule files given by a relative path are loaded by the workers from the same files
+    rules = "bounce_analyzer/rules/providers/google.toml"
+    local = cli("scan", "--rules", rules, "--format", "jsonl", "--no-summary", str(mbox))
+    remote = cli("scan", "--rules", rules, "--dask", client.scheduler.address, "--format", "jsonl", str(mbox))
+    assert remote.returncode == 0 and remote.stdout == local.stdout, remote.stderr
