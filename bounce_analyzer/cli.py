@@ -52,10 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--db", metavar="FILE", help="store results in this SQLite file; messages already in it are "
                    "skipped, so a stopped scan resumes where it stopped")
     s.add_argument("--rescan", action="store_true", help="analyze messages again even if they are in the store")
-    s.add_argument("--format", choices=("jsonl", "csv", "text", "sisimai", "none"), default=None,
+    s.add_argument("--format", choices=("jsonl", "csv", "text", "sisimai", "parquet", "none"), default=None,
                    help="what to print on stdout: jsonl (default when stdout is not a terminal), csv (one row a "
                    "recipient), text (default on a terminal), sisimai (one record a failed recipient, in Sisimai's "
                    "field names), none")
+    s.add_argument("-o", "--output", metavar="DIR", help="--format parquet: write the Parquet dataset to this folder")
+    s.add_argument("--dask", metavar="SCHEDULER", help="split the scan into tasks on this Dask scheduler "
+                   "(tcp://HOST:8786); the workers read the files themselves")
     s.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N",
                    help="processes to analyze with (default: the number of cores)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar (it is shown only on a terminal)")
@@ -85,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--policy", default="strict", metavar="NAME|FILE.toml",
                    help="the bounce policy whose decisions are posted (default strict)")
 
+    ld = sub.add_parser("load", help="fill a results store from a Parquet dataset made by 'scan --format parquet'")
+    ld.add_argument("dataset", metavar="DIR")
+    ld.add_argument("--db", required=True, metavar="FILE")
     rp = sub.add_parser("report", help="write an HTML report of a results store",
                         description="Write one self-contained HTML page (charts and a searchable recipient table) "
                         "about a results store made by 'scan --db'.")
@@ -270,6 +276,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from .batch.workers import default_jobs
     from .errors import InputError
 
+    if args.dask or args.format == "parquet" or args.output:
+        return _cmd_scan_tasks(args)
     if (args.move_to or args.mark_seen or args.delete) and not args.db:
         _err("--mark-seen, --move-to and --delete need --db: mail is acted on only after its result is stored")
         return 2
@@ -336,6 +344,87 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         finally:
             store.close()
     return 1 if failures else 0
+
+
+def _cmd_scan_tasks(args: argparse.Namespace) -> int:
+    """scan --dask and scan --format parquet: the sources cut into tasks (bounce_analyzer.distributed)."""
+    from .batch.outputs import writer_for
+    from .batch.workers import default_jobs
+
+    if (args.format == "parquet") != bool(args.output):
+        _err("--format parquet and -o DIR go together: the dataset is a folder of files")
+        return 2
+    unused = [flag for flag, given in (("--db", args.db), ("--rescan", args.rescan), ("--post-to", args.post_to),
+                                       ("--mark-seen", args.mark_seen), ("--move-to", args.move_to),
+                                       ("--delete", args.delete)) if given]
+    if unused:
+        _err(f"{', '.join(unused)}: not with --dask or --format parquet (fill a store from the dataset with "
+             "'bounce-analyzer load DIR --db FILE')")
+        return 2
+    import signal
+
+    from . import distributed
+
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: no part is left half written
+    rules = _load_rules(args.rules)
+    options = _options(args)
+    fmt = args.format or ("text" if sys.stdout.isatty() else "jsonl")
+    writer = writer_for("none" if fmt == "parquet" else fmt, sys.stdout, tuple(args.header))
+    out = args.output if fmt == "parquet" else None
+    client = None
+    if args.dask:
+        client = _dask_client(args.dask)
+    try:
+        remote = {"password_env": args.password_env, "netrc_file": args.netrc, "plaintext": args.plaintext,
+                  "ca_file": args.ca_file}
+        # workers get the rule files' paths and load them once each, rather than a loaded rule set with every task
+        reports = distributed.scan(args.sources, client, parquet=out, options=options,
+                                   rules=[os.path.abspath(p) for p in args.rules] if rules is not None else None,
+                                   headers=tuple(args.header), **remote) if client is not None else \
+            distributed.run_local(args.sources, parquet=out, rules=rules, options=options,
+                                  headers=tuple(args.header), jobs=args.jobs or default_jobs(), **remote)
+        failures = messages = 0
+        for report in reports:
+            if out is None:
+                writer.write(report, to_json(report.to_dict()))
+            messages += 1
+            for problem in report.problems:
+                if problem.kind == "unreadable":
+                    _err(str(problem))
+                    failures += 1
+    finally:
+        if client is not None:
+            client.close()
+    if not args.no_summary:
+        _err(f"{messages:,} messages analyzed" + (f", written to {out}" if out else ""))
+    return 1 if failures else 0
+
+
+def _dask_client(address: str) -> Any:
+    from .errors import InputError
+
+    try:
+        import distributed
+    except ImportError:
+        raise InputError("--dask needs Dask: pip install 'bounce-analyzer[dask]'") from None
+    try:
+        connect: Any = distributed.Client  # typed loosely by Dask
+        return connect(address, timeout=10)
+    except (OSError, TimeoutError, ValueError) as e:
+        raise InputError(f"{address}: cannot reach the Dask scheduler ({e})") from None
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from .batch.parquet import load_into_store
+    from .batch.store import Store
+
+    store = Store(args.db)
+    try:
+        added, already = load_into_store(args.dataset, store)
+    finally:
+        store.close()
+    _err(f"{added:,} messages added to {args.db} ({already:,} were stored already)")
+    return 0
 
 
 POST_EVERY = 200  # new messages between two rounds of posting during a scan (and one round at the end)
@@ -633,6 +722,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_analyze(args)
         if args.command == "scan":
             return _cmd_scan(args)
+        if args.command == "load":
+            return _cmd_load(args)
         if args.command == "report":
             return _cmd_report(args)
         if args.command == "suppressions":
