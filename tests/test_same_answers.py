@@ -8,6 +8,7 @@ import json
 import pytest
 
 from .snapshot import SAMPLES, answer, sample_files, stored
+from .test_samples import KNOWN_WRONG
 
 STORED = stored()
 FILES = sample_files()
@@ -40,7 +41,12 @@ def test_the_snapshot_agrees_with_the_hand_written_results():
             continue
         got = {r["address"]: r for r in report["recipients"]}
         assert sorted(got) == sorted(want), path
+        sample = path.relative_to(SAMPLES).with_suffix("").as_posix()
         for address, w in want.items():
             r = got[address]
-            assert (r["status"] or "", r["reply_code"] or 0, r["reason"], r["verdict"] or "none") == \
-                (w["status"], w["reply_code"], w["reason"], w["verdict"]), (path, address)
+            # a value the sheet knows the analyzer reads wrongly (tests/test_samples.py) is left out here too
+            pairs = [(r["status"] or "", w["status"], "status"), (r["reply_code"] or 0, w["reply_code"], "reply_code"),
+                     (r["reason"], w["reason"], "reason"), (r["verdict"] or "none", w["verdict"], "verdict")]
+            for got_value, wanted, name in pairs:
+                if (sample, address, name) not in KNOWN_WRONG:
+                    assert got_value == wanted, (path, address, name)
