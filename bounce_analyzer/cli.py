@@ -161,14 +161,23 @@ def _version() -> str:
     return __version__
 
 
-def _positive(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return n
+def _at_least(minimum: int) -> Any:
+    """An argument type: a whole number no smaller than ``minimum``."""
+
+    def whole(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more")
+        return n
+
+    return whole
+
+
+_positive = _at_least(1)
+_count = _at_least(0)
 
 
 def _seconds(value: str) -> float:
@@ -178,16 +187,6 @@ def _seconds(value: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
     if not 0 <= n <= 3600:
         raise argparse.ArgumentTypeError("must be from 0 to 3600")
-    return n
-
-
-def _count(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
     return n
 
 
