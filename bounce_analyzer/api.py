@@ -20,7 +20,7 @@ from email.message import Message
 from pathlib import Path
 
 from .classify import rules as rules_mod
-from .classify.engine import classify
+from .classify.engine import MAX_DIAGNOSTIC, classify
 from .classify.rules import RuleSet
 from .errors import InputError
 from .formats import CERTAIN, Bounce
@@ -160,6 +160,11 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
     fill_actions(primary.findings, signals)
     recipients = [classify(f, notice=b.lead or b.notice, reporting_mta=primary.reporting_mta,
                            dsn_gateway=primary.dsn_gateway, rules=rules) for f in primary.findings]
+    long = [f.address for f in primary.findings if len(" ".join(f.diagnostic.split())) > MAX_DIAGNOSTIC]
+    if long:
+        problems.append(Problem(source, "diagnostic-truncated",
+                                f"the diagnostic of {len(long)} recipient(s) ({long[0]} first) is longer than "
+                                f"{MAX_DIAGNOSTIC:,} characters; only the first are reported"))
     kind = _kind(recipients)
     return Report(
         source=source, is_bounce=kind in (Kind.FAILURE, Kind.DELAY), kind=kind, format=fmt,

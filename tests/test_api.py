@@ -169,3 +169,17 @@ def test_a_rejection_that_talks_about_approved_senders_is_still_a_bounce():
            "Giving up on 192.0.2.5.\n")
     report = analyze(raw)
     assert report.kind is Kind.FAILURE and [r.address for r in report.failed] == ["b@example.net"]
+
+
+def test_a_diagnostic_cut_to_its_limit_is_said():
+    from bounce_analyzer.classify.engine import MAX_DIAGNOSTIC
+
+    lines = "\n".join("    " + "more words " * 6 for _ in range(60))
+    raw = ("From: MAILER-DAEMON@mx.example.net\nTo: a@example.org\nSubject: Undelivered Mail Returned to Sender\n\n"
+           "Your message could not be delivered.\n\n<b@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1 "
+           f"unknown user\n{lines}\n").encode()
+    report = analyze(raw)
+    (r,) = report.recipients
+    assert len(r.diagnostic) == MAX_DIAGNOSTIC and r.reason == "user_unknown"
+    assert [p.kind for p in report.problems] == ["diagnostic-truncated"]
+    assert "b@example.com" in report.problems[0].message

@@ -18,6 +18,7 @@ from .rules import CodeEntry, Reason, Rule, RuleSet
 NON_FAILURE_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 LOCAL_DIAGNOSTIC_TYPES = ("x-", "unix", "local")
 GENERIC_DETAIL = ".0.0"
+MAX_DIAGNOSTIC = 2000  # characters of a recipient's diagnostic reported (the analyzer says when it cuts one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +276,7 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
         action=action,
         status=status,
         reply_code=reply,
-        diagnostic=" ".join(f.diagnostic.split())[:2000],
+        diagnostic=" ".join(f.diagnostic.split())[:MAX_DIAGNOSTIC],
         smtp_command=command,
         remote_mta=f.remote_mta,
         responder=responder,
