@@ -16,7 +16,6 @@ stands. Dates come from the messages (the notice's Date; else when it was stored
 
 from __future__ import annotations
 
-import tomllib
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .classify.rules import FAULTS
+from .classify.rules import FAULTS, read_toml
 from .errors import PolicyError
 from .model import Recipient, Report
 
@@ -334,14 +333,7 @@ def load_policy(name_or_path: str | Path = DEFAULT_POLICY) -> Policy:
         path = POLICIES_DIR / f"{text}.toml"
     elif not path.is_file():
         raise PolicyError(f"{text}: no such policy (shipped: {', '.join(shipped_policies())}; or give a .toml file)")
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as e:
-        raise PolicyError(f"{path}: cannot read policy file: {e.strerror or e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise PolicyError(f"{path}: not valid TOML: {e}") from None
-    return _policy(data, str(path))
+    return _policy(read_toml(path, "policy file", PolicyError), str(path))
 
 
 def _fail(p: str, where: str, msg: str) -> PolicyError:

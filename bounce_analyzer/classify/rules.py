@@ -323,22 +323,38 @@ def _strs(d: dict[str, Any], key: str, path: str, where: str) -> tuple[str, ...]
     return tuple(v)
 
 
+def _identified(d: dict[str, Any], p: str, table: str, i: int, allowed: set[str], form: regex.Pattern[str],
+                example: str) -> tuple[str, str]:
+    """A table's id, checked against its form, and how errors name the table from then on."""
+    _check_keys(d, allowed, p, f"{table} #{i + 1}")
+    name = _str(d, "id", p, f"{table} #{i + 1}")
+    where = f'{table} "{name}"'
+    if not form.match(name):
+        raise _err(p, where, f'field "id" must be {example}')
+    return name, where
+
+
 def _check_keys(d: dict[str, Any], allowed: set[str], path: str, where: str) -> None:
     unknown = sorted(set(d) - allowed)
     if unknown:
         raise _err(path, where, f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
 
 
-def _read(path: Path) -> dict[str, Any]:
-    import tomllib  # only when rules are loaded from their files, not from the cache
+def read_toml(path: Path, what: str, error: type[Exception]) -> dict[str, Any]:
+    """A TOML file of rules or a policy; ``error`` names the file and what is wrong with it."""
+    import tomllib  # only when files are read, not when rules come from the cache
 
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except OSError as e:
-        raise RulesError(f"{path}: cannot read rules file: {e.strerror or e}") from None
+        raise error(f"{path}: cannot read {what}: {e.strerror or e}") from None
     except tomllib.TOMLDecodeError as e:
-        raise RulesError(f"{path}: not valid TOML: {e}") from None
+        raise error(f"{path}: not valid TOML: {e}") from None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    data = read_toml(path, "rules file", RulesError)
     schema = data.get("schema")
     if schema is None:
         raise RulesError(f'{path}: missing "schema = {SCHEMA}" at the top of the file')
@@ -356,12 +372,8 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
     data = _read(path)
     _check_keys(data, _TOP, p, "")
     for i, d in enumerate(data.get("reason", [])):
-        where = f'reason #{i + 1}'
-        _check_keys(d, {"id", "verdict", "description", "hint", "fault"}, p, where)
-        rid = _str(d, "id", p, where)
-        where = f'reason "{rid}"'
-        if not _REASON_ID.match(rid):
-            raise _err(p, where, 'field "id" must be snake_case like "mailbox_full"')
+        rid, where = _identified(d, p, "reason", i, {"id", "verdict", "description", "hint", "fault"}, _REASON_ID,
+                                 'snake_case like "mailbox_full"')
         verdict = _str(d, "verdict", p, where)
         if verdict not in VERDICTS:
             raise _err(p, where, f'field "verdict" must be one of {", ".join(VERDICTS)}, got {verdict!r}')
@@ -416,12 +428,8 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
         b.gateways[name] = Gateway(name, tuple(h.lower() for h in _strs(d, "hosts", p, where)),
                                    tuple(w.lower() for w in _strs(d, "signatures", p, where)))
     for i, d in enumerate(data.get("concept", [])):
-        where = f"concept #{i + 1}"
-        _check_keys(d, {"id", "kind", "note", *LANGUAGES}, p, where)
-        cid = _str(d, "id", p, where)
-        where = f'concept "{cid}"'
-        if not _REASON_ID.match(cid):
-            raise _err(p, where, 'field "id" must be snake_case like "mailbox" or "not_found"')
+        cid, where = _identified(d, p, "concept", i, {"id", "kind", "note", *LANGUAGES}, _REASON_ID,
+                                 'snake_case like "mailbox" or "not_found"')
         kind = _str(d, "kind", p, where)
         if kind not in ("subject", "state"):
             raise _err(p, where, f'field "kind" must be "subject" or "state", got {kind!r}')
@@ -524,12 +532,8 @@ def _fault(d: dict[str, Any], p: str, where: str) -> str | None:
 
 
 def _server(d: dict[str, Any], p: str, i: int) -> ServerRule:
-    where = f"server #{i + 1}"
-    _check_keys(d, {"id", "role", "pattern", "host", "ip", "gates", "weak", "examples"}, p, where)
-    sid = _str(d, "id", p, where)
-    where = f'server "{sid}"'
-    if not _ID.match(sid):
-        raise _err(p, where, 'field "id" must be kebab-case like "host-said"')
+    sid, where = _identified(d, p, "server", i, {"id", "role", "pattern", "host", "ip", "gates", "weak", "examples"},
+                             _ID, 'kebab-case like "host-said"')
     role = _str(d, "role", p, where)
     if role not in ("remote", "reporting"):
         raise _err(p, where, f'field "role" must be "remote" or "reporting", got {role!r}')
