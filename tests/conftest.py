@@ -36,6 +36,37 @@ def run_cli(*args: str, stdin: bytes | None = None, cwd: Path | None = None, env
                           cwd=cwd or ROOT, timeout=120, env=env)
 
 
+def on_terminal(*args: str, stream: str = "stdout", env: dict[str, str] | None = None,
+                rows: int = 24, columns: int = 100) -> tuple[int, bytes]:
+    """Run the command line with one of its streams (stdout or stderr) on a pseudo-terminal of the given size:
+    its exit status and what it wrote there."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))  # a terminal has a size
+    out = {"stdout": follower, "stderr": subprocess.DEVNULL}
+    err = {"stdout": subprocess.DEVNULL, "stderr": follower}
+    proc = subprocess.Popen([sys.executable, "-m", "bounce_analyzer", *args], cwd=ROOT, stdout=out[stream],
+                            stderr=err[stream], env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(60)
+    os.close(leader)
+    return proc.returncode, seen
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _rules_cache_dir(tmp_path_factory):
     """Cached rule sets go to a folder of the test run's own (the command lines the tests start inherit it)."""

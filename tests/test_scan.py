@@ -319,29 +319,10 @@ def test_no_progress_bar_in_a_pipe_and_one_on_a_terminal(tmp_path):
     piped = run_cli("scan", "--format", "none", "--no-summary", str(SAMPLES))
     assert piped.returncode == 0
     assert b"\r" not in piped.stderr and b"msg/s" not in piped.stderr and piped.stderr == b""
-    import pty
+    from .conftest import on_terminal
 
-    leader, follower = pty.openpty()
-    import fcntl
-    import struct
-    import termios
-
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal has a size
-    proc = subprocess.Popen([sys.executable, "-m", "bounce_analyzer", "scan", "--format", "none", "--no-summary",
-                             str(SAMPLES)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=follower)
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    proc.wait(60)
-    os.close(leader)
-    assert proc.returncode == 0
+    returncode, seen = on_terminal("scan", "--format", "none", "--no-summary", str(SAMPLES), stream="stderr")
+    assert returncode == 0
     assert b"\r" in seen
     # a folder is counted in bytes, with a percentage and the time left
     import re

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import bounce_analyzer
 from bounce_analyzer import Fault, Reason, Verdict, analyze_file
 
-from .conftest import ROOT, SAMPLES, run_cli
+from .conftest import SAMPLES, run_cli
 
 HARD = SAMPLES / "exim" / "german-localized.eml"  # user unknown, 550 5.1.1: hard
 NOT_BOUNCE = SAMPLES / "not-bounces" / "fml-list-post.eml"
@@ -54,24 +54,9 @@ def test_report_date_is_a_datetime_in_python_and_iso_in_json():
 
 
 def _on_terminal(*args: str, env: dict[str, str]) -> bytes:
-    import pty
+    from .conftest import on_terminal
 
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "bounce_analyzer", *args], cwd=ROOT, stdout=follower,
-                            stderr=subprocess.DEVNULL, env=env)
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    proc.wait(60)
-    os.close(leader)
-    return seen
+    return on_terminal(*args, env=env)[1]
 
 
 def test_text_is_coloured_on_a_terminal_unless_no_color_is_set():
