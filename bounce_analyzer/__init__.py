@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _WHERE = {
-    "analyze": "api", "analyze_file": "api", "scan": "batch",
+    "analyze": "api", "analyze_file": "api", "scan": "batch.scanner",
     "explain": "explain", "Explanation": "explain", "classify_reply": "reply",
     "Store": "batch.store", "Tracker": "policy", "load_policy": "policy",
     "BounceAnalyzerError": "errors", "InputError": "errors", "RulesError": "errors",
@@ -29,7 +29,7 @@ _WHERE = {
 
 if TYPE_CHECKING:
     from .api import analyze, analyze_file
-    from .batch import scan
+    from .batch.scanner import scan
     from .batch.sources import Item, Source, message_key, open_source
     from .batch.store import Store
     from .errors import BounceAnalyzerError, InputError, RulesError

@@ -268,8 +268,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     import signal
     import tempfile
 
-    from .batch import Scanner
     from .batch.outputs import writer_for
+    from .batch.scanner import Scanner
     from .batch.store import Store
     from .batch.summary import print_summary, summarize
     from .batch.workers import default_jobs

@@ -1,0 +1,140 @@
+"""The worker processes of a scan with several jobs: each has a queue of its own for batches of messages and a pipe
+of its own for reports, and the reports come back in input order."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections import deque
+from collections.abc import Iterable, Iterator
+from multiprocessing.connection import Connection, wait
+from multiprocessing.queues import Queue
+from typing import Any, cast
+
+from ..classify.rules import RuleSet
+from ..errors import ScanError
+from ..options import Options
+from .sources import Item
+from .workers import IN_FLIGHT_PER_JOB, Analyzed, analyze_batch, tasks_of
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel end this worker when the scan's process dies, even by SIGKILL: a worker left behind
+    would only fail to hand back its batch and print the error."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker ends at its next read from the closed pipe
+        pass
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _worker_main(tasks: Any, results: Connection, rules: RuleSet, options: Options) -> None:
+    """A worker: batches in from its own queue, reports out through its own pipe, until it gets None."""
+    # the parent handles Ctrl-C and stops the workers; SIGTERM (to the whole group, as `timeout` sends it) ends a
+    # worker at once. Both were blocked across the fork, so that neither reaches the parent's handler here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    _die_with_parent()
+    while (batch := tasks.get()) is not None:
+        results.send(analyze_batch(batch, rules, options))
+
+
+class _Batches(Queue):  # type: ignore[type-arg]  # (not subscriptable at run time)
+    """A worker's queue of batches. A thread writes them to the pipe, so putting one never blocks the parent; when
+    the worker is gone (stopped, or killed), what could not be written is dropped without a word."""
+
+    @staticmethod
+    def _on_queue_feeder_error(e: Exception, obj: object) -> None:
+        return None
+
+
+class _Worker:
+    """One process with a queue of its own for batches and a pipe of its own for reports: no lock is shared, so a
+    worker that is killed holding one cannot block the others or the parent."""
+
+    def __init__(self, ctx: Any, rules: RuleSet, options: Options) -> None:
+        self.tasks = _Batches(ctx=ctx)
+        self.results, sender = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_worker_main, args=(self.tasks, sender, rules, options), daemon=True)
+        self._sender = sender
+
+    def start(self) -> None:
+        self.process.start()
+        self._sender.close()  # the worker holds it now
+
+    def receive(self) -> list[Analyzed]:
+        """The report of the oldest batch sent to this worker."""
+        ready = wait([self.results, self.process.sentinel])
+        if self.results in ready or self.results.poll():
+            try:
+                return cast(list[Analyzed], self.results.recv())
+            except EOFError:
+                pass
+        self.process.join()
+        code = self.process.exitcode
+        if code in (-signal.SIGTERM, -signal.SIGINT):
+            raise KeyboardInterrupt  # the scan's process group was told to stop: the parent stops too
+        raise ScanError(f"a worker process ended unexpectedly (exit status {code}); what was analyzed before it "
+                        "is stored: run the same scan again to go on")
+
+    def stop(self, *, now: bool) -> None:
+        """End the worker: at once (``now``), or once it has done what it was given. Either way it is waited for,
+        so no zombie is left."""
+        if self.process.pid is None:  # never started
+            return
+        if not now and self.process.is_alive():
+            self.tasks.put(None)
+            self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.tasks.cancel_join_thread()  # batches not taken are dropped, not waited for
+        self.tasks.close()
+        self.results.close()
+
+
+def in_parallel(batches: Iterable[list[Item]], ruleset: RuleSet, options: Options,
+                jobs: int) -> Iterator[tuple[Item, Analyzed]]:
+    """(item, report) for every item of the batches, analyzed by ``jobs`` worker processes, in input order. An empty
+    batch says no new message is coming for a while: what is in flight is answered now."""
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    workers = [_Worker(ctx, ruleset, options) for _ in range(jobs)]
+    in_flight: deque[tuple[list[Item], _Worker]] = deque()
+    finished = False
+    try:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            for w in workers:
+                w.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        # batches go round the workers in turn, and each worker answers in the order it was asked: reading the
+        # answers in the order the batches went out keeps the input order
+        n = 0
+        for batch in batches:
+            if not batch:  # nothing new for now: answer what was handed out
+                while in_flight:
+                    done_batch, w = in_flight.popleft()
+                    yield from zip(done_batch, w.receive(), strict=True)
+                continue
+            worker = workers[n % jobs]
+            n += 1
+            worker.tasks.put(tasks_of(batch))
+            in_flight.append((batch, worker))
+            while len(in_flight) >= jobs * IN_FLIGHT_PER_JOB:
+                done_batch, w = in_flight.popleft()
+                yield from zip(done_batch, w.receive(), strict=True)
+        while in_flight:
+            done_batch, w = in_flight.popleft()
+            yield from zip(done_batch, w.receive(), strict=True)
+        finished = True
+    finally:
+        # stopped early (an error, Ctrl-C, SIGTERM, the reader went away): what is in flight is dropped
+        for w in workers:
+            w.stop(now=not finished)

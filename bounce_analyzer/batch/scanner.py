@@ -1,0 +1,146 @@
+"""One scan over several sources into an optional store: the ``Scanner`` and ``scan()`` (see the package's
+description)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from ..api import RulesArg
+from ..model import Report
+from ..options import DEFAULT, Options
+from .sources import Item, Source, message_key, open_source
+from .store import Store
+from .workers import Analyzed, analyze_items
+
+COMMIT_EVERY = 200  # messages
+SKIPS_BEFORE_FLUSH = 32  # messages skipped in a row before what is in flight is answered anyway
+COMMIT_SECONDS = 1.0
+
+
+class Scanner:
+    """One scan over several sources into an optional store. ``run()`` yields (item, report) pairs in order."""
+
+    def __init__(self, sources: Sequence[str | Source], *, rules: RulesArg = None, options: Options = DEFAULT,
+                 jobs: int = 1, store: Store | None = None, rescan: bool = False, **remote: Any) -> None:
+        self.specs = list(sources)
+        self.rules = rules
+        self.options = options
+        self.jobs = jobs
+        self.store = store
+        self.rescan = rescan
+        self.remote = remote
+        self.skipped = 0  # messages already in the store
+        self.on_skip: Callable[[Item | None], None] | None = None
+        self._handed_out: set[str] = set()  # keys of messages handed to analysis and not yet stored
+
+    def open(self, spec: str | Source) -> Source:
+        if isinstance(spec, str):
+            return open_source(spec, self.options.max_size, **self.remote)
+        return spec
+
+    def _done(self, source_id: str) -> bool:
+        if self.store is None or self.rescan or not self.store.has(source_id):
+            return False
+        self._skip(None)
+        return True
+
+    def _skip(self, item: Item | None) -> None:
+        self.skipped += 1
+        if self.on_skip:
+            self.on_skip(item)
+
+    def _keyed(self, items: Iterable[Item]) -> Iterator[Item | None]:
+        """Each message with its content key; without ``rescan``, those stored already (or met before in this
+        scan) are skipped, and a None stands for every run of skipped messages (so that what was handed out is
+        answered without waiting for a new message). A store from before keys existed is trusted by location, as
+        it was kept: a row there without a key gets the key of the message found at its id."""
+        store = self.store
+        skipped = 0
+        for item in items:
+            if skipped >= SKIPS_BEFORE_FLUSH:
+                skipped = 0
+                yield None
+            if item.error is not None or store is None:
+                yield item
+                continue
+            k = message_key(item.raw)
+            if k in self._handed_out or (not self.rescan and store.has_key(k)):
+                self._skip(item)
+                skipped += 1
+                continue
+            stored, stored_key = store.key_at(item.id)
+            if stored and stored_key is None and not self.rescan:
+                store.set_key(item.id, k)
+                self._skip(item)
+                skipped += 1
+                continue
+            if stored and stored_key not in (None, k):  # another message sat here when that row was stored
+                item = replace(item, id=f"{item.id};key={k[:16]}")
+            self._handed_out.add(k)
+            skipped = 0
+            yield replace(item, key=k)
+
+    def sources(self) -> Iterator[Source]:
+        for spec in self.specs:
+            yield self.open(spec)
+
+    def run(self, sources: Iterable[Source] | None = None) -> Iterator[tuple[Item, Analyzed]]:
+        for source in sources if sources is not None else self.sources():
+            try:
+                yield from self._run_one(source)
+            finally:
+                source.close()
+
+    def _run_one(self, source: Source) -> Iterator[tuple[Item, Analyzed]]:
+        pending: list[tuple[Item, Analyzed]] = []
+        last = time.monotonic()
+        try:
+            for item, result in analyze_items(self._keyed(source.items(self._done)), rules=self.rules,
+                                              options=self.options, jobs=self.jobs):
+                pending.append((item, result))  # first: whatever happens while the caller has it, it is stored
+                yield item, result
+                if len(pending) >= COMMIT_EVERY or time.monotonic() - last >= COMMIT_SECONDS:
+                    group, pending = pending, []  # if storing fails, the finally below does not try it again
+                    self._commit(source, group)
+                    last = time.monotonic()
+        finally:
+            # what was handed out is stored even when the scan stops early (an error, Ctrl-C, a closed pipe)
+            self._commit(source, pending)
+
+    def _commit(self, source: Source, results: list[tuple[Item, Analyzed]]) -> None:
+        if not results:
+            return
+        if self.store is not None:
+            self.store.save([(r.report, item.size if item.size >= 0 else None, r.json) for item, r in results],
+                            [item.key for item, _ in results])
+            self._handed_out.difference_update(item.key for item, _ in results if item.key)
+            source.after_stored([(item, _acts_on(r.report)) for item, r in results])
+
+
+def _acts_on(report: Report) -> bool:
+    """Whether a mailbox action (mark seen, move, delete) may touch this message: a bounce or a feedback report
+    that was read without problems. Anything else stays where it is, for a person to look at."""
+    return (report.is_bounce or report.kind == "feedback") and not any(
+        p.kind in ("unreadable", "internal-error", "regex-timeout", "truncated") for p in report.problems)
+
+
+def scan(source: str | Source | Sequence[str | Source], *, rules: RulesArg = None, options: Options = DEFAULT,
+         jobs: int = 1, store: str | None = None, rescan: bool = False, **remote: Any) -> Iterator[Report]:
+    """Analyze every message of a source (a path, ``-``, an ``imap[s]://`` or ``pop3[s]://`` URL, or several),
+    in input order. With ``store`` (an SQLite file), results are stored and messages already stored are skipped.
+
+    ``remote`` takes the options of mailbox sources: ``password_env``, ``netrc_file``, ``plaintext``, ``ca_file``,
+    ``move_to``, ``mark_seen`` (IMAP) and ``delete`` (POP3); the actions run only with a store.
+    """
+    specs = [source] if isinstance(source, str) or not isinstance(source, Sequence) else list(source)
+    db = Store(store, durable=bool(remote.get("delete"))) if store else None
+    try:
+        scanner = Scanner(specs, rules=rules, options=options, jobs=jobs, store=db, rescan=rescan, **remote)
+        for _, result in scanner.run():
+            yield result.report
+    finally:
+        if db is not None:
+            db.close()
