@@ -10,9 +10,10 @@ turns the cache off. A cache that cannot be read or written is ignored: the rule
 as without it. Files are written whole under a temporary name and renamed, so that concurrent processes never read
 half of one, and only files that the current user owns and nobody else may write are read.
 
-Patterns: the patterns this package compiles when its modules are imported (``parse.bounded.compile``) are kept in
-one file per version of this package, Python and ``regex``, looked up by their text and flags. Patterns compiled
-anew are added when the process exits; the file holds a bounded number of them.
+Patterns: the patterns this package compiles when its modules are imported (``parse.bounded.compile``), and the
+literals a gated one needs (``parse.literals``), are kept in one file per version of this package, Python and
+``regex``, looked up by their text and flags. Patterns compiled anew are added when the process exits; the file holds
+a bounded number of them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -102,6 +102,8 @@ def _read(path: Path, kind: type[T]) -> T | None:
 
 
 def _write(folder: Path, path: Path, value: object) -> None:
+    import tempfile  # only a process that writes the cache pays for it
+
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=".rules-", suffix=".tmp", dir=folder)
@@ -134,12 +136,21 @@ class _Patterns:
         self.added = False
 
     def compile(self, pattern: str, flags: int) -> Any:
+        return self._get((pattern, flags), lambda: regex.compile(pattern, flags))
+
+    def literals(self, pattern: str) -> frozenset[str] | None:
+        """``literals.required(pattern)``: what a gated pattern cannot match without (kept under flags -1)."""
+        from .parse.literals import required
+
+        found: frozenset[str] | None = self._get((pattern, -1), lambda: required(pattern) or frozenset())
+        return found or None
+
+    def _get(self, k: tuple[str, int], make: Callable[[], Any]) -> Any:
         if self.known is None:
             self.known = self._read()
-        k = (pattern, flags)
         found = self.known.get(k)
         if found is None:
-            found = self.known[k] = regex.compile(pattern, flags)
+            found = self.known[k] = make()
             if not self.added:
                 self.added = True
                 atexit.register(self.save)

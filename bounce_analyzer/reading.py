@@ -4,8 +4,9 @@ falls back to the original's one recipient."""
 
 from __future__ import annotations
 
-from .formats import FORMATS, Bounce, Extract, Finding, FormatParser
+from .formats import Bounce, Extract, Finding, FormatParser
 from .formats.generic import code_paragraphs, reporting_host
+from .formats.registry import FORMATS
 from .kinds import Signals
 from .options import Options
 from .original import verp_recipient

@@ -9,8 +9,10 @@ Neither method may raise on any input; a parser that cannot read a message retur
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email.message import Message
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+if TYPE_CHECKING:  # the classifier and ``explain`` use these types without reading any message
+    from email.message import Message
 
 # A sniff score at or above this says the layout alone makes the message a notice: headings and field names that
 # only a delivery report carries, whatever its sender and Subject say (gateways often send "Re: <subject>").

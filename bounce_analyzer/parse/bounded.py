@@ -14,7 +14,6 @@ from typing import TypeAlias, cast
 import regex
 
 from ..cache import PATTERNS
-from .literals import required
 
 TIMEOUT: ContextVar[float] = ContextVar("regex_timeout", default=0.5)
 
@@ -38,7 +37,7 @@ class Gated:
 
     def __init__(self, pattern: str, flags: int = 0, gates: tuple[str, ...] | None = None) -> None:
         self.pattern = compile(pattern, flags)
-        self.gates = frozenset(gates) if gates else required(pattern)
+        self.gates = frozenset(gates) if gates else PATTERNS.literals(pattern)
 
     def search(self, text: str, low: str) -> Match | None:
         """Search ``text``; ``low`` is the same text lower-cased, for the cheap test."""
