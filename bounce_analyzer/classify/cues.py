@@ -65,6 +65,22 @@ class Found:
         return min(after)[1] if after else None
 
 
+class _Group:
+    """The words that start with one character, longest first, as one alternation; and, to try it only where it has
+    a chance, whether they start at a word's start and the first two or three characters each of them starts
+    with (a word is literal up to its first space)."""
+
+    __slots__ = ("bounded", "owners", "pattern", "short", "starts")
+
+    def __init__(self, words: list[str], owners: Mapping[str, list[str]]) -> None:
+        self.pattern = regex.compile("|".join(f"({_word_pattern(w)})" for w in words))
+        self.owners = tuple(tuple(owners[w]) for w in words)
+        self.bounded = _bounded(words[0][0])  # an alphabetic character: every word here starts at a word's start
+        heads = [w.rstrip("*").split(" ", 1)[0][:3] for w in words]
+        self.starts = frozenset(h for h in heads if len(h) > 1)
+        self.short = any(len(h) < 2 for h in heads)
+
+
 class Lexicon:
     """Every concept's words, found in one pass."""
 
@@ -84,9 +100,7 @@ class Lexicon:
         groups: dict[str, list[str]] = {}
         for w in ordered:
             groups.setdefault(w[0], []).append(w)
-        self._by_first = {first: (regex.compile("|".join(f"({_word_pattern(w)})" for w in words)),
-                                  tuple(tuple(owners[w]) for w in words))
-                          for first, words in groups.items()}
+        self._by_first = {first: _Group(words, owners) for first, words in groups.items()}
         self._last: tuple[str, Found] = ("\0", Found())
 
     def scan(self, low: str) -> Found:
@@ -100,13 +114,17 @@ class Lexicon:
             group = by_first.get(ch)
             if group is None:
                 continue
+            if group.bounded and i and (low[i - 1].isalpha() or low[i - 1].isdecimal()):
+                continue  # inside a word: no word of this group may start here
+            if not (low[i:i + 3] in group.starts or low[i:i + 2] in group.starts or group.short):
+                continue  # none of the group's words begins with what is here
             left = deadline - monotonic()
             if left <= 0:
                 raise TimeoutError("regex timed out")
-            m = group[0].match(low, i, timeout=left)  # lookbehinds see the text before i
+            m = group.pattern.match(low, i, timeout=left)  # lookbehinds see the text before i
             if m is not None:
                 s, e = m.span()
-                hits.extend((s, e, name) for name in group[1][(m.lastindex or 1) - 1])
+                hits.extend((s, e, name) for name in group.owners[(m.lastindex or 1) - 1])
         hits.sort(key=lambda h: (h[0], h[0] - h[1]))
         found = Found()
         cover = (-1, -1)  # the kept span that reaches furthest
