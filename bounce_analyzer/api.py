@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from email.message import Message
-from pathlib import Path
 
 from .classify import rules as rules_mod
 from .classify.engine import MAX_DIAGNOSTIC, classify
@@ -220,11 +219,10 @@ def _run(raw: bytes, source: str, ruleset: RuleSet, options: Options, size: int)
 def analyze_file(path: str | os.PathLike[str], *, rules: RulesArg = None, options: Options = DEFAULT,
                  source: str | None = None) -> Report:
     """Read a file and analyze it. Raises ``InputError`` (naming the file) when it cannot be read."""
-    p = Path(path)
+    from .batch.sources import read_file
+
     try:
-        with p.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            raw = fh.read(options.max_size)
+        raw, size = read_file(path, options.max_size)
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory") from None
     except FileNotFoundError:

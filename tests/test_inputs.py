@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bounce_analyzer.batch import scan
 from bounce_analyzer.batch.sources import message_key
+from bounce_analyzer.options import DEFAULT
 
 from .conftest import run_cli, sample_pairs
 
@@ -156,3 +157,24 @@ def test_the_store_keeps_the_final_recipient_and_fault(tmp_path):
         got = c.execute("SELECT address, final_recipient, fault FROM recipients WHERE address = 'carla@example.com'"
                         ).fetchall()
     assert got == [("carla@example.com", "carla@mail.example.net", "recipient")]
+
+
+def test_a_file_is_read_up_to_the_limit_with_its_whole_size(tmp_path):
+    from bounce_analyzer.batch.sources import read_file
+
+    f = tmp_path / "m.eml"
+    f.write_bytes(b"x" * 1000)
+    assert read_file(f, 10_000) == (b"x" * 1000, 1000)
+    assert read_file(f, 1000) == (b"x" * 1000, 1000)
+    assert read_file(f, 999) == (b"x" * 999, 1000)
+    f.write_bytes(b"")
+    assert read_file(f, 10) == (b"", 0)
+
+
+def test_a_file_cut_at_the_limit_is_reported_by_analyze_file(tmp_path):
+    from bounce_analyzer import analyze_file
+
+    eml = next(e for e, _ in PAIRS if e.stat().st_size > 2000)
+    report = analyze_file(eml, options=DEFAULT.replace(max_size=1000))
+    (problem,) = [p for p in report.problems if p.kind == "truncated"]
+    assert problem.message == f"message is {eml.stat().st_size:,} bytes; only the first 1,000 were analyzed"

@@ -99,10 +99,16 @@ class _Local:
         return None
 
 
-def _read_file(path: str, keep: int) -> tuple[bytes, int]:
+def read_file(path: str | os.PathLike[str], keep: int) -> tuple[bytes, int]:
+    """A file's first ``keep`` bytes, and its size. The buffer is sized by the file, not by the limit: asking for
+    10 MB allocates 10 MB, which took longer than analyzing a small message."""
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
-        return fh.read(keep), size
+        want = min(keep, size + 1) if size > 0 else keep  # a size of 0 may be a file of /proc: read to the limit
+        raw = fh.read(want)
+        if len(raw) == want < keep:  # it grew since: the rest, up to the limit
+            raw += fh.read(keep - want)
+        return raw, size
 
 
 def _os_error(e: OSError) -> str:
@@ -239,7 +245,7 @@ class Maildir(_Local):
                 position += _size_of(path)
                 continue
             try:
-                raw, size = _read_file(path, self.keep)
+                raw, size = read_file(path, self.keep)
             except FileNotFoundError:
                 continue  # moved from new/ to cur/ (or delivered elsewhere) while we listed: it is read there
             except OSError as e:
@@ -337,7 +343,7 @@ class Tree(_Local):
                 yield Item(item_id, error=problem, position=base)
                 continue
             try:
-                raw, size = _read_file(path, self.keep)  # read once: its start also tells what the file is
+                raw, size = read_file(path, self.keep)  # read once: its start also tells what the file is
                 gzipped = raw[:2] == _GZIP_MAGIC
                 head = _head(path) if gzipped or (len(raw) < 200 < size) else raw[:200]
             except _STREAM_ERRORS as e:
