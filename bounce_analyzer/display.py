@@ -18,6 +18,7 @@ from typing import Any
 _UNESCAPED = "\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"  # json.dumps leaves these
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _UNESCAPED_RE = re.compile(f"[{_UNESCAPED}]")
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False)  # made once: json.dumps with options makes one a call
 
 
 def _visible(c: str) -> str:
@@ -51,7 +52,7 @@ def no_surrogates(text: str) -> str:
 def to_json(value: Any, *, indent: int | None = None) -> str:
     """JSON that is valid UTF-8 and safe on a terminal, and reads back to exactly the same value: non-ASCII text as
     it is, but control characters, text-reordering marks and surrogates escaped as ``\\uXXXX``."""
-    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    text = _ONE_LINE.encode(value) if indent is None else json.dumps(value, ensure_ascii=False, indent=indent)
     if text.isascii() or not _UNESCAPED_RE.search(text):
         return text
     # json.dumps escapes the C0 controls in strings (those outside are its own indentation); the rest can only stand
