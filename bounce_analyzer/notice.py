@@ -115,13 +115,13 @@ def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
     low = notice.lower()
     cut = len(notice)
     for marker in _bare_markers(markers):
-        i = low.find(marker)
+        i = low.find(marker, 0, cut + len(marker) - 1)  # only where it would start before the earliest cut so far
         while 0 <= i < cut:
             line_start = low.rfind("\n", 0, i) + 1
             if not low[line_start:i].strip(" \t-=*_>[(|"):  # the marker starts its line: not a word in a sentence
                 cut = i
                 break
-            i = low.find(marker, i + 1)
+            i = low.find(marker, i + 1, cut + len(marker) - 1)
     return notice[:cut], notice[cut:]
 
 

@@ -209,9 +209,16 @@ class NeedleIndex:
         found: dict[int, str] = {}
         gated = set(self.ungated)
         buckets = self.buckets
-        hits = [e for gram in self.keys.intersection(_grams(low)) for e in buckets[gram]]
-        hits.sort()  # the same string reported for a rule in every process, whatever the order of the set
-        for n, needle, is_gate in hits + self.short:
+        for gram in self.keys.intersection(_grams(low)):
+            for n, needle, is_gate in buckets[gram]:
+                if is_gate:
+                    if n not in gated and needle in low:
+                        gated.add(n)
+                elif needle in low and (n not in found or needle < found[n]):
+                    # of a rule's strings found, the first in alphabetical order: the same one in every process,
+                    # whatever the order of the set
+                    found[n] = needle
+        for n, needle, is_gate in self.short:  # strings under three characters, in file order, after the others
             if is_gate:
                 if n not in gated and needle in low:
                     gated.add(n)
