@@ -19,6 +19,8 @@ from typing import Any
 
 import regex
 
+from bounce_analyzer.parse.mime import Uncommon, read_message
+
 ORIGINAL_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global",
                             "message/global-headers", "text/rfc822-header"})
 DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
@@ -87,9 +89,20 @@ _UNESCAPE = re.compile(r"\\(.)", re.S)
 
 
 def parse_bytes(raw: bytes) -> Message:
+    """The message as the standard library's feed parser reads it with compat32 (``message_from_bytes``): read by
+    ``mime.read_message`` when it can build the same tree, else by the feed parser itself."""
+    text = raw.decode("ascii", "surrogateescape")  # as message_from_bytes does
+    try:
+        return read_message(text)
+    except Uncommon:
+        return feed_parse(text)
+
+
+def feed_parse(text: str) -> Message:
+    """The standard library's feed parser (compat32) with the faster line buffer."""
     parser = email.feedparser.FeedParser(policy=email.policy.compat32)
     parser._input = _Lines()  # type: ignore[attr-defined]
-    parser.feed(raw.decode("ascii", "surrogateescape"))  # as message_from_bytes does
+    parser.feed(text)
     return parser.close()
 
 
