@@ -73,8 +73,10 @@ class _Lines(email.feedparser.BufferedSubFile):  # type: ignore[name-defined,mis
         if line[:1] in ("\r", "\n"):
             hit = "" in self._count
         else:
+            # a boundary is "--" and more: a line of spaces, or "--" alone, is no blank line
             core = line.rstrip("\r\n").rstrip(" \t")
-            hit = core in self._count or (core.endswith("--") and core[:-2] in self._count)
+            hit = core != "" and (core in self._count
+                                  or (len(core) > 2 and core.endswith("--") and core[:-2] in self._count))
         if hit:  # the end of this part: the line is read again by the part it ends
             lines.appendleft(line)
             return ""
