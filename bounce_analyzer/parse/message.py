@@ -1,8 +1,9 @@
 """Bytes to a parsed message, and helpers that read headers and text parts without ever raising.
 
-The standard library's ``email`` package with ``policy.compat32`` does the MIME work: it is the fastest full parser
-for Python and it never raises on damaged input. Everything here is defensive about what it gets back: headers may
-hold raw 8-bit bytes, charsets may be unknown, payloads may be truncated.
+A message is the tree the standard library's ``email`` feed parser builds with ``policy.compat32``, which never
+raises on damaged input: ``mime.py`` builds that same tree for the common shapes of a message with whole-string
+operations, and the feed parser itself reads the rest. Everything here is defensive about what it gets back:
+headers may hold raw 8-bit bytes, charsets may be unknown, payloads may be truncated.
 """
 
 from __future__ import annotations

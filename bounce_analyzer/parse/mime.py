@@ -46,15 +46,15 @@ def read_message(text: str) -> Message:
     Raises ``Uncommon`` for input whose tree this reader would not build exactly as the feed parser does."""
     if "\r" in text:
         raise Uncommon("carriage return")
-    root, _ = _part(text, 0, len(text), False, 0)
+    root = _part(text, 0, len(text), False, 0)[0]
     if root.get_content_maintype() == "multipart" and not root.is_multipart():
         root.defects.append(email.errors.MultipartInvariantViolationDefect())
     return root
 
 
-def _part(text: str, pos: int, stop: int, in_digest: bool, depth: int) -> tuple[Message, Message]:
-    """The message in ``text[pos:stop]``, and the message the feed parser made last while reading it (the one whose
-    trailing line break a following boundary takes)."""
+def _part(text: str, pos: int, stop: int, in_digest: bool, depth: int) -> tuple[Message, Message, bool]:
+    """The message in ``text[pos:stop]``, the message the feed parser made last while reading it (the one whose
+    trailing line break a following boundary takes), and whether that one is a multipart."""
     if depth > MAX_DEPTH:
         raise Uncommon("deep nesting")
     msg: Any = Message(_POLICY)  # Any: the private attributes the feed parser sets are set here too
@@ -66,14 +66,14 @@ def _part(text: str, pos: int, stop: int, in_digest: bool, depth: int) -> tuple[
         return _delivery_status(msg, text, body, stop, depth)
     maintype = ctype.split("/", 1)[0]
     if maintype == "message":
-        inner, last = _part(text, body, stop, False, depth + 1)
+        inner, last, multipart = _part(text, body, stop, False, depth + 1)
         msg._payload = [inner]
-        return msg, last
+        return msg, last, multipart
     if maintype == "multipart":
         _multipart(msg, ctype, text, body, stop, depth)
-        return msg, msg
+        return msg, msg, True
     msg._payload = text[body:stop]
-    return msg, msg
+    return msg, msg, False
 
 
 def _headers(msg: Any, text: str, pos: int, stop: int) -> int:
@@ -91,30 +91,24 @@ def _headers(msg: Any, text: str, pos: int, stop: int) -> int:
             body = end + 1
         elif text.startswith("From ", end, stop):
             raise Uncommon("misplaced envelope line")
-        elif "\n" not in text[end:stop] and _LAST_HEADER_LINE.match(text, end, stop):
+        elif text.find("\n", end, stop) < 0 and _LAST_HEADER_LINE.match(text, end, stop):
             end = body = stop  # a header line ending the input without a line break
         else:  # a line that is no header starts the body
             msg.defects.append(email.errors.MissingHeaderBodySeparatorDefect())
     if pos < end:
+        # every line up to ``end`` is a header or a continuation, so the fields follow one another
         if text[pos] in " \t":
             raise Uncommon("header block starts with a continuation line")
-        headers = msg._headers
-        at = pos
-        for f in _FIELD.finditer(text, pos, end):
-            name = f.group(1)
-            if f.start() != at or not name:
-                raise Uncommon("header line starting with a colon")
-            headers.append((name, f.group(2)))
-            at = f.end()
-        if at != end:
-            raise Uncommon("header block not read whole")
+        if text[pos] == ":" or text.find("\n:", pos, end) >= 0:
+            raise Uncommon("header line starting with a colon")
+        msg._headers = _FIELD.findall(text, pos, end)
     return body
 
 
-def _trim_last(last: Any) -> None:
+def _trim_last(last: Any, multipart: bool) -> None:
     """The line break before a boundary belongs to the boundary: the feed parser takes it off the payload (or, for a
     multipart, the epilogue) of the message it made last."""
-    if last.get_content_maintype() == "multipart":
+    if multipart:
         epilogue = last.epilogue
         if epilogue == "":
             last.epilogue = None
@@ -151,9 +145,9 @@ def _multipart(msg: Any, ctype: str, text: str, body: int, stop: int, depth: int
         nxt = next(lines, None)
         if nxt is not None and nxt[0] == start:
             raise Uncommon("boundary lines in a row")
-        part, last = _part(text, start, stop if nxt is None else nxt[0], digest, depth + 1)
+        part, last, multipart = _part(text, start, stop if nxt is None else nxt[0], digest, depth + 1)
         parts.append(part)
-        _trim_last(last)
+        _trim_last(last, multipart)
         if nxt is None:
             msg.defects.append(email.errors.CloseBoundaryNotFoundDefect())
             return
@@ -182,7 +176,7 @@ def _boundary_lines(separator: str, text: str, pos: int, stop: int) -> Iterator[
             return
 
 
-def _delivery_status(msg: Any, text: str, pos: int, stop: int, depth: int) -> tuple[Message, Message]:
+def _delivery_status(msg: Any, text: str, pos: int, stop: int, depth: int) -> tuple[Message, Message, bool]:
     """message/delivery-status: blocks of headers, each a message, separated by blank lines; each blank line after
     the first in a run makes an empty block."""
     blocks: list[Message] = []
@@ -200,6 +194,6 @@ def _delivery_status(msg: Any, text: str, pos: int, stop: int, depth: int) -> tu
         block._payload = text[body:blank]
         blocks.append(block)
         if blank >= stop or blank + 1 >= stop:  # the end of the part, right after the block or its blank line
-            return msg, block
+            return msg, block, False
         pos = blank + 1
 
