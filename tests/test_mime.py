@@ -210,6 +210,8 @@ FALLBACK = {  # inputs the reader leaves to the feed parser
     "an envelope line last among the headers": b"Subject: x\nFrom sender@example.com\n\nbody\n",
     "a header block that starts with a continuation": b" lead\nSubject: x\n\n",
     "a header line starting with a colon": b"Subject: x\n:no name\n\n",
+    "a boundary folded over two lines": (
+        b'Content-Type: multipart/mixed; boundary="a\n b"\n\n--a\n b\n\nx\n--a\n b--\n'),
     "boundary lines in a row": MP + b"--B\n--B\n\none\n--B--\n",
     "a closing line right after an opening one": MP + b"--B\n--B--\nepilogue\n",
     "a typed header block in delivery-status": DSN + b"Content-Type: multipart/mixed; boundary=C\n\n--C\n",

@@ -9,9 +9,10 @@ which newline belongs to a boundary, what becomes preamble and epilogue, the emp
 makes in a delivery-status part, the defects it records — is done the same way here.
 
 Input this reader does not reproduce exactly (carriage returns, an envelope "From " line after the first header
-line, a header line that starts with a continuation or a colon, two boundary lines in a row, a header block with a
-type of its own in a delivery-status part, nesting deeper than ``MAX_DEPTH``) raises ``Uncommon`` naming the case,
-and the caller parses it with the feed parser instead.
+line, a header block that starts with a continuation line or has a line starting with a colon, a boundary folded over
+two lines, two boundary lines in a row, a header block with a type of its own in a delivery-status part, nesting
+deeper than ``MAX_DEPTH``) raises ``Uncommon`` naming the case, and the caller parses it with the feed parser
+instead.
 """
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ def _multipart(msg: Any, ctype: str, text: str, body: int, stop: int, depth: int
         msg.defects.append(email.errors.NoBoundaryInMultipartDefect())
         msg._payload = text[body:stop]
         return
+    if "\n" in boundary:  # from a folded header: no line is that boundary, but a search of the text may find it
+        raise Uncommon("line break in a boundary")
     if str(msg.get("content-transfer-encoding", "8bit")).lower() not in ("7bit", "8bit", "binary"):
         msg.defects.append(email.errors.InvalidMultipartContentTransferEncodingDefect())
     lines = _boundary_lines("--" + boundary, text, body, stop)
