@@ -57,6 +57,13 @@ def test_the_fuzz_inputs_give_the_standard_tree():
     assert read > len(inputs)  # most are read by the reader, not left to the feed parser
 
 
+def test_the_costly_shapes_of_the_fuzz_tests_give_the_standard_tree():
+    from tests.test_fuzz import SHAPES
+
+    for name, raw in SHAPES.items():
+        assert _same(raw[:200_000]) or name in ("nested multiparts", "nested messages"), name
+
+
 # --- messages built at random from the shapes the rules are about --------------------------------------------------
 
 BOUNDARIES = ["B", "B2", "b-", "x:y", "=_q", "a b", "--d"]
