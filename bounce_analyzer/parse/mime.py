@@ -64,7 +64,7 @@ def _part(text: str, pos: int, stop: int, in_digest: bool, depth: int) -> tuple[
     body = _headers(msg, text, pos, stop)
     ctype = msg.get_content_type()
     if ctype == "message/delivery-status":
-        return _delivery_status(msg, text, body, stop, depth)
+        return _delivery_status(msg, text, body, stop)
     maintype = ctype.split("/", 1)[0]
     if maintype == "message":
         inner, last, multipart = _part(text, body, stop, False, depth + 1)
@@ -179,7 +179,7 @@ def _boundary_lines(separator: str, text: str, pos: int, stop: int) -> Iterator[
             return
 
 
-def _delivery_status(msg: Any, text: str, pos: int, stop: int, depth: int) -> tuple[Message, Message, bool]:
+def _delivery_status(msg: Any, text: str, pos: int, stop: int) -> tuple[Message, Message, bool]:
     """message/delivery-status: blocks of headers, each a message, separated by blank lines; each blank line after
     the first in a run makes an empty block."""
     blocks: list[Message] = []
