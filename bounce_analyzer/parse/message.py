@@ -1,8 +1,9 @@
 """Bytes to a parsed message, and helpers that read headers and text parts without ever raising.
 
-The standard library's ``email`` package with ``policy.compat32`` does the MIME work: it is the fastest full parser
-for Python and it never raises on damaged input. Everything here is defensive about what it gets back: headers may
-hold raw 8-bit bytes, charsets may be unknown, payloads may be truncated.
+A message is the tree the standard library's ``email`` feed parser builds with ``policy.compat32``, which never
+raises on damaged input: ``mime.py`` builds that same tree for the common shapes of a message with whole-string
+operations, and the feed parser itself reads the rest. Everything here is defensive about what it gets back:
+headers may hold raw 8-bit bytes, charsets may be unknown, payloads may be truncated.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from email.message import Message
 from typing import Any
 
 import regex
+
+from bounce_analyzer.parse.mime import Uncommon, read_message
 
 ORIGINAL_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global",
                             "message/global-headers", "text/rfc822-header"})
@@ -71,8 +74,10 @@ class _Lines(email.feedparser.BufferedSubFile):  # type: ignore[name-defined,mis
         if line[:1] in ("\r", "\n"):
             hit = "" in self._count
         else:
+            # a boundary is "--" and more: a line of spaces, or "--" alone, is no blank line
             core = line.rstrip("\r\n").rstrip(" \t")
-            hit = core in self._count or (core.endswith("--") and core[:-2] in self._count)
+            hit = core != "" and (core in self._count
+                                  or (len(core) > 2 and core.endswith("--") and core[:-2] in self._count))
         if hit:  # the end of this part: the line is read again by the part it ends
             lines.appendleft(line)
             return ""
@@ -87,9 +92,20 @@ _UNESCAPE = re.compile(r"\\(.)", re.S)
 
 
 def parse_bytes(raw: bytes) -> Message:
+    """The message as the standard library's feed parser reads it with compat32 (``message_from_bytes``): read by
+    ``mime.read_message`` when it can build the same tree, else by the feed parser itself."""
+    text = raw.decode("ascii", "surrogateescape")  # as message_from_bytes does
+    try:
+        return read_message(text)
+    except Uncommon:
+        return feed_parse(text)
+
+
+def feed_parse(text: str) -> Message:
+    """The standard library's feed parser (compat32) with the faster line buffer."""
     parser = email.feedparser.FeedParser(policy=email.policy.compat32)
     parser._input = _Lines()  # type: ignore[attr-defined]
-    parser.feed(raw.decode("ascii", "surrogateescape"))  # as message_from_bytes does
+    parser.feed(text)
     return parser.close()
 
 
