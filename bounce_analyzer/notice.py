@@ -98,27 +98,50 @@ def _text_cut(source: str, what: str, limit: int, cut: int, skipped: int) -> Pro
                                         "recipients and reasons given there are missing")
 
 
-_marker_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+_LEAD = " \t-=*_>[(|"  # what may stand before a marker on its line: indentation, rules, quote marks
 
 
-def _bare_markers(markers: tuple[str, ...]) -> tuple[str, ...]:
-    """The markers without their leading rule of dashes: servers draw it with any number of them ("----- This is
-    a copy" as well as "------ This is a copy"), and the line check below allows any."""
-    bare = _marker_cache.get(markers)
-    if bare is None:
-        bare = _marker_cache[markers] = tuple(dict.fromkeys(m.lstrip("-= ") or m for m in markers))
-    return bare
+class _Markers:
+    """The markers without their leading rule of dashes (servers draw it with any number of them: "----- This is a
+    copy" as well as "------ This is a copy"), by their first character; those that begin with a character that
+    may also lead a line are looked for one by one."""
+
+    def __init__(self, markers: tuple[str, ...]) -> None:
+        bare = tuple(dict.fromkeys(m.lstrip("-= ") or m for m in markers))
+        self.by_first: dict[str, tuple[str, ...]] = {}
+        for m in bare:
+            if m[0] not in _LEAD:
+                self.by_first[m[0]] = (*self.by_first.get(m[0], ()), m)
+        self.others = tuple(m for m in bare if m[0] in _LEAD)
+
+
+_marker_cache: dict[tuple[str, ...], _Markers] = {}
 
 
 def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
-    """Split the notice where the quoted original message starts."""
+    """Split the notice where the quoted original message starts: at the first marker that starts its line (after
+    nothing but indentation, rules and quote marks: a marker inside a sentence is a word of it)."""
+    known = _marker_cache.get(markers)
+    if known is None:
+        known = _marker_cache[markers] = _Markers(markers)
     low = notice.lower()
     cut = len(notice)
-    for marker in _bare_markers(markers):
+    offset = 0
+    by_first = known.by_first
+    for line in low.split("\n"):
+        content = line.lstrip(_LEAD)
+        candidates = by_first.get(content[:1]) if content else None
+        if candidates:
+            i = offset + len(line) - len(content)
+            if any(low.startswith(m, i) for m in candidates):
+                cut = i
+                break
+        offset += len(line) + 1
+    for marker in known.others:
         i = low.find(marker, 0, cut + len(marker) - 1)  # only where it would start before the earliest cut so far
         while 0 <= i < cut:
             line_start = low.rfind("\n", 0, i) + 1
-            if not low[line_start:i].strip(" \t-=*_>[(|"):  # the marker starts its line: not a word in a sentence
+            if not low[line_start:i].strip(_LEAD):
                 cut = i
                 break
             i = low.find(marker, i + 1, cut + len(marker) - 1)
