@@ -35,7 +35,6 @@ PER_RECIPIENT = frozenset({
 KNOWN = PER_MESSAGE | PER_RECIPIENT
 STARTS_BLOCK = frozenset({"original-recipient", "final-recipient"})
 
-_FIELD = regex.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})[ \t]*:[ \t]*(.*)$")
 _ACTIONS = {"failed": "failed", "failure": "failed", "error": "failed", "delayed": "delayed", "delay": "delayed",
             "delivered": "delivered", "relayed": "relayed", "expanded": "expanded", "deliverable": "delivered"}
 
@@ -80,15 +79,14 @@ def parse_fields(text: str) -> DsnFields:
         if line is None:
             after_blank = True
             continue
-        m = _FIELD.match(line)
-        if not m:
-            # a continuation of a known field that was not indented (seen in hand-made DSNs): ignore
+        head, colon, rest = line.partition(":")
+        name = head.rstrip(" \t").lower()
+        if name not in KNOWN or not colon or not head.isascii():
+            # not a field (a continuation of a known field that was not indented, seen in hand-made DSNs), or not
+            # one of the fields read here: ignore
             after_blank = False
             continue
-        name, value = m.group(1).lower(), m.group(2).strip()
-        if name not in KNOWN:
-            after_blank = False
-            continue
+        value = rest.strip()
         if name in PER_MESSAGE and current is None:
             message.fields.setdefault(name, value)
             continue
