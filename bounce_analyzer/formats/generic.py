@@ -240,7 +240,7 @@ def transcript_stages(notice: str) -> Transcript:
             if mh:
                 host, last, rejected = mh.group(1).rstrip(".").lower(), None, None
                 continue
-        m = rx.match(_SENT, line)
+        m = rx.match(_SENT, line) if ">>>" in line else None
         if m:
             last = _STAGE.get(" ".join(m.group(1).upper().split()))
             rejected = None
