@@ -282,8 +282,17 @@ def content_param(msg: Message, name: str) -> str:
     return ""
 
 
+_ENCODINGS = frozenset({"quoted-printable", "base64", "x-uuencode", "uuencode", "uue", "x-uue"})
+
+
 def part_bytes(part: Message) -> bytes:
     """The decoded body of a leaf part (transfer encoding undone), or b"" if there is none."""
+    payload = part._payload  # type: ignore[attr-defined]
+    if isinstance(payload, str) and (_raw_headers(part).get("content-transfer-encoding") or "").lower() \
+            not in _ENCODINGS:
+        # nothing to undo (7bit, 8bit, binary, none or unknown): the bytes as read, as get_payload(decode=True)
+        # gives them (text read from bytes holds ASCII and the surrogates that stand for other bytes)
+        return payload.encode("ascii", "surrogateescape")
     try:
         data = part.get_payload(decode=True)
     except Exception:
