@@ -18,7 +18,8 @@ from typing import Any
 _UNESCAPED = "\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"  # json.dumps leaves these
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _UNESCAPED_RE = re.compile(f"[{_UNESCAPED}]")
-_ONE_LINE = json.JSONEncoder(ensure_ascii=False)  # made once: json.dumps with options makes one a call
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False, check_circular=False)  # made once (json.dumps makes one a call);
+# a report is a tree of dicts and lists, never circular
 
 
 def _visible(c: str) -> str:
