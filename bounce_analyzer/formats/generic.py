@@ -43,6 +43,21 @@ _ADDR_LINE = rx.compile(
     rf"[ \t]+(?=[^\n]{{0,200}}?(?<![\w.])[245](?:\d\d|\.\d{{1,3}}\.\d{{1,3}})(?!\w)))(.*)$",
     rx.M | rx.I,
 )
+_ADDR_LINE_LABELS = ("original", "final", "recipient", "failed recipient", "to:", "address:")
+
+
+def _addr_line(line: str) -> rx.Match | None:
+    """``_ADDR_LINE`` on one line, tried only where it can match: the address (which holds no space) is the first word
+    after any leading quote marks and dashes, unless a label or a reply code comes first."""
+    rest = line.lstrip(" \t>*-")
+    if not rest:
+        return None
+    if "@" not in rest.split(None, 1)[0] and not rest[0].isdigit() and \
+            not rest[:16].casefold().startswith(_ADDR_LINE_LABELS):
+        return None
+    return rx.match(_ADDR_LINE, line)
+
+
 # "Your message to alice@example.net couldn't be delivered." / "failed to deliver to <alice@example.net>"
 _ADDR_SENTENCE = rx.compile(
     rf"(?:\b(?:(?:un)?deliver\w*|send\w*|sent|transmi\w*|message|mail|relay\w*)\b[^\n<>@]{{0,40}}?\b(?:to|for)|"
@@ -169,7 +184,7 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
             continue
         if len(line) > 1000 or "@" not in line:
             continue
-        m = rx.match(_ADDR_LINE, line)
+        m = _addr_line(line)
         if m:
             address, rest = m.group(1), m.group(2)
         else:
@@ -194,7 +209,7 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
                 # a blank line ends the block, unless the block has no text yet and the next line is indented
                 if body:
                     break
-                if j + 1 < end and lines[j + 1][:1] in (" ", "\t") and not rx.match(_ADDR_LINE, lines[j + 1]):
+                if j + 1 < end and lines[j + 1][:1] in (" ", "\t") and not _addr_line(lines[j + 1]):
                     continue
                 break
             indent = len(line) - len(line.lstrip())
