@@ -75,3 +75,20 @@ def test_a_message_that_is_no_bounce_is_called_so():
     assert "nothing failed: this message is not a bounce" in out
     lines = run_cli("scan", "--format", "text", "--no-summary", str(NOT_BOUNCE)).stdout.decode()
     assert lines.strip().endswith("  not a bounce")
+
+
+def test_a_report_pickles_to_an_equal_report_with_every_field_and_its_enums():
+    # a scan with several jobs hands each report from a worker to the scan's process by pickling it
+    import pickle
+
+    from bounce_analyzer.model import Evidence, Problem, Report
+
+    for eml in sorted(SAMPLES.rglob("*.eml"))[:40]:
+        report = analyze_file(eml)
+        back = pickle.loads(pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == report and back.to_dict() == report.to_dict()
+        for r, b in zip(report.recipients, back.recipients, strict=True):
+            assert type(b.reason) is Reason and type(b.responder.role) is type(r.responder.role)
+    made = Report(source="x", is_bounce=False, kind="not_bounce", problems=(Problem("x", "truncated", "cut"),))
+    assert pickle.loads(pickle.dumps(made)) == made
+    assert pickle.loads(pickle.dumps(Evidence("reason", "rule:x", "text"))) == Evidence("reason", "rule:x", "text")
