@@ -92,6 +92,28 @@ def test_mbox_reader_needs_a_blank_line_before_a_from_line():
     assert len(got) == 1 and b"From here on" in got[0].raw
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 8, 64, 1 << 18])
+def test_mbox_reader_finds_the_same_messages_whatever_the_chunk_boundaries(chunk):
+    # read a few bytes at a time, a separator, a blank line or a From line is cut anywhere
+    data = (b"junk before the first message\n"  # not a message: no blank line before the From line below
+            b"From a@example.com Mon Jan  1 00:00:00 2024\n"
+            b"not a message\n"
+            b"\n"
+            b"From b@example.com Mon Jan  1 00:00:00 2024\n"
+            b"Subject: one\n\nbody\nFrom here the body goes on\n>From x\n\n\n"
+            b"From c@example.com Mon Jan  1 00:00:00 2024\r\n"
+            b"Subject: two\r\n\r\nbody\r\n\r\n"
+            b"From d@example.com Mon Jan  1 00:00:00 2024\n"
+            b"Subject: three\n\nlast\n\n")
+    got = list(read_mbox(io.BytesIO(data), 12, chunk))
+    assert [m.offset for m in got] == [data.index(b"From b@"), data.index(b"From c@"), data.index(b"From d@")]
+    assert [m.end for m in got] == [data.index(b"From c@"), data.index(b"From d@"), len(data)]
+    whole = [b"Subject: one\n\nbody\nFrom here the body goes on\n>From x\n\n",  # one blank line of two is its own
+             b"Subject: two\r\n\r\nbody\r\n", b"Subject: three\n\nlast\n"]
+    assert [m.size for m in got] == [len(w) for w in whole]
+    assert [m.raw for m in got] == [w[:12] for w in whole]  # only the first 12 bytes are held
+
+
 def test_mbox_reader_reads_crlf_mbox():
     messages = [b"Subject: m%d\r\n\r\nbody\r\n" % i for i in range(3)]
     data = b"".join(b"From x@example.com Mon Jan  1 00:00:00 2024\r\n" + m + b"\r\n" for m in messages)

@@ -11,6 +11,7 @@ more memory than a small one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -32,46 +33,71 @@ def looks_like_mbox(head: bytes) -> bool:
     return len(first.split()) >= 3
 
 
-def read_mbox(fh: IO[bytes], keep: int) -> Iterator[MboxMessage]:
-    offset = 0  # where the current line starts
-    start = -1  # offset of the current message's From line, -1 before the first one
+# a blank line (nothing but "\r" before its "\n") and the "From " line after it; the "\n" that ends the line before
+# the blank one comes first, so that the blank line is always a whole line
+_SEPARATOR = re.compile(rb"\n(\r*\n)From ")
+CHUNK = 8192  # bytes read at a time: a read that fails (a damaged compressed mbox) loses no more than a line
+# reader's buffer did, so every message that ends before the damage is still read
+
+
+def read_mbox(fh: IO[bytes], keep: int, chunk: int = CHUNK) -> Iterator[MboxMessage]:
+    """The messages of an mbox stream, read a chunk at a time: the text between two ``From `` lines is taken whole
+    (what fits within ``keep``, and its size), not line by line."""
+    read = getattr(fh, "read1", fh.read)  # what is there (a pipe need not fill a whole chunk first)
+    # two line ends stand before the stream, so that a From line that opens it (or follows a blank line that
+    # does) is found like any other; offsets subtract them
+    buf = b"\n\n"
+    base = -2  # the stream offset of buf[0]
+    pos = 0  # where the text not yet taken starts in buf (in a message: just after a line end)
+    start = -1  # the stream offset of the current message's From line, -1 before the first one
     parts: list[bytes] = []
-    held = 0
-    size = 0
-    blank_before = True
-    pending_blank = b""  # a blank line held back: it ends the message if a From line follows
-    for line in fh:
-        n = len(line)
-        if blank_before and line.startswith(b"From "):
-            if start >= 0:
-                yield MboxMessage(start, b"".join(parts), size, offset)
-            start, parts, held, size, pending_blank = offset, [], 0, 0, b""
-            blank_before = False
-            offset += n
+    held = size = 0
+    eof = False
+
+    def take(piece: bytes) -> None:
+        nonlocal held, size
+        size += len(piece)
+        if held < keep and piece:
+            part = piece[:keep - held]
+            parts.append(part)
+            held += len(part)
+
+    while True:
+        m = _SEPARATOR.search(buf, max(pos - 1, 0))
+        if m is not None:
+            line = m.end(1)  # where the From line starts
+            nl = buf.find(b"\n", line)
+            if nl < 0 and not eof:  # the From line goes on in the next chunk
+                m = None
+        if m is None:
+            if eof:
+                break
+            # the text up to the line end before the last one, where a separator may still start, is done with:
+            # a message's text is taken, text before the first message is not a message
+            last = buf.rfind(b"\n", pos)
+            safe = buf.rfind(b"\n", pos, last) if last > pos else -1
+            if safe >= pos:
+                if start >= 0:
+                    take(buf[pos:safe + 1])
+                pos = safe + 1
+            cut = max(pos - 1, 0)
+            buf, base, pos = buf[cut:], base + cut, pos - cut
+            more = read(chunk)
+            if not more:
+                eof = True
+            buf += more
             continue
-        offset += n
-        if start < 0:
-            # text before the first From line is not a message; an mbox never has any
-            blank_before = not line.strip(b"\r\n")
-            continue
-        if pending_blank:
-            parts, held, size = _add(parts, held, size, pending_blank, keep)
-            pending_blank = b""
-        if not line.strip(b"\r\n"):
-            pending_blank = line
-            blank_before = True
-            continue
-        blank_before = False
-        parts, held, size = _add(parts, held, size, line, keep)
+        if start >= 0:
+            take(buf[pos:m.start(1)])  # the blank line before the From line belongs to neither message
+            yield MboxMessage(start, b"".join(parts), size, base + line)
+        start, parts, held, size = base + line, [], 0, 0
+        pos = len(buf) if nl < 0 else nl + 1
     if start >= 0:
-        yield MboxMessage(start, b"".join(parts), size, offset)
-
-
-def _add(parts: list[bytes], held: int, size: int, line: bytes, keep: int) -> tuple[list[bytes], int, int]:
-    size += len(line)
-    if held < keep:
-        piece = line[: keep - held]
-        parts.append(piece)
-        held += len(piece)
-    return parts, held, size
-
+        # the last message ends with the stream, less a blank line that closes it
+        end = len(buf)
+        tail = buf.rfind(b"\n", pos, end - 1) + 1 if buf.endswith(b"\n") else buf.rfind(b"\n", pos) + 1
+        tail = max(tail, pos)
+        if tail < end and not buf[tail:end].strip(b"\r\n"):
+            end = tail
+        take(buf[pos:end])
+        yield MboxMessage(start, b"".join(parts), size, base + len(buf))
