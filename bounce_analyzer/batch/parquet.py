@@ -74,7 +74,7 @@ def _recipient_records(r: Result, scanned_at: str, headers: Sequence[str]) -> li
     found = {name.lower(): value for name, value in o.headers} if o else {}
     problems = "; ".join(f"{p.kind}: {p.message}" for p in report.problems) or None
     records = []
-    for stored in recipient_rows(report):
+    for stored in recipient_rows(report, r.json):
         row: dict[str, Any] = dict(zip(_RECIPIENT_COLUMNS, stored, strict=True))
         row.update(kind=message["kind"], date=message["date"], reporting_mta=message["reporting_mta"],
                    original_message_id=message["original_message_id"],

@@ -104,7 +104,11 @@ def key(source_id: str) -> str:
     return no_surrogates(source_id)
 
 
-def _text(row: tuple[Any, ...]) -> tuple[Any, ...]:
+def _text(row: tuple[Any, ...], as_json: str | None) -> tuple[Any, ...]:
+    """The row with text SQLite can hold. The report's JSON holds every text of the report and writes each surrogate
+    (a byte that is not UTF-8) as a ``\\udXXX`` escape: where it has none, no text needs looking at one by one."""
+    if as_json is not None and "\\ud" not in as_json:
+        return row
     return tuple(no_surrogates(v) if isinstance(v, str) else v for v in row)
 
 
@@ -116,13 +120,15 @@ def message_row(report: Report, size: int | None, scanned_at: str, as_json: str,
     return _text((report.source, message_key, scanned_at, size, str(report.kind), int(report.is_bounce), report.format,
             report.reporting_mta, report.iso_date, report.subject, report.feedback_type,
             o.message_id if o else None, o.subject if o else None, o.from_ if o else None, o.list_id if o else None,
-            o.verp_recipient if o else None, problems, as_json))
+            o.verp_recipient if o else None, problems, as_json), as_json)
 
 
-def recipient_rows(report: Report) -> list[tuple[Any, ...]]:
+def recipient_rows(report: Report, as_json: str | None = None) -> list[tuple[Any, ...]]:
+    """A row for each recipient; ``as_json`` is the report's JSON, when there is one."""
     return [_text((report.source, i, r.address, r.address.rpartition("@")[2] or None, r.action, r.status, r.reply_code,
              r.reason, r.verdict, str(r.responder.role), r.responder.host, r.responder.ip, r.smtp_command,
-             r.diagnostic, r.hint, r.rule, r.fault, r.final_recipient)) for i, r in enumerate(report.recipients)]
+             r.diagnostic, r.hint, r.rule, r.fault, r.final_recipient), as_json)
+            for i, r in enumerate(report.recipients)]
 
 
 def _failure(e: sqlite3.Error) -> str:
@@ -276,7 +282,7 @@ class Store:
             cur.executemany("DELETE FROM recipients WHERE source_id = ?", [(key(r.source),) for r, _, _ in results])
             cur.executemany(_INSERT_MESSAGE, [message_row(r, size, now, js, k)
                                               for (r, size, js), k in zip(results, keyed, strict=True)])
-            cur.executemany(_INSERT_RECIPIENT, [row for r, _, _ in results for row in recipient_rows(r)])
+            cur.executemany(_INSERT_RECIPIENT, [row for r, _, js in results for row in recipient_rows(r, js)])
             cur.execute("COMMIT")
         except BaseException as e:
             if self.db.in_transaction:  # SQLite may have rolled back already (a full disk does)
