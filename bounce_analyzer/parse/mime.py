@@ -18,15 +18,20 @@ instead.
 from __future__ import annotations
 
 import email.errors
-import email.policy
 import re
 from collections.abc import Iterator
 from email.message import Message
 from typing import Any
 
+try:  # where the standard library defines it: email.policy re-exports it, but importing that costs a few ms
+    from email._policybase import compat32
+except ImportError:  # pragma: no cover - another Python
+    from email.policy import compat32
+
+COMPAT32 = compat32  # the policy of every message built here and by the feed parser
+
 MAX_DEPTH = 20  # messages inside messages; deeper ones go to the feed parser (which has its own recursion limit)
 
-_POLICY = email.policy.compat32
 
 # a run of complete header lines, as the feed parser's headerRE tells them: "name:" (printable ASCII without a colon
 # or a space, possibly empty) or a continuation starting with a space or tab; "From " lines end the run
@@ -58,7 +63,7 @@ def _part(text: str, pos: int, stop: int, in_digest: bool, depth: int) -> tuple[
     trailing line break a following boundary takes), and whether that one is a multipart."""
     if depth > MAX_DEPTH:
         raise Uncommon("deep nesting")
-    msg: Any = Message(_POLICY)  # Any: the private attributes the feed parser sets are set here too
+    msg: Any = Message(COMPAT32)  # Any: the private attributes the feed parser sets are set here too
     if in_digest:
         msg.set_default_type("message/rfc822")
     body = _headers(msg, text, pos, stop)
@@ -190,7 +195,7 @@ def _delivery_status(msg: Any, text: str, pos: int, stop: int) -> tuple[Message,
         else:
             blank = text.find("\n\n", pos, stop)
             blank = stop if blank < 0 else blank + 1
-        block: Any = Message(_POLICY)
+        block: Any = Message(COMPAT32)
         body = _headers(block, text, pos, blank)
         if block.get_content_maintype() in ("multipart", "message"):
             raise Uncommon("typed header block in a delivery-status part")
