@@ -11,6 +11,8 @@ Names are imported on first use, so that the command line starts quickly; ``dir(
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -40,13 +42,22 @@ if TYPE_CHECKING:
     from .reply import classify_reply
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bounce_analyzer' has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+def _lazy_names(package: str, where: dict[str, str]) -> Callable[[str], Any]:
+    """A package's ``__getattr__`` that imports each of its names from the module ``where`` gives on first use (and
+    keeps it, so that the next use is a plain lookup)."""
+
+    def __getattr__(name: str) -> Any:
+        module = where.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(import_module(f".{module}", package), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    return __getattr__
+
+
+__getattr__ = _lazy_names(__name__, _WHERE)
 
 
 def __dir__() -> list[str]:

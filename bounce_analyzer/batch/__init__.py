@@ -15,8 +15,9 @@ only for messages whose group is committed.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .. import _lazy_names
 
 # names are imported on first use: ``analyze`` reads its inputs through ``sources`` without loading the store
 # (sqlite3) or the worker pool (multiprocessing)
@@ -29,11 +30,4 @@ if TYPE_CHECKING:
 
 __all__ = ["Item", "Scanner", "Source", "message_key", "open_source", "scan"]
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_names(__name__, _WHERE)
