@@ -197,3 +197,406 @@ def test_a_server_cue_naming_a_missing_group_is_refused(tmp_path):
     f.write_text("schema = 1\n[[server]]\nid = \"x-y\"\nrole = \"remote\"\npattern = 'host ({HOST})'\nhost = 3\n")
     with pytest.raises(RulesError, match='server "x-y": field "host" must name one of the pattern'):
         rules_mod.load([f])
+
+
+EVERY_FIELD = r"""schema = 1
+[[reason]]
+id = "zz_outage"
+verdict = "soft"
+description = "The zz service is down."
+hint = "Try again tomorrow."
+fault = "destination"
+
+[[reason]]
+id = "zz_note"
+verdict = "none"
+description = "Not a failure."
+hint = "Nothing to do."
+
+[[reason]]
+id = "zz_gone"
+verdict = "hard"
+description = "Gone for good."
+hint = "Drop it."
+
+[[class]]
+code = "5"
+title = "Permanent failure"
+meaning = "Redefined by a user file."
+reason = "zz_outage"
+
+[[subject]]
+code = "X.9"
+title = "Zz subject"
+meaning = "Zz things."
+reason = "zz_outage"
+
+[[status]]
+code = "X.9.8"
+title = "Zz detail"
+meaning = "A zz detail."
+reason = "zz_gone"
+specific = true
+hint = "See zz."
+refs = ["zz-1"]
+
+[[status]]
+code = "5.9.7"
+title = "Zz plain"
+meaning = "Plain."
+
+[[reply]]
+code = 577
+title = "Zz reply"
+meaning = "A zz reply."
+reason = "zz_outage"
+hint = "Ask zz."
+standard = false
+used_by = "ZzMail"
+refs = ["zz-2"]
+
+[[reply]]
+code = 100
+title = "Lowest"
+meaning = "The lowest code."
+
+[[reply]]
+code = 599
+title = "Highest"
+meaning = "The highest code."
+
+[[rule]]
+id = "zz-everything"
+reason = "zz_outage"
+contains = ["ZZ Down"]
+regex = 'zz\s+offline'
+priority = 77
+status = ["5.9", "X.7.1"]
+reply = [577, "4xx", 200, 599]
+hosts = ["MX.Example.NET"]
+commands = ["RCPT", "DATA-END"]
+verdict = "by-class"
+hint = "Rule hint."
+refs = ["zz-3"]
+fault = "network"
+window = 1
+examples.match = [
+    "zz down",
+    { text = "zz offline", status = "5.9.1", reply = 577, host = "mx.example.net", command = "RCPT" },
+]
+examples.no_match = [{ text = "zz up" }]
+
+[[rule]]
+id = "zz-cue"
+reason = "zz_gone"
+concepts = ["zz_box", "zz_missing"]
+unless = ["zz_not"]
+window = 500
+priority = 0
+examples.match = ["zz box missing"]
+examples.no_match = ["zz box not missing"]
+
+[[rule]]
+id = "zz-stage-only"
+reason = "zz_gone"
+commands = ["MAIL"]
+priority = 1000
+examples.match = [{ text = "anything", command = "MAIL" }]
+examples.no_match = [{ text = "anything", command = "RCPT" }]
+
+[detect]
+bounce_subjects = ["ZZ Returned Mail"]
+lure_attachments = ["ZZ.EXE"]
+
+[[gateway]]
+name = "ZzFilter"
+hosts = ["ZzFilter.Example"]
+signatures = ["Scanned By ZzFilter"]
+
+[[concept]]
+id = "zz_box"
+kind = "subject"
+note = "a made-up subject"
+en = ["zz box"]
+de = ["zz kiste"]
+more = ["zz låda"]
+
+[[concept]]
+id = "zz_missing"
+kind = "state"
+en = ["missing"]
+ja = ["不在"]
+
+[[concept]]
+id = "zz_not"
+kind = "state"
+en = ["not"]
+
+[[server]]
+id = "zz-relay-said"
+role = "remote"
+pattern = '\bzz relay ({HOST}) \[({IP})\] said'
+host = 1
+ip = 2
+gates = ["ZZ Relay"]
+weak = true
+examples.match = [{ text = "zz relay mx.example.net [192.0.2.7] said 550", host = "mx.example.net", ip = "192.0.2.7" }]
+examples.no_match = ["zz relay said nothing"]
+
+[[server]]
+id = "zz-gave-up"
+role = "reporting"
+pattern = 'zz gave up'
+examples.match = ["zz gave up"]
+examples.no_match = ["zz went on"]
+
+[extend]
+disable = ["mailbox-full-de"]
+"""
+
+
+def test_every_field_of_every_table_is_read(tmp_path):
+    rs = rules_mod.load([_write(tmp_path, EVERY_FIELD)])
+    assert rs.reasons["zz_outage"] == rules_mod.Reason("zz_outage", "soft", "The zz service is down.",
+                                                       "Try again tomorrow.", "destination")
+    assert rs.reasons["zz_note"].fault is None  # not a failure: nobody's fault
+    assert rs.reasons["zz_gone"].fault == "unknown"  # a failure whose file says nothing
+    assert rs.classes["5"] == rules_mod.CodeEntry("5", "Permanent failure", "Redefined by a user file.", "zz_outage")
+    assert rs.subjects["X.9"] == rules_mod.CodeEntry("X.9", "Zz subject", "Zz things.", "zz_outage")
+    assert rs.statuses["X.9.8"] == rules_mod.CodeEntry("X.9.8", "Zz detail", "A zz detail.", "zz_gone", True,
+                                                       "See zz.", refs=("zz-1",))
+    assert rs.statuses["5.9.7"] == rules_mod.CodeEntry("5.9.7", "Zz plain", "Plain.")
+    assert rs.replies[577] == rules_mod.CodeEntry("577", "Zz reply", "A zz reply.", "zz_outage", False, "Ask zz.",
+                                                  False, "ZzMail", ("zz-2",))
+    assert (rs.replies[100].title, rs.replies[100].standard, rs.replies[599].title) == ("Lowest", True, "Highest")
+
+    rule = next(r for r in rs.rules if r.id == "zz-everything")
+    assert (rule.reason, rule.file, rule.contains, rule.priority) == ("zz_outage", str(tmp_path / "mine.toml"),
+                                                                      ("zz down",), 77)
+    assert rule.regex is not None and rule.regex.search("ZZ   OFFLINE")  # case-insensitive
+    assert (rule.status, rule.reply, rule.hosts, rule.commands) == (("5.9", "X.7.1"), ("577", "4xx", "200", "599"),
+                                                                    ("mx.example.net",), ("RCPT", "DATA-END"))
+    assert (rule.verdict, rule.hint, rule.refs, rule.fault, rule.window) == ("by-class", "Rule hint.", ("zz-3",),
+                                                                             "network", 1)
+    assert rule.match_examples == (rules_mod.Example("zz down"),
+                                   rules_mod.Example("zz offline", "5.9.1", 577, "mx.example.net", "RCPT", True))
+    assert rule.no_match_examples == (rules_mod.Example("zz up", whole_rule=True),)
+    assert rule.cue is None and rule.concepts == ()
+
+    cue_rule = next(r for r in rs.rules if r.id == "zz-cue")
+    assert (cue_rule.concepts, cue_rule.unless, cue_rule.window, cue_rule.priority) == (
+        ("zz_box", "zz_missing"), ("zz_not",), 500, 0)
+    assert cue_rule.cue is not None and cue_rule.cue.window == 500
+    assert cue_rule.text_matches("the zz box is missing") == "zz box is missing"
+    assert cue_rule.text_matches("the zz box is not missing") is None  # "unless" reached the cue
+    assert cue_rule.text_matches("die zz kiste: 不在") == "zz kiste: 不在"  # every language's words are read
+    assert cue_rule.text_matches("zz låda missing") == "zz låda missing"
+    assert rs.lexicon is not None and "zz_box" in rs.lexicon.subjects and "zz_missing" not in rs.lexicon.subjects
+
+    # highest priority first, the default priority for rules that name none, file order among equals
+    priorities = [r.priority for r in rs.rules]
+    assert priorities == sorted(priorities, reverse=True)
+    assert rs.rules[0].id == "zz-stage-only" and rs.rules[-1].id == "zz-cue"
+    assert next(r for r in rs.rules if r.id == "mailbox-full-storage").priority == rules_mod.PRIORITY_PATTERN
+    assert not any(r.id == "mailbox-full-de" for r in rs.rules)  # disabled by [extend]
+    stage = next(r for r in rs.rules if r.id == "zz-stage-only")
+    assert stage.guards_only and stage.text_matches("whatever") == ""
+
+    assert "zz returned mail" in rs.detect.bounce_subjects and "failure notice" in \
+        rs.detect.bounce_subjects  # added to the shipped words, lower-cased
+    assert rs.detect.lure_attachments[-1] == "zz.exe"
+    assert rs.gateways[-1] == rules_mod.Gateway("ZzFilter", ("zzfilter.example",), ("scanned by zzfilter",))
+    assert rs.gateway_for("mx1.ZZFILTER.example.") is rs.gateways[-1]
+    assert rs.gateway_signed("... scanned by zzfilter ...") is rs.gateways[-1]
+
+    relay = next(s for s in rs.servers if s.id == "zz-relay-said")
+    assert (relay.role, relay.host, relay.ip, relay.weak, relay.file) == ("remote", 1, 2, True,
+                                                                          str(tmp_path / "mine.toml"))
+    assert relay.match_examples == (("zz relay mx.example.net [192.0.2.7] said 550", "mx.example.net", "192.0.2.7"),)
+    assert relay.no_match_examples == (("zz relay said nothing", None, None),)
+    gave_up = next(s for s in rs.servers if s.id == "zz-gave-up")
+    assert (gave_up.role, gave_up.host, gave_up.ip, gave_up.weak) == ("reporting", 0, 0, False)
+    # weak cues are tried after every other one, whatever file they come from
+    weak = [s.weak for s in rs.servers]
+    assert weak == sorted(weak) and rs.servers.index(gave_up) < rs.servers.index(relay)
+    # the checks see what was read: a status guard of class 5 with reply guards of classes 4 and 2, and a stage-only
+    # rule of the highest priority that takes the shipped rules' examples at MAIL FROM
+    mine = tmp_path / "mine.toml"
+    problems = check(rs)
+    assert problems[:2] == [f'{mine}: rule "zz-everything": status guard "5.9" and reply guard "{r}" have different '
+                            "classes" for r in ("4xx", "200")]
+    assert problems[2:] and all(p.endswith(f'is taken first by rule "zz-stage-only" (zz_gone) from {mine}')
+                                for p in problems[2:])
+
+
+_REASON = '[[reason]]\nid = "zz_r"\nverdict = "soft"\ndescription = "d"\nhint = "h"\n'
+_RULE = '[[rule]]\nid = "x-y"\nreason = "blocked"\ncontains = ["a"]\n'
+_STATUS = '[[status]]\ncode = "X.99.9"\ntitle = "t"\nmeaning = "m"\n'
+_REPLY = '[[reply]]\ncode = 550\ntitle = "t"\nmeaning = "m"\n'
+_CONCEPT = '[[concept]]\nid = "zz_c"\nkind = "state"\n'
+_SERVER = '[[server]]\nid = "zz-s"\nrole = "remote"\npattern = "zz ({HOST})"\n'
+
+
+@pytest.mark.parametrize("body,message", [
+    # the file as a whole
+    ("colour = 1\n", "unknown field colour"),
+    ("colour = 1\nshade = 2\n", "unknown fields colour, shade"),
+    ("[extend]\ncolour = 1\n", "extend: unknown field colour"),
+    ("[extend]\ndisable = 1\n", 'extend: field "disable" must be a list of strings, got 1'),
+    ("[detect]\ncolour = [\"x\"]\n", "detect: unknown field colour"),
+    ("[detect]\nbounce_subjects = [1]\n", 'detect: field "bounce_subjects" must be a list of strings, got [1]'),
+    # reasons
+    ('[[reason]]\nverdict = "soft"\n', 'reason #1: field "id" is missing'),
+    ('[[reason]]\nid = 7\n', "reason #1: field \"id\" must be a string, got 7"),
+    (_REASON + 'colour = "red"\n', "reason #1: unknown field colour"),
+    (_REASON.replace("zz_r", "Zz-R"), 'reason "Zz-R": field "id" must be snake_case like "mailbox_full"'),
+    (_REASON.replace('"soft"', '"maybe"'),
+     "reason \"zz_r\": field \"verdict\" must be one of hard, soft, by-class, none, got 'maybe'"),
+    (_REASON.replace('verdict = "soft"\n', ""), 'reason "zz_r": field "verdict" is missing'),
+    (_REASON.replace('description = "d"\n', ""), 'reason "zz_r": field "description" is missing'),
+    (_REASON.replace('hint = "h"\n', ""), 'reason "zz_r": field "hint" is missing'),
+    (_REASON + 'fault = "nobody"\n', "reason \"zz_r\": field \"fault\" must be one of recipient, sender, "
+                                     "destination, network, unknown, got 'nobody'"),
+    # code tables
+    ('[[class]]\ncode = "7"\ntitle = "t"\nmeaning = "m"\n',
+     "class \"7\": field \"code\" is not a valid class code (write it as a string like '5')"),
+    ('[[subject]]\ncode = "X.a"\ntitle = "t"\nmeaning = "m"\n',
+     "subject \"X.a\": field \"code\" is not a valid subject code (write it as a string like 'X.2')"),
+    ('[[status]]\ncode = "5.1"\ntitle = "t"\nmeaning = "m"\n',
+     "status \"5.1\": field \"code\" is not a valid status code (write it as a string like 'X.2.2')"),
+    ('[[status]]\ntitle = "t"\n', 'status #1: field "code" is missing'),
+    ('[[status]]\ncode = "X.1.1"\ncolour = 1\n', "status #1: unknown field colour"),
+    (_STATUS + 'specific = "yes"\n', 'status "X.99.9": field "specific" must be true or false'),
+    (_STATUS.replace('title = "t"\n', ""), 'status "X.99.9": field "title" is missing'),
+    (_STATUS.replace('meaning = "m"\n', ""), 'status "X.99.9": field "meaning" is missing'),
+    (_STATUS + "reason = 1\n", 'status "X.99.9": field "reason" must be a string, got 1'),
+    (_STATUS + "hint = 5\n", 'status "X.99.9": field "hint" must be a string, got 5'),
+    (_STATUS + "refs = [1]\n", 'status "X.99.9": field "refs" must be a list of strings, got [1]'),
+    ('[[reply]]\ncode = 99\ntitle = "t"\nmeaning = "m"\n',
+     'reply #1: field "code" must be a 3-digit number like 550, got 99'),
+    ('[[reply]]\ncode = 600\ntitle = "t"\nmeaning = "m"\n',
+     'reply #1: field "code" must be a 3-digit number like 550, got 600'),
+    ('[[reply]]\ncode = true\ntitle = "t"\nmeaning = "m"\n',
+     'reply #1: field "code" must be a 3-digit number like 550, got True'),
+    ('[[reply]]\ncode = "550"\ntitle = "t"\nmeaning = "m"\n',
+     "reply #1: field \"code\" must be a 3-digit number like 550, got '550'"),
+    (_REPLY + "colour = 1\n", "reply #1: unknown field colour"),
+    (_REPLY + 'standard = "no"\n', 'reply 550: field "standard" must be true or false'),
+    (_REPLY.replace('title = "t"\n', ""), 'reply 550: field "title" is missing'),
+    (_REPLY.replace('meaning = "m"\n', ""), 'reply 550: field "meaning" is missing'),
+    (_REPLY + "reason = 1\n", 'reply 550: field "reason" must be a string, got 1'),
+    (_REPLY + "hint = 1\n", 'reply 550: field "hint" must be a string, got 1'),
+    (_REPLY + "used_by = 1\n", 'reply 550: field "used_by" must be a string, got 1'),
+    (_REPLY + 'refs = "x"\nhint = 2\n', 'reply 550: field "hint" must be a string, got 2'),
+    # rules
+    ('[[rule]]\nreason = "blocked"\n', 'rule #1: field "id" is missing'),
+    ('[[rule]]\nid = "x-y"\ncontains = ["a"]\n', 'rule "x-y": field "reason" is missing'),
+    (_RULE + "window = 0\n", 'rule "x-y": field "window" must be a whole number of characters from 1 to 500, got 0'),
+    (_RULE + "window = 501\n",
+     'rule "x-y": field "window" must be a whole number of characters from 1 to 500, got 501'),
+    (_RULE + "window = true\n",
+     'rule "x-y": field "window" must be a whole number of characters from 1 to 500, got True'),
+    (_RULE + 'window = "60"\n',
+     "rule \"x-y\": field \"window\" must be a whole number of characters from 1 to 500, got '60'"),
+    (_RULE + "priority = -1\n", 'rule "x-y": field "priority" must be a whole number from 0 to 1000, got -1'),
+    (_RULE + "priority = 1001\n", 'rule "x-y": field "priority" must be a whole number from 0 to 1000, got 1001'),
+    (_RULE + "priority = true\n", 'rule "x-y": field "priority" must be a whole number from 0 to 1000, got True'),
+    (_RULE + "priority = 1.5\n", 'rule "x-y": field "priority" must be a whole number from 0 to 1000, got 1.5'),
+    (_RULE + 'status = ["5.1.1.1"]\n',
+     "rule \"x-y\": field \"status\" has '5.1.1.1': write a code or prefix like \"5.1.1\", \"X.7\" or \"4\""),
+    (_RULE + 'status = ["3"]\n',
+     "rule \"x-y\": field \"status\" has '3': write a code or prefix like \"5.1.1\", \"X.7\" or \"4\""),
+    (_RULE + "reply = 199\n", "rule \"x-y\": field \"reply\" has 199: write a code like 550 or a class like \"5xx\""),
+    (_RULE + "reply = [600]\n",
+     "rule \"x-y\": field \"reply\" has 600: write a code like 550 or a class like \"5xx\""),
+    (_RULE + "reply = [true]\n",
+     "rule \"x-y\": field \"reply\" has True: write a code like 550 or a class like \"5xx\""),
+    (_RULE + 'reply = ["6xx"]\n',
+     "rule \"x-y\": field \"reply\" has '6xx': write a code like 550 or a class like \"5xx\""),
+    (_RULE + 'reply = ["5xxx"]\n',
+     "rule \"x-y\": field \"reply\" has '5xxx': write a code like 550 or a class like \"5xx\""),
+    (_RULE + 'commands = ["QUIT"]\n', "rule \"x-y\": field \"commands\" has 'QUIT': use CONNECT, HELO, EHLO, "
+                                      "STARTTLS, AUTH, MAIL, RCPT, DATA, DATA-END"),
+    (_RULE + "hosts = [1]\n", 'rule "x-y": field "hosts" must be a list of strings, got [1]'),
+    (_RULE + "hint = 1\n", 'rule "x-y": field "hint" must be a string, got 1'),
+    (_RULE + "refs = 1\n", 'rule "x-y": field "refs" must be a list of strings, got 1'),
+    (_RULE + "unless = 1\n", 'rule "x-y": field "unless" must be a list of strings, got 1'),
+    (_RULE + "concepts = 1\n", 'rule "x-y": field "concepts" must be a list of strings, got 1'),
+    (_RULE + "status = 1\n", 'rule "x-y": field "status" must be a list of strings, got 1'),
+    (_RULE + "commands = 1\n", 'rule "x-y": field "commands" must be a list of strings, got 1'),
+    (_RULE + 'fault = "nobody"\n', "rule \"x-y\": field \"fault\" must be one of recipient, sender, destination, "
+                                   "network, unknown, got 'nobody'"),
+    (_RULE + "fault = 1\n", 'rule "x-y": field "fault" must be a string, got 1'),
+    (_RULE.replace('["a"]', '["a", " "]'),
+     'rule "x-y": field "contains" has an empty string, which would match everything'),
+    (_RULE + 'examples = "x"\n', 'rule "x-y": field "examples" must be a table with "match" and "no_match" lists'),
+    (_RULE + "examples.colour = 1\n", 'rule "x-y" examples: unknown field colour'),
+    (_RULE + 'examples.match = "x"\n', 'rule "x-y": field "examples.match" must be a list'),
+    (_RULE + 'examples.no_match = "x"\n', 'rule "x-y": field "examples.no_match" must be a list'),
+    (_RULE + "examples.match = [1]\n", 'rule "x-y": examples.match entries must be strings or tables, got 1'),
+    (_RULE + 'examples.match = [{ text = "a", reply = "550" }]\n',
+     "rule \"x-y\": examples.match: \"reply\" must be a number like 550, got '550'"),
+    (_RULE + 'examples.no_match = [{ text = "a", reply = true }]\n',
+     'rule "x-y": examples.no_match: "reply" must be a number like 550, got True'),
+    (_RULE + 'examples.match = [{ text = "a", colour = 1 }]\n', 'rule "x-y" examples.match: unknown field colour'),
+    (_RULE + 'examples.match = [{ status = "5.1.1" }]\n', 'rule "x-y": field "text" is missing'),
+    (_RULE + 'examples.match = [{ text = "a", status = 5 }]\n', 'rule "x-y": field "status" must be a string, got 5'),
+    (_RULE + 'examples.match = [{ text = "a", host = 5 }]\n', 'rule "x-y": field "host" must be a string, got 5'),
+    (_RULE + 'examples.match = [{ text = "a", command = 5 }]\n',
+     'rule "x-y": field "command" must be a string, got 5'),
+    # gateways
+    ('[[gateway]]\nhosts = []\n', 'gateway #1: field "name" is missing'),
+    ('[[gateway]]\nname = "G"\ncolour = 1\n', "gateway #1: unknown field colour"),
+    ('[[gateway]]\nname = "G"\nhosts = 1\n', 'gateway "G": field "hosts" must be a list of strings, got 1'),
+    ('[[gateway]]\nname = "G"\nsignatures = [1]\n',
+     'gateway "G": field "signatures" must be a list of strings, got [1]'),
+    # concepts
+    ('[[concept]]\nkind = "state"\n', 'concept #1: field "id" is missing'),
+    (_CONCEPT + "colour = 1\n", "concept #1: unknown field colour"),
+    (_CONCEPT.replace("zz_c", "Zz"), 'concept "Zz": field "id" must be snake_case like "mailbox" or "not_found"'),
+    (_CONCEPT.replace('kind = "state"\n', ""), 'concept "zz_c": field "kind" is missing'),
+    (_CONCEPT.replace('"state"', '"thing"'),
+     "concept \"zz_c\": field \"kind\" must be \"subject\" or \"state\", got 'thing'"),
+    (_CONCEPT + 'en = ["Word"]\n',
+     "concept \"zz_c\": en: 'Word': words are lower-case, non-empty, without outer spaces"),
+    (_CONCEPT + 'de = [" wort"]\n',
+     "concept \"zz_c\": de: ' wort': words are lower-case, non-empty, without outer spaces"),
+    (_CONCEPT + 'more = ["* "]\n',
+     "concept \"zz_c\": more: '* ': words are lower-case, non-empty, without outer spaces"),
+    (_CONCEPT + 'ja = ["*"]\n', "concept \"zz_c\": ja: '*': words are lower-case, non-empty, without outer spaces"),
+    (_CONCEPT + "fr = 1\n", 'concept "zz_c": field "fr" must be a list of strings, got 1'),
+    # server cues
+    ('[[server]]\nrole = "remote"\n', 'server #1: field "id" is missing'),
+    (_SERVER + "colour = 1\n", "server #1: unknown field colour"),
+    (_SERVER.replace("zz-s", "Zz_S"), 'server "Zz_S": field "id" must be kebab-case like "host-said"'),
+    (_SERVER.replace('"remote"', '"gateway"'),
+     "server \"zz-s\": field \"role\" must be \"remote\" or \"reporting\", got 'gateway'"),
+    (_SERVER.replace('role = "remote"\n', ""), 'server "zz-s": field "role" is missing'),
+    (_SERVER.replace('pattern = "zz ({HOST})"\n', ""), 'server "zz-s": field "pattern" is missing'),
+    (_SERVER + "gates = 1\n", 'server "zz-s": field "gates" must be a list of strings, got 1'),
+    (_SERVER + "host = 2\n", "server \"zz-s\": field \"host\" must name one of the pattern's groups (1 to 1) or 0, "
+                             "got 2"),
+    (_SERVER + "ip = -1\n", "server \"zz-s\": field \"ip\" must name one of the pattern's groups (1 to 1) or 0, "
+                            "got -1"),
+    (_SERVER + "ip = true\n", "server \"zz-s\": field \"ip\" must name one of the pattern's groups (1 to 1) or 0, "
+                              "got True"),
+    (_SERVER + 'host = "1"\n', "server \"zz-s\": field \"host\" must name one of the pattern's groups (1 to 1) or "
+                               "0, got '1'"),
+    (_SERVER + 'weak = "yes"\n', 'server "zz-s": field "weak" must be true or false'),
+    (_SERVER + 'examples = "x"\n',
+     'server "zz-s": field "examples" must be a table with "match" and "no_match" lists'),
+    (_SERVER + "examples.colour = 1\n", 'server "zz-s" examples: unknown field colour'),
+    (_SERVER + 'examples.match = "x"\n', 'server "zz-s": field "examples.match" must be a list'),
+    (_SERVER + 'examples.no_match = "x"\n', 'server "zz-s": field "examples.no_match" must be a list'),
+    (_SERVER + "examples.match = [1]\n", 'server "zz-s": examples.match entries must be strings or tables, got 1'),
+    (_SERVER + 'examples.no_match = [{ text = "a", port = 1 }]\n',
+     'server "zz-s" examples.no_match: unknown field port'),
+    (_SERVER + 'examples.match = [{ host = "a" }]\n', 'server "zz-s": field "text" is missing'),
+    (_SERVER + 'examples.match = [{ text = "a", host = 1 }]\n', 'server "zz-s": field "host" must be a string, got 1'),
+    (_SERVER + 'examples.match = [{ text = "a", ip = 1 }]\n', 'server "zz-s": field "ip" must be a string, got 1'),
+])
+def test_each_bad_field_gets_its_own_message(tmp_path, body, message):
+    path = _write(tmp_path, "schema = 1\n" + body)
+    with pytest.raises(RulesError) as e:
+        rules_mod.load([path])
+    assert str(e.value) == f"{path}: {message}"
