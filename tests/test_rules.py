@@ -3,6 +3,7 @@ file, the rule and the field."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -600,3 +601,167 @@ def test_each_bad_field_gets_its_own_message(tmp_path, body, message):
     with pytest.raises(RulesError) as e:
         rules_mod.load([path])
     assert str(e.value) == f"{path}: {message}"
+
+
+CHECKED = r"""schema = 1
+[[reason]]
+id = "zz_gone"
+verdict = "hard"
+description = "d"
+hint = "Suppress the address."
+fault = "recipient"
+
+[[reason]]
+id = "zz_vague"
+verdict = "soft"
+description = "d"
+hint = "Suppress the address if it keeps failing."
+fault = "unknown"
+
+[[reason]]
+id = "zz_ip"
+verdict = "soft"
+description = "d"
+hint = "Ask the blocklist to delist the sending IP."
+fault = "sender"
+
+[[reason]]
+id = "delivered"
+verdict = "none"
+description = "d"
+hint = "Nothing to do."
+
+[[status]]
+code = "X.9.1"
+title = "t"
+meaning = "m"
+reason = "zz_vague"
+hint = "Remove the address."
+
+[[status]]
+code = "X.9.2"
+title = "t"
+meaning = "m"
+reason = "zz_ip"
+hint = "Unsubscribe them."
+
+[[status]]
+code = "5.9.4"
+title = "t"
+meaning = "m"
+reason = "delivered"
+
+[[rule]]
+id = "zz-gone-hard"
+reason = "zz_gone"
+contains = ["zz gone"]
+verdict = "hard"
+examples.match = ["zz gone"]
+examples.no_match = ["zz here"]
+
+[[rule]]
+id = "zz-unknown-fault"
+reason = "zz_ip"
+fault = "unknown"
+hint = "Suppress the address."
+contains = ["zz unsure"]
+examples.match = ["zz unsure"]
+examples.no_match = ["zz sure"]
+
+[[rule]]
+id = "zz-ip-hard"
+reason = "zz_ip"
+verdict = "hard"
+contains = ["zz ip"]
+examples.match = ["zz ip"]
+examples.no_match = ["zz up"]
+
+[[rule]]
+id = "zz-guarded-first"
+reason = "zz_ip"
+contains = ["shared words"]
+status = ["5.9"]
+priority = 70
+examples.match = [{ text = "shared words", status = "5.9.9" }]
+examples.no_match = [{ text = "shared words", status = "4.9.9" }]
+
+[[rule]]
+id = "zz-plain-first"
+reason = "zz_vague"
+contains = ["shared words"]
+priority = 60
+examples.match = ["shared words"]
+examples.no_match = ["shared"]
+
+[[rule]]
+id = "zz-later"
+reason = "zz_gone"
+contains = ["shared"]
+priority = 50
+examples.match = ["shared words", { text = "shared words", status = "5.9.1" }, "shared alone"]
+examples.no_match = ["nothing"]
+
+[[rule]]
+id = "zz-odd-classes"
+reason = "zz_gone"
+contains = ["zz mixed"]
+status = ["5.9"]
+reply = ["4xx"]
+examples.match = [{ text = "zz mixed", status = "5.9.9", reply = 450 }]
+examples.no_match = ["zz"]
+
+[[rule]]
+id = "zz-mixed-on-purpose"
+reason = "zz_gone"
+contains = ["zz mixed"]
+status = ["5.9"]
+reply = ["4xx"]
+examples.match = [{ text = "zz mixed", status = "5.9.9", reply = 450 }]
+examples.no_match = ["zz"]
+
+[[rule]]
+id = "zz-same-class"
+reason = "zz_gone"
+contains = ["zz same"]
+status = ["5.9", "X.9"]
+reply = ["5xx", 550]
+examples.match = [{ text = "zz same", status = "5.9.9", reply = 550 }]
+examples.no_match = ["zz"]
+
+[[rule]]
+id = "zz-no-examples"
+reason = "zz_gone"
+contains = ["zz none"]
+
+[[rule]]
+id = "zz-wrong-examples"
+reason = "zz_gone"
+contains = ["zz wrong"]
+examples.match = ["zz right", { text = "zz wrong", reply = 450 }]
+examples.no_match = ["zz wrong"]
+reply = ["5xx"]
+"""
+
+
+def test_check_names_every_problem_of_a_rule_set(tmp_path):
+    path = _write(tmp_path, CHECKED)
+    rs = rules_mod._build([(path, rules_mod.PRIORITY_PATTERN)])
+    bad_code = rules_mod.CodeEntry("X.9.3", "t", "m", "nope")
+    rs = replace(rs, statuses={**rs.statuses, "X.9.3": bad_code})
+    rule = f'{path}: rule "'
+    assert check(rs) == [
+        f'{rule}zz-odd-classes": status guard "5.9" and reply guard "4xx" have different classes',
+        f'{rule}zz-no-examples": has no examples.match',
+        f'{rule}zz-no-examples": has no examples.no_match',
+        f"{rule}zz-wrong-examples\": example should match but does not: 'zz right'",
+        f"{rule}zz-wrong-examples\": example should match but does not: 'zz wrong'",
+        f"{rule}zz-wrong-examples\": example should not match but does: 'zz wrong'",
+        'status "5.9.4": a failure code cannot mean "delivered"',
+        'status "X.9.3": unknown reason "nope"',
+        'code "X.9.2": its reason\'s fault is "sender" but its hint says to drop the address',
+        f'{rule}zz-ip-hard": a hard verdict for a failure whose fault is "sender"',
+        f"{rule}zz-later\": its example 'shared words' is taken first by rule \"zz-plain-first\" (zz_vague) from "
+        f"{path}",
+        f"{rule}zz-later\": its example 'shared words' is taken first by rule \"zz-guarded-first\" (zz_ip) from "
+        f"{path}",
+    ]
