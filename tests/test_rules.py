@@ -765,3 +765,99 @@ def test_check_names_every_problem_of_a_rule_set(tmp_path):
         f"{rule}zz-later\": its example 'shared words' is taken first by rule \"zz-guarded-first\" (zz_ip) from "
         f"{path}",
     ]
+
+
+def test_ablated_drops_the_provider_files_named(shipped):
+    providers = rules_mod.RULES_DIR / "providers"
+    from_google = {r.id for r in shipped.rules if Path(r.file) == providers / "google.toml"}
+    from_providers = {r.id for r in shipped.rules if Path(r.file).parent == providers}
+    assert from_google and from_providers > from_google
+    without_google = rules_mod.ablated(shipped, ("google",))
+    assert {r.id for r in without_google.rules} == {r.id for r in shipped.rules} - from_google
+    generic = rules_mod.ablated(shipped, ("vendor",))
+    assert {r.id for r in generic.rules} == {r.id for r in shipped.rules} - from_providers
+    assert generic.reasons is shipped.reasons and generic.statuses is shipped.statuses  # only rules are dropped
+    assert rules_mod.ablated(shipped, ("vendors",)).rules == shipped.rules  # a name is a file's, whole
+
+
+def test_a_gateway_is_found_by_a_domain_suffix_never_by_a_bare_top_level_label(tmp_path):
+    rs = rules_mod.load([_write(tmp_path, 'schema = 1\n[[gateway]]\nname = "Odd"\nhosts = ["example", '
+                                          '"filter.example.net"]\n')])
+    assert rs.gateway_for("mx.filter.example.net").name == "Odd"
+    assert rs.gateway_for("FILTER.example.net.").name == "Odd"
+    assert rs.gateway_for("example.net") is None
+    assert rs.gateway_for("mx.example") is None  # "example" alone is a top-level label, not a domain
+    assert rs.gateway_for(None) is None and rs.gateway_for("") is None
+
+
+def test_a_rules_file_that_cannot_be_read_is_named(tmp_path):
+    with pytest.raises(RulesError) as e:
+        rules_mod.read_toml(tmp_path, "rules file", RulesError)
+    assert str(e.value) == f"{tmp_path}: cannot read rules file: Is a directory"
+
+
+@pytest.mark.parametrize("prefix,status,expected", [
+    ("X.7", "5.7.1", True), ("X.7", "4.7.0", True), ("X.7", "5.1.7", False), ("5", "5.2.2", True),
+    ("5", "4.2.2", False), ("5.1.1", "5.1.1", True), ("5.1.1", "5.1.10", False), ("X.1.1", "4.1.1", True),
+    ("5.1.1", "5.1", False),
+])
+def test_status_guards(prefix, status, expected):
+    assert rules_mod.status_matches(prefix, status) is expected
+
+
+@pytest.mark.parametrize("pattern,reply,expected", [
+    ("5xx", 550, True), ("5xx", 450, False), ("4xx", 421, True), ("550", 550, True), ("550", 551, False),
+])
+def test_reply_guards(pattern, reply, expected):
+    assert rules_mod.reply_matches(pattern, reply) is expected
+
+
+@pytest.mark.parametrize("suffix,host,expected", [
+    ("example.net", "example.net", True), ("example.net", "MX.Example.NET.", True),
+    ("example.net", "badexample.net", False), ("example.net", "example.net.evil.test", False),
+])
+def test_host_guards(suffix, host, expected):
+    assert rules_mod.host_matches(suffix, host) is expected
+
+
+def test_every_guard_of_a_rule_must_hold():
+    rule = rules_mod.Rule("r", "blocked", "f", contains=("x",), status=("X.7",), reply=("5xx",),
+                          hosts=("example.net",), commands=("RCPT",))
+    assert rule.guards_hold("5.7.1", 550, ("mx.example.net",), "RCPT")
+    assert not rule.guards_hold("5.1.1", 550, ("mx.example.net",), "RCPT")
+    assert not rule.guards_hold(None, 550, ("mx.example.net",), "RCPT")
+    assert not rule.guards_hold("5.7.1", 450, ("mx.example.net",), "RCPT")
+    assert not rule.guards_hold("5.7.1", None, ("mx.example.net",), "RCPT")
+    assert not rule.guards_hold("5.7.1", 550, ("mx.example.org",), "RCPT")
+    assert not rule.guards_hold("5.7.1", 550, (), "RCPT")
+    assert rule.guards_hold("5.7.1", 550, ("", "mx.example.org", "example.net"), "RCPT")  # any of the hosts
+    assert not rule.guards_hold("5.7.1", 550, ("mx.example.net",), "MAIL")
+    assert not rule.guards_hold("5.7.1", 550, ("mx.example.net",))
+    assert rules_mod.Rule("r", "blocked", "f", contains=("x",)).guards_hold(None, None, ())
+
+
+def _rule(n: int, **kw):
+    return rules_mod.Rule(f"r{n}", "blocked", "f", **kw)
+
+
+def test_the_needle_index_finds_each_rules_strings_and_gates_its_patterns():
+    import regex
+
+    rules = [
+        _rule(0, contains=("no such user", "unknown user")),
+        _rule(1, contains=("ok",)),  # shorter than a three-character piece
+        _rule(2, regex=regex.compile(r"quota\s+exceeded")),  # gated by "quota" and "exceeded"
+        _rule(3, regex=regex.compile(r"\d{3}")),  # nothing required: always worth running
+        _rule(4, status=("5.1.1",)),  # guards only
+    ]
+    index = rules_mod.NeedleIndex(rules)
+    assert index.guards_only == frozenset({4})
+    assert index.cued == frozenset()
+    found, gated = index.matches("550 unknown user, ok")
+    assert found == {0: "unknown user", 1: "ok"}
+    assert gated == {3}
+    found, gated = index.matches("mailbox quota was exceeded")
+    assert found == {}
+    assert gated == {2, 3}  # gated by its words; the pattern itself decides later
+    found, gated = index.matches("quota only")
+    assert gated == {3}
