@@ -333,6 +333,16 @@ id = "zz_not"
 kind = "state"
 en = ["not"]
 
+[[concept]]
+id = "zz_flip"
+kind = "subject"
+en = ["flip"]
+
+[[concept]]
+id = "zz_flip"
+kind = "state"
+en = ["flop"]
+
 [[server]]
 id = "zz-relay-said"
 role = "remote"
@@ -393,6 +403,8 @@ def test_every_field_of_every_table_is_read(tmp_path):
     assert cue_rule.text_matches("die zz kiste: 不在") == "zz kiste: 不在"  # every language's words are read
     assert cue_rule.text_matches("zz låda missing") == "zz låda missing"
     assert rs.lexicon is not None and "zz_box" in rs.lexicon.subjects and "zz_missing" not in rs.lexicon.subjects
+    # a concept defined again keeps its words and takes the kind it was given last
+    assert rs.lexicon.concepts["zz_flip"] == ("flip", "flop") and "zz_flip" not in rs.lexicon.subjects
 
     # highest priority first, the default priority for rules that name none, file order among equals
     priorities = [r.priority for r in rs.rules]
@@ -861,3 +873,10 @@ def test_the_needle_index_finds_each_rules_strings_and_gates_its_patterns():
     assert gated == {2, 3}  # gated by its words; the pattern itself decides later
     found, gated = index.matches("quota only")
     assert gated == {3}
+
+
+def test_check_reads_a_rule_set_made_in_code_whose_rule_names_a_reason_it_lacks(shipped):
+    rule = rules_mod.Rule("made-in-code", "no_such_reason", "code", contains=("zz",))
+    problems = check(replace(shipped, rules=(rule,)))
+    assert problems[:2] == ['code: rule "made-in-code": has no examples.match',
+                            'code: rule "made-in-code": has no examples.no_match']
