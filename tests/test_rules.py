@@ -880,3 +880,52 @@ def test_check_reads_a_rule_set_made_in_code_whose_rule_names_a_reason_it_lacks(
     problems = check(replace(shipped, rules=(rule,)))
     assert problems[:2] == ['code: rule "made-in-code": has no examples.match',
                             'code: rule "made-in-code": has no examples.no_match']
+
+
+def test_the_shipped_files_load_in_their_order_with_their_priorities():
+    d = rules_mod.RULES_DIR
+    patterns = sorted((d / "patterns").glob("*.toml"))
+    providers = sorted((d / "providers").glob("*.toml"))
+    assert patterns and providers
+    expected = [(d / n, 30) for n in ("reasons.toml", "status-codes.toml", "reply-codes.toml", "detect.toml",
+                                      "gateways.toml", "servers.toml")]
+    expected += [(f, 30) for f in patterns] + [(d / "cues.toml", 27)] + [(f, 80) for f in providers]
+    assert rules_mod.shipped_files() == expected
+
+
+def test_the_shipped_tables_are_all_there(shipped):
+    assert shipped.replies[552].reason == "mailbox_full"
+    assert shipped.classes["5"].title and shipped.subjects["X.1"].reason == "user_unknown"
+    assert any(g.name == "Mimecast" for g in shipped.gateways)
+    assert any(s.id == "host-said" for s in shipped.servers)
+
+
+@pytest.mark.parametrize("guard", ['status = ["5.7"]', "reply = [554]", 'hosts = ["example.net"]',
+                                   'commands = ["DATA"]'])
+def test_a_rule_may_match_on_a_guard_alone(tmp_path, guard):
+    rs = rules_mod.load([_write(tmp_path, f'schema = 1\n[[rule]]\nid = "zz-guard"\nreason = "blocked"\n{guard}\n')])
+    assert next(r for r in rs.rules if r.id == "zz-guard").guards_only
+
+
+def test_a_server_cue_whose_pattern_does_not_compile_is_named(tmp_path):
+    path = _write(tmp_path, "schema = 1\n" + _SERVER.replace("zz ({HOST})", "zz ("))
+    with pytest.raises(RulesError) as e:
+        rules_mod.load([path])
+    assert str(e.value) == f'{path}: server "zz-s": field "pattern" does not compile: missing ) at position 4'
+
+
+def test_a_server_cue_without_examples_loads_and_the_check_asks_for_them(tmp_path):
+    path = _write(tmp_path, "schema = 1\n" + _SERVER + "host = 1\n")
+    rs = rules_mod.load([path])
+    cue = next(s for s in rs.servers if s.id == "zz-s")
+    assert (cue.host, cue.match_examples, cue.no_match_examples) == (1, (), ())
+    assert f'{path}: server "zz-s": needs examples.match and examples.no_match' in check(rs)
+
+
+def test_loaded_rules_are_kept_in_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOUNCE_ANALYZER_CACHE_DIR", str(tmp_path / "cache"))
+    mine = _write(tmp_path, 'schema = 1\n[[rule]]\nid = "zz-cached"\nreason = "blocked"\ncontains = ["zz"]\n')
+    first = rules_mod.load([mine])
+    assert len(list((tmp_path / "cache").glob("rules-*.pickle"))) == 1
+    again = rules_mod.load([mine])
+    assert [r.id for r in again.rules] == [r.id for r in first.rules]
