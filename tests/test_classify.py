@@ -200,6 +200,14 @@ reason = "zz_both"
 contains = ["zorgle"]
 regex = 'frob\d'
 priority = 800
+hint = "Rule hint."
+
+[[rule]]
+id = "zz-status-guarded"
+reason = "zz_both"
+contains = ["zz status"]
+status = ["5.9"]
+priority = 700
 """
 
 
@@ -227,3 +235,54 @@ def test_a_rule_matches_by_its_words_or_by_its_pattern(mine):
     assert decide("550 zorgle here", "diagnostic", None, 550, (), mine).rule == "zz-word-or-pattern"
     assert decide("550 frob7 here", "diagnostic", None, 550, (), mine).rule == "zz-word-or-pattern"
     assert decide("550 frob here", "diagnostic", None, 550, (), mine).rule != "zz-word-or-pattern"
+
+
+def test_a_rules_decision_carries_its_hint_and_the_words_that_decided(mine):
+    d = decide("550 zorgle here", "diagnostic", None, 550, (), mine)
+    assert (d.reason, d.rule, d.priority, d.hint) == ("zz_both", "zz-word-or-pattern", 800, "Rule hint.")
+    assert d.evidence == Evidence("reason", "rule:zz-word-or-pattern", "diagnostic: 550 zorgle here")
+    # a long text is quoted from 40 characters before the words that decided, 160 characters in all
+    text = "x" * 100 + " 550 zorgle " + "y" * 300
+    d = decide(text, "notice", None, 550, (), mine)
+    i = text.index("zorgle")
+    assert d.evidence.text == "notice: " + " ".join(text[i - 40:i + 120].split())
+
+
+def test_the_status_reaches_the_rules_guards(mine):
+    r = _classify(Finding("a@example.net", status="5.9.1", diagnostic="550 zz status", diagnostic_type="smtp"), mine)
+    assert r.rule == "zz-status-guarded"
+    r = _classify(Finding("a@example.net", status="4.9.1", diagnostic="450 zz status", diagnostic_type="smtp"), mine)
+    assert r.rule != "zz-status-guarded"
+
+
+def test_only_the_start_of_a_notice_is_read_when_nothing_else_is_said(mine):
+    def rule_for(notice: str) -> str:
+        return _classify(Finding("a@example.net"), mine, notice=notice).rule
+
+    assert rule_for("x" * 3993 + " zorgle") == "zz-word-or-pattern"  # ends at character 4000
+    assert rule_for("x" * 3994 + " zorgle") != "zz-word-or-pattern"  # its last letter is the 4001st
+
+
+def test_a_delivered_recipient(shipped):
+    r = _classify(Finding("a@example.net", action="delivered", status="2.0.0", diagnostic="250 ok",
+                          diagnostic_type="smtp", remote_mta="mx.example.net"), shipped)
+    assert (r.action, r.status, r.reason, r.rule, r.verdict, r.fault, r.remote_mta) == (
+        "delivered", "2.0.0", "delivered", "action", None, None, "mx.example.net")
+    assert Evidence("reason", "dsn:Action", "delivered") in r.evidence
+
+
+def test_a_filtering_gateway_named_by_the_notice(shipped):
+    r = classify(Finding("a@example.net", diagnostic="550 rejected"), notice="", reporting_mta="mx.example.org",
+                 dsn_gateway="relay7.mimecast.com", rules=shipped)
+    assert (r.responder.role, r.responder.host) == (Role.GATEWAY, None)
+    assert r.responder.evidence == "relay7.mimecast.com is a Mimecast filtering gateway"
+
+
+def test_the_server_named_in_the_notices_words_about_the_recipient(shipped):
+    f = Finding("a@example.net", diagnostic="", context="host mx.example.net[192.0.2.1] said: 550 5.1.1 unknown")
+    r = responder_for(f, None, "relay.example.org", None, shipped)
+    assert (r.role, r.host, r.ip) == (Role.REMOTE, "mx.example.net", "192.0.2.1")
+
+
+def test_a_success_status_is_read():
+    assert pick_codes(Finding("a@example.net", action="delivered", status="2.0.0"))[0] == "2.0.0"

@@ -110,3 +110,8 @@ def test_the_subject_right_after_a_state_is_nearer_than_one_a_character_later() 
                   subjects=("zz_recipient", "aa_sender"))
     assert Cue(lex, ("zz_recipient", "unknown")).match("不存在收件人地") == "不存在收件人"
     assert Cue(lex, ("aa_sender", "unknown")).match("不存在收件人地") is None
+
+
+def test_a_cue_of_subjects_alone_is_anchored_on_its_first() -> None:
+    assert Cue(LEX, ("recipient",)).match("the mailbox") == "mailbox"
+    assert Cue(LEX, ("system", "recipient")).match("server said: mailbox") == "server said: mailbox"

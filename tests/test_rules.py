@@ -706,11 +706,38 @@ examples.match = ["shared words"]
 examples.no_match = ["shared"]
 
 [[rule]]
+id = "zz-reply-first"
+reason = "zz_ip"
+contains = ["replied words"]
+reply = [551]
+priority = 70
+examples.match = [{ text = "replied words", reply = 551 }]
+examples.no_match = [{ text = "replied words", reply = 550 }]
+
+[[rule]]
+id = "zz-stage-first"
+reason = "zz_ip"
+contains = ["staged words"]
+commands = ["DATA"]
+priority = 70
+examples.match = [{ text = "staged words", command = "DATA" }]
+examples.no_match = [{ text = "staged words", command = "RCPT" }]
+
+[[rule]]
+id = "zz-vague-hard"
+reason = "zz_vague"
+verdict = "hard"
+contains = ["zz vague"]
+examples.match = ["zz vague"]
+examples.no_match = ["zz"]
+
+[[rule]]
 id = "zz-later"
 reason = "zz_gone"
 contains = ["shared"]
 priority = 50
-examples.match = ["shared words", { text = "shared words", status = "5.9.1" }, "shared alone"]
+examples.match = ["shared words", { text = "shared words", status = "5.9.1" }, "shared alone",
+                  { text = "shared replied words", reply = 551 }, { text = "shared staged words", command = "DATA" }]
 examples.no_match = ["nothing"]
 
 [[rule]]
@@ -776,6 +803,10 @@ def test_check_names_every_problem_of_a_rule_set(tmp_path):
         f"{path}",
         f"{rule}zz-later\": its example 'shared words' is taken first by rule \"zz-guarded-first\" (zz_ip) from "
         f"{path}",
+        f"{rule}zz-later\": its example 'shared replied words' is taken first by rule \"zz-reply-first\" (zz_ip) "
+        f"from {path}",
+        f"{rule}zz-later\": its example 'shared staged words' is taken first by rule \"zz-stage-first\" (zz_ip) "
+        f"from {path}",
     ]
 
 
@@ -920,6 +951,18 @@ def test_a_server_cue_without_examples_loads_and_the_check_asks_for_them(tmp_pat
     cue = next(s for s in rs.servers if s.id == "zz-s")
     assert (cue.host, cue.match_examples, cue.no_match_examples) == (1, (), ())
     assert f'{path}: server "zz-s": needs examples.match and examples.no_match' in check(rs)
+
+
+def test_a_server_cues_examples_are_checked(tmp_path):
+    path = _write(tmp_path, "schema = 1\n" + _SERVER + 'host = 1\nexamples.match = [{ text = "zz mx.example.net", '
+                                                   'host = "mx.example.org" }, "nothing"]\n'
+                                                   'examples.no_match = ["zz mx.example.net", "zz"]\n')
+    problems = [p for p in check(rules_mod.load([path])) if 'server "zz-s"' in p]
+    where = f'{path}: server "zz-s"'
+    assert problems == [f"{where}: example 'zz mx.example.net' reads host 'mx.example.net' and IP None, not "
+                        "'mx.example.org' and None",
+                        f"{where}: example should match but does not: 'nothing'",
+                        f"{where}: example should not match but does: 'zz mx.example.net'"]
 
 
 def test_loaded_rules_are_kept_in_the_cache(tmp_path, monkeypatch):
