@@ -286,3 +286,22 @@ def test_the_server_named_in_the_notices_words_about_the_recipient(shipped):
 
 def test_a_success_status_is_read():
     assert pick_codes(Finding("a@example.net", action="delivered", status="2.0.0"))[0] == "2.0.0"
+
+
+def test_cues_read_the_servers_reply_inside_a_coded_summary():
+    from bounce_analyzer.classify.engine import server_words
+
+    wrapped = "5.1.0 - unknown address error 550-'5.7.1 relaying is not allowed for this client'"
+    assert server_words(wrapped) == "550-'5.7.1 relaying is not allowed for this client'"
+    assert server_words("550 5.1.1 unknown user") == "550 5.1.1 unknown user"  # no summary: the whole text
+    assert server_words("5.1.1 unknown user") == "5.1.1 unknown user"  # a summary quoting no reply
+
+
+def test_a_user_server_cue_is_read_in_the_notices_words_too(tmp_path):
+    path = tmp_path / "servers.toml"
+    path.write_text("schema = 1\n[[server]]\nid = \"zz-relay\"\nrole = \"remote\"\n"
+                    "pattern = '''\\bzz relay ({HOST}) answered'''\nhost = 1\n", encoding="utf-8")
+    rules = rules_mod.load([path])
+    f = Finding("a@example.net", diagnostic="", context="zz relay mx9.example.net answered 550 no")
+    r = responder_for(f, None, "relay.example.org", None, rules)
+    assert (r.role, r.host) == (Role.REMOTE, "mx9.example.net")

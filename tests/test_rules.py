@@ -972,3 +972,19 @@ def test_loaded_rules_are_kept_in_the_cache(tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache").glob("rules-*.pickle"))) == 1
     again = rules_mod.load([mine])
     assert [r.id for r in again.rules] == [r.id for r in first.rules]
+
+
+def test_a_rule_says_which_words_made_it_match(tmp_path):
+    rs = rules_mod.load([_write(tmp_path, EVERY_FIELD)])
+    rule = next(r for r in rs.rules if r.id == "zz-everything")
+    assert rule.text_matches("it is zz down now") == "zz down"
+    assert rule.text_matches("it is zz   offline now") == "zz   offline"
+    assert rule.text_matches("it is zz up now") is None
+
+
+def test_a_runaway_pattern_is_stopped_at_the_time_limit():
+    import regex
+
+    rule = rules_mod.Rule("slow", "blocked", "f", regex=regex.compile(r"(a|aa)+$"))
+    with pytest.raises(TimeoutError):
+        rule.text_matches("a" * 60 + "!", timeout=0.05)
