@@ -19,7 +19,8 @@ function changes, so a second run only runs what changed (``mutmut run NAME`` ju
 the checks and the rules loader, about 3,300 mutants) are listed as mutmut names them, N are drawn with
 ``random.Random(SEED)``, and only those are run and reported, with the score as an estimate of the whole
 population's and its 95% (Wilson) interval. The same seed draws the same mutants as long as the mutated code is
-unchanged. ``--survivors`` runs again only the drawn mutants that were not killed (after new tests).
+unchanged. ``--survivors`` runs again only the drawn mutants that were not killed and are not listed as equivalent
+(after new tests).
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1, help="the sample's seed (default 1)")
     ap.add_argument("--module", default="bounce_analyzer.classify.", help="the sample's population: mutant names "
                     "starting with this (default bounce_analyzer.classify.)")
-    ap.add_argument("--survivors", action="store_true", help="with --sample: run only the drawn mutants not killed")
+    ap.add_argument("--survivors", action="store_true", help="with --sample: run only the drawn mutants "
+                    "not killed nor listed as equivalent")
     args = ap.parse_args()
     drawn: list[str] = []
     if args.sample is not None:
@@ -136,8 +138,8 @@ def main() -> int:
         print(f"sample: {len(drawn)} of the {len(everyone)} mutants of {args.module}* (seed {args.seed})")
         names = drawn
         if args.survivors:
-            states = results()
-            names = [n for n in drawn if states.get(n) != "killed"]
+            states, same = results(), equivalent()
+            names = [n for n in drawn if states.get(n) != "killed" and n not in same]
         args.only = names
     if not args.report and not (args.sample is not None and not args.only):
         env = dict(os.environ, BOUNCE_ANALYZER_SAMPLE_ENDINGS="lf")
