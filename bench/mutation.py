@@ -19,8 +19,8 @@ function changes, so a second run only runs what changed (``mutmut run NAME`` ju
 the checks and the rules loader, about 3,300 mutants) are listed as mutmut names them, N are drawn with
 ``random.Random(SEED)``, and only those are run and reported, with the score as an estimate of the whole
 population's and its 95% (Wilson) interval. The same seed draws the same mutants as long as the mutated code is
-unchanged. ``--survivors`` runs again only the drawn mutants that were not killed and are not listed as equivalent
-(after new tests).
+unchanged. ``--survivors`` runs again only the drawn mutants that survived (not killed, not timed out, not listed as
+equivalent), after new tests.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def main() -> int:
         names = drawn
         if args.survivors:
             states, same = results(), equivalent()
-            names = [n for n in drawn if states.get(n) != "killed" and n not in same]
+            names = [n for n in drawn if states.get(n) not in ("killed", "timeout") and n not in same]
         args.only = names
     if not args.report and not (args.sample is not None and not args.only):
         env = dict(os.environ, BOUNCE_ANALYZER_SAMPLE_ENDINGS="lf")

@@ -500,7 +500,7 @@ _SERVER = '[[server]]\nid = "zz-s"\nrole = "remote"\npattern = "zz ({HOST})"\n'
     (_REPLY + "reason = 1\n", 'reply 550: field "reason" must be a string, got 1'),
     (_REPLY + "hint = 1\n", 'reply 550: field "hint" must be a string, got 1'),
     (_REPLY + "used_by = 1\n", 'reply 550: field "used_by" must be a string, got 1'),
-    (_REPLY + 'refs = "x"\nhint = 2\n', 'reply 550: field "hint" must be a string, got 2'),
+    (_REPLY + "refs = [1]\n", 'reply 550: field "refs" must be a list of strings, got [1]'),
     # rules
     ('[[rule]]\nreason = "blocked"\n', 'rule #1: field "id" is missing'),
     ('[[rule]]\nid = "x-y"\ncontains = ["a"]\n', 'rule "x-y": field "reason" is missing'),
