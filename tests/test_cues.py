@@ -81,3 +81,37 @@ def test_cues_read_the_quoted_reply_not_the_wrapper_around_it() -> None:
            b"550-'5.7.1 relaying is not allowed for this client'\n")
     r = analyze(raw).recipients[0]
     assert r.reason != "user_unknown"
+
+
+def test_a_concept_near_the_state_on_either_side_the_closest_one_counts() -> None:
+    # two words of the subject around the state: the stretch runs to the closer one
+    assert Cue(LEX, ("recipient", "unknown"), window=40).match("user xxxxxxxxxxxxxxxxxxxx unknown mailbox") == \
+        "unknown mailbox"
+
+
+def test_the_window_reaches_exactly_its_width() -> None:
+    # "mailbox" ends 11 characters after "unknown" ends: inside a window of 11, outside one of 10
+    text = "unknown xx mailbox"
+    assert Cue(LEX, ("unknown", "recipient"), window=11).match(text) == text
+    assert Cue(LEX, ("unknown", "recipient"), window=10).match(text) is None
+
+
+def test_a_word_ends_where_its_last_character_says() -> None:
+    lex = Lexicon({"code": ["no-1", "rule."], "unknown": ["unknown"]})
+    assert Cue(lex, ("code", "unknown")).match("unknown no-1") == "unknown no-1"
+    assert Cue(lex, ("code", "unknown")).match("unknown no-12") is None  # a digit goes on the word
+    assert Cue(lex, ("code", "unknown")).match("unknown rule.x") == "unknown rule."  # after a dot, anything
+
+
+def test_the_subject_right_after_a_state_is_nearer_than_one_a_character_later() -> None:
+    # in a script without spaces a subject can start where the state ends; one that starts a character later is
+    # further away, whatever the names of the concepts
+    lex = Lexicon({"zz_recipient": ["收件人"], "aa_sender": ["件人地"], "unknown": ["不存在"]},
+                  subjects=("zz_recipient", "aa_sender"))
+    assert Cue(lex, ("zz_recipient", "unknown")).match("不存在收件人地") == "不存在收件人"
+    assert Cue(lex, ("aa_sender", "unknown")).match("不存在收件人地") is None
+
+
+def test_a_cue_of_subjects_alone_is_anchored_on_its_first() -> None:
+    assert Cue(LEX, ("recipient",)).match("the mailbox") == "mailbox"
+    assert Cue(LEX, ("system", "recipient")).match("server said: mailbox") == "server said: mailbox"
