@@ -343,7 +343,13 @@ def test_no_progress_bar_in_a_pipe_and_one_on_a_terminal(tmp_path):
     assert b"\r" not in piped.stderr and b"msg/s" not in piped.stderr and piped.stderr == b""
     from .conftest import on_terminal
 
-    returncode, seen = on_terminal("scan", "--format", "none", "--no-summary", str(SAMPLES), stream="stderr")
+    # a folder big enough that the bar is drawn again after its start (the samples alone take a fraction of a second)
+    box = tmp_path / "box"
+    for copy in range(8):
+        for i, (eml, _) in enumerate(PAIRS):
+            (box / str(copy)).mkdir(parents=True, exist_ok=True)
+            (box / str(copy) / f"{i}.eml").write_bytes(eml.read_bytes())
+    returncode, seen = on_terminal("scan", "--format", "none", "--no-summary", str(box), stream="stderr")
     assert returncode == 0
     assert b"\r" in seen
     # a folder is counted in bytes, with a percentage and the time left
