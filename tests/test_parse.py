@@ -1,0 +1,95 @@
+"""The helpers under the readers: encoded words, charsets, header blocks, dates, delivery-status field names, the
+feed parser's line buffer and the time limit every pattern runs under."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import time
+
+import pytest
+
+from bounce_analyzer.parse import bounded as rx
+from bounce_analyzer.parse import dsn
+from bounce_analyzer.parse.dates import notice_date
+from bounce_analyzer.parse.message import (
+    decode_encoded_words,
+    parse_bytes,
+    parse_headers_text,
+    part_text,
+)
+
+
+def test_base64_words_in_either_case_and_with_a_stray_character():
+    assert decode_encoded_words("=?utf-8?b?SGVsbG8=?=") == "Hello"
+    assert decode_encoded_words("=?utf-8?B?SGVsbG8=?=") == "Hello"
+    # 13 characters: the stray last one is dropped and the twelve before it still decode
+    assert decode_encoded_words("=?utf-8?B?SGVsbG8gV29yb?=") == "Hello Wor"
+
+
+def test_an_encoded_word_is_read_in_its_own_charset():
+    # KOI8-R bytes that Windows-1252 (the last resort) would turn into Latin letters
+    assert decode_encoded_words("=?koi8-r?Q?=F0=D2=C9=D7=C5=D4?=") == "Привет"
+    assert decode_encoded_words("=?iso-8859-2?Q?=B1?=") == "ą"
+
+
+def test_a_text_part_is_read_in_its_declared_charset():
+    msg = parse_bytes(b"Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xc3\xa9\n")
+    # the bytes of UTF-8 "é" read as Latin-1, as declared: two characters
+    assert part_text(msg) == "caf\u00c3\u00a9\n"
+
+
+def test_a_header_block_keeps_its_values_whole():
+    msg = parse_headers_text("Subject: Xmas greetings\nFrom:\t XX <a@example.com>\n")
+    assert msg["subject"] == "Xmas greetings"
+    assert msg["from"] == "XX <a@example.com>"
+
+
+def test_a_date_without_seconds_or_with_a_four_digit_year_under_100_is_read_by_the_general_parser():
+    def date_of(value: str) -> str | None:
+        return notice_date(parse_bytes(f"Date: {value}\nSubject: x\n\nbody\n".encode()))
+
+    assert date_of("Thu, 29 Apr 1999 23:34 +0900") == "1999-04-29T14:34:00+00:00"
+    # the general parser reads a year under 100 as the last century's or this one's, as mail has always done
+    assert date_of("Thu, 29 Apr 0099 23:34:45 +0000") == "1999-04-29T23:34:45+00:00"
+    assert date_of("Thu, 29 Apr 1999 23:34:45 +0900") == "1999-04-29T14:34:45+00:00"
+
+
+def test_a_date_is_given_in_utc_whatever_the_machine_s_zone(monkeypatch):
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset is not on this system")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        msg = parse_bytes(b"Date: Thu, 29 Apr 1999 23:34 +0200\nSubject: x\n\nbody\n")
+        assert notice_date(msg) == "1999-04-29T21:34:00+00:00"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_delivery_status_field_is_named_exactly():
+    fields = dsn.parse_fields("Final-Recipient: rfc822; a@example.net\nStatusX: 5.1.1\nAction: failed\n")
+    (block,) = fields.recipients
+    assert block.fields == {"final-recipient": "rfc822; a@example.net", "action": "failed"}
+
+
+def test_the_feed_parser_ends_a_part_only_at_its_boundary_line():
+    # carriage returns send the message to the feed parser, whose line buffer is ours
+    raw = (b"Content-Type: multipart/mixed; boundary=abc\r\n\r\n--abc\r\nContent-Type: text/plain\r\n\r\none\r\n"
+           b"--abcX\r\ntwo\r\n--abc--\r\n")
+    ours = parse_bytes(raw)
+    theirs = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert [p.get_payload() for p in ours.get_payload()] == [p.get_payload() for p in theirs.get_payload()]
+    assert "--abcX" in ours.get_payload()[0].get_payload()
+
+
+def test_every_pattern_runs_under_the_time_limit():
+    runaway = rx.compile(r"(a|aa)+$")
+    token = rx.TIMEOUT.set(0.05)
+    try:
+        for run in (rx.match, rx.search):
+            with pytest.raises(TimeoutError):
+                run(runaway, "a" * 40 + "!")
+    finally:
+        rx.TIMEOUT.reset(token)
