@@ -19,7 +19,7 @@ from typing import Any
 
 import regex
 
-from bounce_analyzer.parse.mime import COMPAT32, Uncommon, read_message
+from bounce_analyzer.parse.mime import Uncommon, compat32, read_message
 
 ORIGINAL_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global",
                             "message/global-headers", "text/rfc822-header"})
@@ -102,7 +102,7 @@ def parse_bytes(raw: bytes) -> Message:
 
 def feed_parse(text: str) -> Message:
     """The standard library's feed parser (compat32) with the faster line buffer."""
-    parser = email.feedparser.FeedParser(policy=COMPAT32)
+    parser = email.feedparser.FeedParser(policy=compat32)
     parser._input = _Lines()  # type: ignore[attr-defined]
     parser.feed(text)
     return parser.close()

@@ -24,11 +24,9 @@ from email.message import Message
 from typing import Any
 
 try:  # where the standard library defines it: email.policy re-exports it, but importing that costs a few ms
-    from email._policybase import compat32
+    from email._policybase import compat32 as compat32  # the policy of every message built here and by the feed parser
 except ImportError:  # pragma: no cover - another Python
-    from email.policy import compat32
-
-COMPAT32 = compat32  # the policy of every message built here and by the feed parser
+    from email.policy import compat32 as compat32
 
 MAX_DEPTH = 20  # messages inside messages; deeper ones go to the feed parser (which has its own recursion limit)
 
@@ -63,7 +61,7 @@ def _part(text: str, pos: int, stop: int, in_digest: bool, depth: int) -> tuple[
     trailing line break a following boundary takes), and whether that one is a multipart."""
     if depth > MAX_DEPTH:
         raise Uncommon("deep nesting")
-    msg: Any = Message(COMPAT32)  # Any: the private attributes the feed parser sets are set here too
+    msg: Any = Message(compat32)  # Any: the private attributes the feed parser sets are set here too
     if in_digest:
         msg.set_default_type("message/rfc822")
     body = _headers(msg, text, pos, stop)
@@ -195,7 +193,7 @@ def _delivery_status(msg: Any, text: str, pos: int, stop: int) -> tuple[Message,
         else:
             blank = text.find("\n\n", pos, stop)
             blank = stop if blank < 0 else blank + 1
-        block: Any = Message(COMPAT32)
+        block: Any = Message(compat32)
         body = _headers(block, text, pos, blank)
         if block.get_content_maintype() in ("multipart", "message"):
             raise Uncommon("typed header block in a delivery-status part")
