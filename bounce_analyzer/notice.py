@@ -23,7 +23,7 @@ _TAG = rx.compile(r"<(?:style|script)\b.*?</(?:style|script)>|<[^>]{0,2000}>", r
 _ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#39;": "'"}
 
 
-_ANGLE_ADDRESS = rx.compile(r"<([^<>]+)>")
+_ANGLE_ADDRESS = rx.Needing(r"<([^<>]+)>", need="<")
 
 
 def _html_to_text(html: str) -> str:
@@ -150,7 +150,7 @@ def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
 
 def _sender_address(msg: Message) -> str:
     value = header(msg, "from")
-    m = rx.search(_ANGLE_ADDRESS, value)
+    m = _ANGLE_ADDRESS.search(value)
     return (m.group(1) if m else value).strip().lower()
 
 

@@ -93,3 +93,32 @@ def test_every_pattern_runs_under_the_time_limit():
                 run(runaway, "a" * 40 + "!")
     finally:
         rx.TIMEOUT.reset(token)
+
+
+def test_a_needing_pattern_answers_as_the_pattern_alone_and_runs_under_the_time_limit():
+    reply = rx.Needing(r"(?<!\d)([245]\d\d)[ -]([245]\.\d{1,3}\.\d{1,3})", need=r"[245]\.\d")
+    alone = rx.compile(reply.pattern.pattern)
+    texts = ["550 5.1.1 unknown", "said: 451-4.7.1 later", "550 only", "5.1.1 only", "x 550 5.1.1", "", "2.0.0",
+             "codes 550 5.1.1 and 421 4.4.2"]
+    for text in texts:
+        for pos in range(len(text) + 1):
+            ours, theirs = reply.search(text, pos), rx.search(alone, text, pos)
+            assert (ours and ours.span()) == (theirs and theirs.span()), (text, pos)
+        assert [m.span() for m in reply.finditer(text)] == [m.span() for m in rx.finditer(alone, text)]
+        assert (reply.match(text) and reply.match(text).span()) == (rx.match(alone, text) and
+                                                                   rx.match(alone, text).span())  # type: ignore[union-attr]
+    assert rx.Needing(r"^>>>\s*rcpt", rx.I, need=">>>").search("x\n>>> RCPT TO") is None  # ^ is the text's start
+    assert rx.Needing(r"RCPT", rx.I, need="rcpt").search(">>> rcpt") is not None  # the piece follows the flags
+    runaway = rx.Needing(r"(a|aa)+$", need="a")
+    token = rx.TIMEOUT.set(0.05)
+    try:
+        with pytest.raises(TimeoutError):
+            runaway.search("a" * 40 + "!")
+    finally:
+        rx.TIMEOUT.reset(token)
+
+
+@pytest.mark.parametrize("need", [r"\d+", "a*", "(ab)", "a|b", "x?", r"\d{3}"])
+def test_a_needed_piece_must_have_a_fixed_width(need):
+    with pytest.raises(ValueError, match="fixed-width"):
+        rx.Needing("abc", need=need)

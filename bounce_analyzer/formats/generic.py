@@ -75,7 +75,8 @@ _GENERATED = rx.compile(rf"\(\s*(?:generated|expanded)\s+from:?\s*<?({ADDR})>?\s
 _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-path|from:|reply-to:)\s*<?({ADDR})",
                              rx.I)
 _SENDER_WORDS = rx.compile(r"mail\s+from|sender|envelope-from|return-path|from:|reply-to:")  # on lower-case text
-_CODE_LINE = rx.compile(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d")
+_CODE_LINE = rx.Needing(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d",
+                        need=r"[245][.\d]\d")
 # "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com."
 _SELF_HOST = rx.Gated(r"\b(?:mail\s+system|mail\s+transport|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|"
                       r"mail\s+delivery\s+(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program)\s+(?:at|on|of)?"
@@ -269,7 +270,7 @@ def transcript_stages(notice: str) -> Transcript:
                 if host:
                     t.hosts.setdefault(address, host)
             continue
-        if not (stripped.startswith("<<<") and stripped[4:5] in "45" and rx.search(_CODE_LINE, stripped[:12])):
+        if not (stripped.startswith("<<<") and stripped[4:5] in "45" and _CODE_LINE.search(stripped[:12])):
             continue
         if not last:
             # a reply with no command sent before it: the server's greeting or its last word, still from that host
@@ -297,19 +298,19 @@ def transcript_stages(notice: str) -> Transcript:
 
 
 # a block of message headers ("Subject: ...", "Date: ...") is a quoted copy of the original, not a diagnostic
-_HEADER_LINE = rx.compile(r"^(?:subject|from|to|cc|date|message-id|reply-to|mime-version|content-type|received|"
-                          r"return-path|x-[\w-]+)[ \t]*:", rx.I)
+_HEADER_LINE = rx.Needing(r"^(?:subject|from|to|cc|date|message-id|reply-to|mime-version|content-type|received|"
+                          r"return-path|x-[\w-]+)[ \t]*:", rx.I, need=":")
 _ANY_HEADER = rx.compile(r"^[A-Za-z][\w-]{0,40}:[ \t]")
 
 
 def _headers_only(text: str) -> bool:
     lines = text.split("\n")
-    return bool(rx.match(_HEADER_LINE, lines[0])) and all(rx.match(_ANY_HEADER, line) for line in lines)
+    return bool(_HEADER_LINE.match(lines[0])) and all(rx.match(_ANY_HEADER, line) for line in lines)
 
 
 def _best_block(texts: list[str]) -> str:
     texts = [t for t in texts if not _headers_only(t)]
-    with_code = [t for t in texts if rx.search(_CODE_LINE, t)]
+    with_code = [t for t in texts if _CODE_LINE.search(t)]
     if with_code:
         return max(with_code, key=len)
     non_empty = [t for t in texts if t]
@@ -320,7 +321,7 @@ def _best_block(texts: list[str]) -> str:
 def code_paragraphs(notice: str) -> str:
     """The paragraphs of a notice that quote an SMTP reply (Gmail and Exchange put it away from the address).
     The text is searched once; the last few answers are kept, since the parser and the analyzer both ask."""
-    hits = [m.start() for m in rx.finditer(_CODE_LINE, notice)]
+    hits = [m.start() for m in _CODE_LINE.finditer(notice)]
     if not hits:
         return ""
     out: list[str] = []
@@ -387,7 +388,7 @@ def _scored(notice: str, excluded: _Excluded, bounce: Bounce) -> list[Finding]:
         if "@" not in line or len(line) > 1000:
             continue
         low = line.lower()
-        coded = bool(rx.search(_CODE_LINE, line))
+        coded = bool(_CODE_LINE.search(line))
         for m in rx.finditer(_ADDR, line):
             address = _clean(m.group(0))
             before = low[max(0, m.start() - 12):m.start()]
@@ -432,7 +433,7 @@ class GenericText:
     @staticmethod
     def _finish(notice: str, findings: list[Finding]) -> None:
         """The server's reply for a lone recipient whose block lacks it, and each recipient's SMTP stage."""
-        if len(findings) == 1 and not rx.search(_CODE_LINE, findings[0].diagnostic):
+        if len(findings) == 1 and not _CODE_LINE.search(findings[0].diagnostic):
             # a notice that puts the server's reply away from the address (Gmail, Exchange)
             quoted = code_paragraphs(notice)
             if quoted:

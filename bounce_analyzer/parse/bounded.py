@@ -7,6 +7,7 @@ turns into a problem on the report.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TypeAlias, cast
@@ -44,6 +45,34 @@ class Gated:
         if self.gates is not None and not any(map(low.__contains__, self.gates)):
             return None
         return search(self.pattern, text)
+
+
+# what makes a pattern's width vary or its matching backtrack: repetition, groups, alternatives
+_NOT_FIXED = re.compile(r"(?<!\\)[*+?{}|()]")
+
+
+class Needing:
+    """A pattern run only on texts that hold ``need``, a piece every match of it contains: a fixed-width pattern (no
+    repetition, group or alternative, checked here), which the standard library's ``re`` finds in linear time with no
+    time limit. The time limit reads the process's CPU clock twice a call, which costs more than most searches of a
+    short text, so a text that cannot match is turned away before it."""
+
+    __slots__ = ("_need", "pattern")
+
+    def __init__(self, pattern: str, flags: int = 0, *, need: str) -> None:
+        if _NOT_FIXED.search(need):
+            raise ValueError(f"not a fixed-width piece: {need!r}")
+        self.pattern = compile(pattern, flags)
+        self._need = re.compile(need, re.IGNORECASE if flags & I else 0).search
+
+    def search(self, text: str, pos: int = 0) -> Match | None:
+        return search(self.pattern, text, pos) if self._need(text, pos) else None
+
+    def match(self, text: str) -> Match | None:
+        return match(self.pattern, text) if self._need(text) else None
+
+    def finditer(self, text: str) -> Iterator[Match]:
+        return finditer(self.pattern, text) if self._need(text) else iter(())
 
 
 def search(pattern: Pattern, text: str, pos: int = 0) -> Match | None:

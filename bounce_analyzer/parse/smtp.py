@@ -4,6 +4,7 @@ the server that gave the answer. Only values present in the text are returned; n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import bounded as rx
 
@@ -11,25 +12,28 @@ IP = r"(?:\d{1,3}(?:\.\d{1,3}){3}|(?:IPv6:)?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}
 HOST = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}(?:\.[A-Za-z0-9_-]{1,63}){0,10}\.?"
 
 # 5.1.1 — class 2/4/5, no leading zeros; not a piece of an IP address or version number
-_STATUS = rx.compile(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?![\w]|\.\d)")
+_STATUS = rx.Needing(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?![\w]|\.\d)", need=r"[245]\.\d")
 # 550 5.1.1 / 550-5.1.1 / 550 (followed by text)
-_PAIR = rx.compile(r"(?<![\w.:/=+%])([245][0-5]\d)(?:[\s-]|\s*#)\s*[('\"]?([245]\.\d{1,3}\.\d{1,3})(?![\w]|\.\d)")
-_REPLY = rx.compile(r"(?<![\w./=+%,-])(?<!\d:)([245][0-5]\d)(?=[\s-](?!\d{1,3}\.\d{1,3}\.\d{1,3}\.\d)|[:,][ :]|\s*$|"
+_PAIR = rx.Needing(r"(?<![\w.:/=+%])([245][0-5]\d)(?:[\s-]|\s*#)\s*[('\"]?([245]\.\d{1,3}\.\d{1,3})(?![\w]|\.\d)",
+                   need=r"[245]\.\d")
+_REPLY = rx.Needing(r"(?<![\w./=+%,-])(?<!\d:)([245][0-5]\d)(?=[\s-](?!\d{1,3}\.\d{1,3}\.\d{1,3}\.\d)|[:,][ :]|\s*$|"
                     r"\s*[\]'\")])"
-                    r"(?!\s*(?:bytes|kb|mb|seconds?|secs?|minutes?|days?|hours?)\b)")
+                    r"(?!\s*(?:bytes|kb|mb|seconds?|secs?|minutes?|days?|hours?)\b)", need=r"[245][0-5]\d")
 
 
 def _valid_status(cls: str, subject: str, detail: str) -> bool:
     return not ((len(subject) > 1 and subject[0] == "0") or (len(detail) > 1 and detail[0] == "0"))
 
 
+# the readers and the classifier ask about the same diagnostic several times: the last answers are kept
+@lru_cache(maxsize=256)
 def find_status(text: str, *, successes: bool = False) -> str | None:
     """The first RFC 3463 failure code (4/5) in the text; success codes (2) too when asked, for a Status field.
     (A lone 2.x.y in free text is more often a version number than a status.)"""
     if not text:
         return None
     found2 = None
-    for m in rx.finditer(_STATUS, text):
+    for m in _STATUS.finditer(text):
         cls, subject, detail = m.groups()
         if not _valid_status(cls, subject, detail):
             continue
@@ -40,21 +44,23 @@ def find_status(text: str, *, successes: bool = False) -> str | None:
     return found2 if successes else None
 
 
+@lru_cache(maxsize=256)
 def find_reply(text: str) -> int | None:
     """The SMTP reply code, preferring one that stands next to an enhanced code (``550 5.1.1``)."""
     if not text:
         return None
-    m = rx.search(_PAIR, text)
+    m = _PAIR.search(text)
     if m:
         return int(m.group(1))
-    m = rx.search(_REPLY, text)
+    m = _REPLY.search(text)
     return int(m.group(1)) if m else None
 
 
+@lru_cache(maxsize=256)
 def find_pair(text: str, *, bare_reply: bool = True) -> tuple[int | None, str | None]:
     """Reply code and enhanced code as they stand together in the text, else each found on its own.
     ``bare_reply=False`` ignores a reply code that stands alone (in text an MTA wrote, 255 is an exit status)."""
-    m = rx.search(_PAIR, text) if text else None
+    m = _PAIR.search(text) if text else None
     if m:
         cls, subject, detail = m.group(2).split(".")
         if _valid_status(cls, subject, detail):
@@ -76,7 +82,7 @@ _COMMAND = rx.Gated(
     r"\b(?:in\s+reply\s+to|after|during|in\s+response\s+to|while\s+sending|response\s+to)\s+(?:the\s+)?"
     r"(?:pipelined\s+|initial\s+)?(mail\s+from|rcpt\s+to|end\s+of\s+data|end\s+of\s+message|data|helo|ehlo|lhlo|"
     r"starttls|auth|xforward|initial\s+connection|connection|greeting|banner|sending\s+message\s+body)\b", rx.I)
-_TRANSCRIPT = rx.compile(r"^>>>\s*(MAIL|RCPT|DATA|HELO|EHLO|STARTTLS|AUTH|QUIT|\.)\b", rx.I | rx.M)
+_TRANSCRIPT = rx.Needing(r"^>>>\s*(MAIL|RCPT|DATA|HELO|EHLO|STARTTLS|AUTH|QUIT|\.)\b", rx.I | rx.M, need=">>>")
 # the command named in upper case in any language: "en réponse à la commande RCPT TO", "nach RCPT TO:"
 _BARE_COMMAND = rx.Gated(r"\b(RCPT\s+TO|MAIL\s+FROM|STARTTLS|EHLO|HELO)\b")
 _QMAIL = rx.Gated(r"does not like (recipient|sender)|failed after I sent the message|"
@@ -115,7 +121,7 @@ def find_command(text: str) -> str | None:
     m = _TAGGED_COMMAND.search(text, low)
     if m:
         return _TAGS[m.group(1)]
-    m = rx.search(_TRANSCRIPT, text)
+    m = _TRANSCRIPT.search(text)
     if m:
         word = m.group(1).upper()
         return "DATA-END" if word == "." else {"HELO": "HELO", "EHLO": "EHLO"}.get(word, word)
