@@ -290,3 +290,32 @@ def test_raw_header_values_as_compat32_keeps_them():
     msg = parse_bytes(READ["continuations keep their line breaks"])
     assert msg._headers == [("Subject", "a\n\tb\n  c"), ("X-E", "\n ")]
     assert parse_bytes(READ["an envelope line first"]).get_unixfrom() == "From sender@example.com Mon Jan 1"
+
+
+def test_the_type_and_boundary_read_from_the_header_list_are_the_standard_methods_answers():
+    from email.message import Message
+
+    from bounce_analyzer.parse.mime import _boundary, _content_type
+
+    # what a value read from bytes can hold: ASCII, and surrogates for the other bytes
+    pieces = ["multipart/mixed", "Multipart/Report", ";", " ", '"', "=", "boundary", "BOUNDARY", "abc", "<", ">",
+              "\t", "report-type", "/", "b*", "\\", "\udce9", "\n ", "'", "(", ")"]
+    rng = random.Random(7)
+    for _ in range(20000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        msg = Message()
+        if rng.random() < 0.9:
+            msg._headers.append(("Content-Type", value))  # as the reader stores a field: the raw value
+        if rng.random() < 0.2:
+            msg._headers.append(("content-type", "text/plain"))
+        assert (_boundary(msg), _content_type(msg)) == (msg.get_boundary(), msg.get_content_type()), value
+    # parameters as senders write them: quoted or not, in angle brackets, with semicolons inside quotes
+    names = ["boundary", "Boundary", " boundary ", "report-type", "charset", ""]
+    values = ["abc", '"abc"', '"<abc>"', "<abc>", '"a;b"', '"a b "', '"', '""', "", '"abc', 'ab"c"', "\udce9"]
+    for _ in range(20000):
+        params = "".join(f"{rng.choice([';', '; ', ' ;'])}{rng.choice(names)}{rng.choice(['=', ' = ', ''])}"
+                         f"{rng.choice(values)}" for _ in range(rng.randint(0, 3)))
+        value = rng.choice(["multipart/mixed", "multipart/report", "text/plain", "", "boundary=x"]) + params
+        msg = Message()
+        msg._headers.append(("Content-Type", value))
+        assert (_boundary(msg), _content_type(msg)) == (msg.get_boundary(), msg.get_content_type()), value

@@ -21,6 +21,7 @@ import email.errors
 import re
 from collections.abc import Iterator
 from email.message import Message
+from email.utils import unquote
 from typing import Any
 
 try:  # where the standard library defines it: email.policy re-exports it, but importing that costs a few ms
@@ -41,6 +42,55 @@ _LAST_HEADER_LINE = re.compile(r"[\041-\071\073-\176]*:|[\t ]")
 _FIELD = re.compile(r"([\041-\071\073-\176]*):[ \t]*([^\n]*(?:\n[\t ][^\n]*)*)\n?")
 
 
+# What Message.get, get_content_type and get_boundary give, read straight from the header list the reader built: the
+# standard methods go through the policy and rebuild the parameter list on every call. A value with bytes outside
+# ASCII (which compat32 turns into a Header object) or an RFC 2231 parameter or a backslash (which the standard
+# library unescapes in steps) is left to the standard methods.
+_NON_ASCII = "\0"
+
+
+def _field(msg: Any, name: str) -> str | None:
+    """The first value of the header ``name`` (lower case) as compat32's ``get`` gives it, ``None`` when absent, or
+    ``_NON_ASCII``."""
+    for key, value in msg._headers:
+        if key.lower() == name:
+            return value if value.isascii() else _NON_ASCII
+    return None
+
+
+def _content_type(msg: Any) -> str:
+    value = _field(msg, "content-type")
+    if value is None:
+        return str(msg.get_default_type())
+    if value is _NON_ASCII:
+        return str(msg.get_content_type())
+    ctype = value.partition(";")[0].strip().lower()
+    return ctype if ctype.count("/") == 1 else "text/plain"
+
+
+def _boundary(msg: Any) -> str | None:
+    value = _field(msg, "content-type")
+    if value is None:
+        return None
+    if value is _NON_ASCII or "\\" in value or "*" in value:
+        return msg.get_boundary()  # type: ignore[no-any-return]
+    # the parameters as email.message._parseparam splits them: at semicolons outside double quotes
+    rest = ";" + value
+    while rest[:1] == ";":
+        rest = rest[1:]
+        end = rest.find(";")
+        while end > 0 and rest.count('"', 0, end) % 2:
+            end = rest.find(";", end + 1)
+        if end < 0:
+            end = len(rest)
+        name, _, param = rest[:end].partition("=")
+        rest = rest[end:]
+        if name.strip().lower() == "boundary":
+            # unquoted once when the parameters are decoded and once more when the boundary is read
+            return unquote(unquote(param.strip())).rstrip()
+    return None
+
+
 class Uncommon(Exception):
     """The input has a shape this reader leaves to the feed parser; the message says which."""
 
@@ -51,7 +101,7 @@ def read_message(text: str) -> Message:
     if "\r" in text:
         raise Uncommon("carriage return")
     root = _part(text, 0, len(text), False, 0)[0]
-    if root.get_content_maintype() == "multipart" and not root.is_multipart():
+    if _content_type(root).startswith("multipart/") and not root.is_multipart():
         root.defects.append(email.errors.MultipartInvariantViolationDefect())
     return root
 
@@ -65,7 +115,7 @@ def _part(text: str, pos: int, stop: int, in_digest: bool, depth: int) -> tuple[
     if in_digest:
         msg.set_default_type("message/rfc822")
     body = _headers(msg, text, pos, stop)
-    ctype = msg.get_content_type()
+    ctype = _content_type(msg)
     if ctype == "message/delivery-status":
         return _delivery_status(msg, text, body, stop)
     maintype = ctype.split("/", 1)[0]
@@ -125,14 +175,17 @@ def _trim_last(last: Any, multipart: bool) -> None:
 
 
 def _multipart(msg: Any, ctype: str, text: str, body: int, stop: int, depth: int) -> None:
-    boundary = msg.get_boundary()
+    boundary = _boundary(msg)
     if boundary is None:
         msg.defects.append(email.errors.NoBoundaryInMultipartDefect())
         msg._payload = text[body:stop]
         return
     if "\n" in boundary:  # from a folded header: no line is that boundary, but a search of the text may find it
         raise Uncommon("line break in a boundary")
-    if str(msg.get("content-transfer-encoding", "8bit")).lower() not in ("7bit", "8bit", "binary"):
+    cte = _field(msg, "content-transfer-encoding")
+    if cte is _NON_ASCII:
+        cte = str(msg.get("content-transfer-encoding"))
+    if ("8bit" if cte is None else cte).lower() not in ("7bit", "8bit", "binary"):
         msg.defects.append(email.errors.InvalidMultipartContentTransferEncodingDefect())
     lines = _boundary_lines("--" + boundary, text, body, stop)
     first = next(lines, None)
@@ -195,7 +248,7 @@ def _delivery_status(msg: Any, text: str, pos: int, stop: int) -> tuple[Message,
             blank = stop if blank < 0 else blank + 1
         block: Any = Message(compat32)
         body = _headers(block, text, pos, blank)
-        if block.get_content_maintype() in ("multipart", "message"):
+        if _content_type(block).startswith(("multipart/", "message/")):
             raise Uncommon("typed header block in a delivery-status part")
         block._payload = text[body:blank]
         blocks.append(block)
