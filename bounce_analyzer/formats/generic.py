@@ -189,6 +189,10 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
         if m:
             address, rest = m.group(1), m.group(2)
         else:
+            # the label and its colon stand before the address, the line's first "@": without them, no label line
+            head = line[:line.find("@")].lower()
+            if (":" not in head and "：" not in head) or not any(w in head for w in _LABEL_WORDS):
+                continue
             m = rx.match(_LABEL_LINE, line)
             if not m or not any(w in m.group(1).lower() for w in _LABEL_WORDS):
                 continue
