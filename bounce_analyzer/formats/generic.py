@@ -71,7 +71,8 @@ _LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "d
                 "宛先", "送信先", "受信者", "收件人", "收信人", "получател", "адрес", "empfänger", "destinataire")
 # "<final@example.net> (expanded from <alias@example.org>): ..." (Postfix), "(generated from alias@example.org)"
 # (Exim): the address the sender used, under the one the message was finally sent to
-_GENERATED = rx.compile(rf"\(\s*(?:generated|expanded)\s+from:?\s*<?({ADDR})>?\s*\)?:?", rx.I)
+# (the opening parenthesis is missing from a block's text when the address line took it: "expanded from <...>): ...")
+_GENERATED = rx.compile(rf"(?:\(|^)\s*(?:generated|expanded)\s+from:?\s*[<\"]?({ADDR})[>\"]?\s*\)?:?", rx.I)
 _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-path|from:|reply-to:)\s*<?({ADDR})",
                              rx.I)
 _SENDER_WORDS = rx.compile(r"mail\s+from|sender|envelope-from|return-path|from:|reply-to:")  # on lower-case text
@@ -104,17 +105,16 @@ class _Excluded:
         self._words: list[int] = []  # where the words that may come before a sender's address start in it
 
     def __contains__(self, address: str) -> bool:
+        return self.excludes(address)
+
+    def excludes(self, address: str, *, answered: bool = False) -> bool:
+        """``answered``: the notice quotes a server's failure reply under the address. Being the notice's addressee
+        or the original's sender does not rule it out then: a message sent to oneself bounces too."""
         if address == self.bounce.sender:
             return True
         if address.split("@", 1)[0] in _SELF_LOCALS and address not in self.listed:
             return True
-        if self._headers is None:
-            b = self.bounce
-            values = [header(b.msg, n) for n in ("to", "return-path", "reply-to", "sender")]
-            if b.original is not None:
-                values += [header(b.original, n) for n in ("from", "return-path", "sender", "reply-to")]
-            self._headers = {_clean(m.group(0)) for m in rx.finditer(_ADDR, " ".join(values))}
-        if address in self._headers:
+        if not answered and address in self._header_addresses():
             return True
         notice = self.bounce.notice
         if self._low is None:
@@ -138,6 +138,16 @@ class _Excluded:
                 return True
             i = low.find(address, i + 1)
         return False
+
+    def _header_addresses(self) -> set[str]:
+        """The notice's addressee and the original's sender, as their headers name them."""
+        if self._headers is None:
+            b = self.bounce
+            values = [header(b.msg, n) for n in ("to", "return-path", "reply-to", "sender")]
+            if b.original is not None:
+                values += [header(b.original, n) for n in ("from", "return-path", "sender", "reply-to")]
+            self._headers = {_clean(m.group(0)) for m in rx.finditer(_ADDR, " ".join(values))}
+        return self._headers
 
     def _sender_at(self, i: int, address: str) -> bool:
         m = rx.search(_SENDER_CONTEXT, self.bounce.notice[max(0, i - 20):i + len(address) + 1])
@@ -171,6 +181,15 @@ def _because(notice: str) -> str:
         return ""
     m = rx.search(_BECAUSE, notice[:20_000])
     return " ".join(m.group(1).split())[:1000] if m else ""
+
+
+def _answered(texts: list[str]) -> bool:
+    """Whether one of an address's blocks quotes a server's failure reply (a 4xx/5xx reply or status code)."""
+    for text in texts:
+        reply, status = smtp.find_pair(text)
+        if (reply is not None and 400 <= reply < 600) or status is not None:
+            return True
+    return False
 
 
 def recipient_blocks(notice: str) -> dict[str, list[str]]:
@@ -464,7 +483,7 @@ class GenericText:
         findings: list[Finding] = []
         order = named + [a for a in blocks if a not in named]
         for address in order:
-            if address not in named and address in excluded:
+            if address not in named and excluded.excludes(address, answered=_answered(blocks.get(address, []))):
                 continue
             findings.append(Finding(address=address, diagnostic=_best_block(blocks.get(address, [])),
                                     source="text"))
