@@ -95,12 +95,14 @@ _SELF_LOCALS = ("mailer-daemon", "postmaster", "mailer_daemon", "maildaemon", "m
 
 class _Excluded:
     """Tells whether an address is never a failed recipient: the notice's own sender and addressee, the original's
-    sender, and any address the notice gives as a MAIL FROM or sender. Worked out only for addresses asked about."""
+    sender, any address the notice gives as a MAIL FROM or sender, and the message ids of both messages (which look
+    like addresses). Worked out only for addresses asked about."""
 
     def __init__(self, bounce: Bounce, listed: set[str] | None = None) -> None:
         self.bounce = bounce
         self.listed = listed or set()  # listed under a heading about failed addresses: a postmaster can fail too
         self._headers: set[str] | None = None
+        self._ids: set[str] | None = None
         self._low: str | None = None  # the notice lower-cased, once for all the addresses asked about
         self._words: list[int] = []  # where the words that may come before a sender's address start in it
 
@@ -113,6 +115,8 @@ class _Excluded:
         if address == self.bounce.sender:
             return True
         if address.split("@", 1)[0] in _SELF_LOCALS and address not in self.listed:
+            return True
+        if address in self._message_ids():
             return True
         if not answered and address in self._header_addresses():
             return True
@@ -148,6 +152,13 @@ class _Excluded:
                 values += [header(b.original, n) for n in ("from", "return-path", "sender", "reply-to")]
             self._headers = {_clean(m.group(0)) for m in rx.finditer(_ADDR, " ".join(values))}
         return self._headers
+
+    def _message_ids(self) -> set[str]:
+        if self._ids is None:
+            messages = [m for m in (self.bounce.msg, self.bounce.original) if m is not None]
+            values = [header(m, n) for m in messages for n in ("message-id", "in-reply-to", "references")]
+            self._ids = {_clean(m.group(0)) for m in rx.finditer(_ADDR, " ".join(values))}
+        return self._ids
 
     def _sender_at(self, i: int, address: str) -> bool:
         m = rx.search(_SENDER_CONTEXT, self.bounce.notice[max(0, i - 20):i + len(address) + 1])
@@ -192,6 +203,13 @@ def _answered(texts: list[str]) -> bool:
     return False
 
 
+def _continues(lines: list[str], start: int, i: int, indent: int) -> bool:
+    """Whether line ``i`` follows the address line ``start`` (indented ``indent``) with only that line's indented
+    continuations between them: the same block, a few lines on."""
+    return indent >= 0 and i - start <= 4 and all(len(lines[k]) - len(lines[k].lstrip()) > indent
+                                                 for k in range(start + 1, i))
+
+
 def recipient_blocks(notice: str) -> dict[str, list[str]]:
     """Every address line of the notice, with the lines that belong to it, by address in order of appearance."""
     lines = notice.split("\n")
@@ -219,7 +237,11 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
         indent = len(line) - len(line.lstrip())
         if 0 <= indent_of_start < indent:
             continue  # a folded continuation of the block above that quotes the address again
-        starts.append((i, _clean(address), rest.strip()))
+        address = _clean(address)
+        if starts and starts[-1][1] == address and _continues(lines, starts[-1][0], i, indent_of_start) and \
+                line.lstrip(" \t>*-").lstrip("<\"'").lower().startswith(address):
+            continue  # the block of an address line goes on with a line starting with it again: "<a@...>... Unknown"
+        starts.append((i, address, rest.strip()))
         indent_of_start = indent
     for n, (i, address, rest) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
