@@ -37,10 +37,6 @@ KNOWN: dict[tuple[str, str], str] = {
     # the delivery-status part removed, the text still says it all
     ("exchange/o365-access-denied-dbeb.eml", "no-dsn"):
         "the text's 'Remote server: SN1PEPF0002BA4F...' is not read: role remote -> unknown, host lost",
-    # text re-wrapped
-    ("vendors/zoho-two-recipients.eml", "rewrap-narrow"):
-        "records re-broken with a hanging indent ('ERROR_CODE :550,' / '    ERROR_CODE :5.1.1'): reply codes lost, "
-        "responder unknown -> reporting mail.zoho.example",
 }
 
 

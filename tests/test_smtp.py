@@ -21,6 +21,9 @@ from bounce_analyzer.parse import smtp
     ("message size 5242880 exceeds the limit of 26214400 bytes", None, None),
     ("450 5.2.3 message too big", 450, "5.2.3"),
     ("5.01.1 looks like a code but has a leading zero", None, None),
+    ("Error, ERROR_CODE :421,\n    ERROR_CODE :, Host not reachable.", 421, None),  # a comma, then the line wraps
+    ("Invalid Address, ERROR_CODE :550, ERROR_CODE :5.1.1", 550, "5.1.1"),
+    ("at 10:550, more", None, None),  # a code written after a time's colon is not one
 ])
 def test_codes(text, reply, status):
     assert smtp.find_pair(text) == (reply, status)

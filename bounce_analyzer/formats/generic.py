@@ -203,6 +203,37 @@ def _answered(texts: list[str]) -> bool:
     return False
 
 
+def _label_line(line: str) -> tuple[str, str] | None:
+    """(address, label) of a line that labels an address with what failed: "Unknown user: alice@example.net"."""
+    # the label and its colon stand before the address, the line's first "@": without them, no label line
+    head = line[:line.find("@")].lower()
+    if (":" not in head and "：" not in head) or not any(w in head for w in _LABEL_WORDS):
+        return None
+    m = rx.match(_LABEL_LINE, line)
+    if not m or not any(w in m.group(1).lower() for w in _LABEL_WORDS):
+        return None
+    return m.group(2), m.group(1)
+
+
+def _wrapped_addr_line(lines: list[str], i: int) -> tuple[str, str] | None:
+    """(address, rest of the line) of an address line whose reply code was wrapped onto the lines indented under it
+    ("alice@example.net Invalid Address, ERROR_CODE" / "    :550, ERROR_CODE :5.1.1 ..."), read as one line with
+    them; the rest is what the first line holds after the address, since the lines under it join its block."""
+    line = lines[i].rstrip()
+    indent = len(line) - len(line.lstrip())
+    more = []
+    for following in lines[i + 1:i + 4]:
+        if not following.strip() or len(following) - len(following.lstrip()) <= indent:
+            break
+        more.append(following.strip())
+    if not more:
+        return None
+    m = _addr_line(" ".join([line, *more]))
+    if m is None:
+        return None
+    return m.group(1), line[m.start(2):] if m.start(2) < len(line) else ""
+
+
 def _continues(lines: list[str], start: int, i: int, indent: int) -> bool:
     """Whether line ``i`` follows the address line ``start`` (indented ``indent``) with only that line's indented
     continuations between them: the same block, a few lines on."""
@@ -226,14 +257,10 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
         if m:
             address, rest = m.group(1), m.group(2)
         else:
-            # the label and its colon stand before the address, the line's first "@": without them, no label line
-            head = line[:line.find("@")].lower()
-            if (":" not in head and "：" not in head) or not any(w in head for w in _LABEL_WORDS):
+            found = _label_line(line) or _wrapped_addr_line(lines, i)
+            if found is None:
                 continue
-            m = rx.match(_LABEL_LINE, line)
-            if not m or not any(w in m.group(1).lower() for w in _LABEL_WORDS):
-                continue
-            address, rest = m.group(2), m.group(1)
+            address, rest = found
         indent = len(line) - len(line.lstrip())
         if 0 <= indent_of_start < indent:
             continue  # a folded continuation of the block above that quotes the address again

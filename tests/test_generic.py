@@ -1,0 +1,37 @@
+"""The free-text reader's address lines and their blocks (``formats/generic.recipient_blocks``)."""
+
+from __future__ import annotations
+
+from bounce_analyzer.formats.generic import recipient_blocks
+
+
+def test_an_address_line_whose_code_was_wrapped_onto_the_lines_under_it():
+    notice = ("alice@example.net Invalid Address, ERROR_CODE\n"
+              "    :550, ERROR_CODE :5.1.1 <alice@example.net>...\n"
+              "    User Unknown\n"
+              "bob@example.net Invalid Address, ERROR_CODE :552,\n"
+              "    ERROR_CODE :5.2.2 <bob@example.net>... Mailbox Full\n")
+    assert recipient_blocks(notice) == {
+        "alice@example.net": ["Invalid Address, ERROR_CODE\n:550, ERROR_CODE :5.1.1 <alice@example.net>...\n"
+                              "User Unknown"],
+        "bob@example.net": ["Invalid Address, ERROR_CODE :552,\nERROR_CODE :5.2.2 <bob@example.net>... Mailbox Full"],
+    }
+
+
+def test_words_after_an_address_with_no_code_under_them_make_no_address_line():
+    assert recipient_blocks("carol@example.net wrote about the\n    meeting on Friday\n") == {}
+    # the code must be on the lines indented under it, not after a blank line
+    assert recipient_blocks("carol@example.net Invalid Address, ERROR_CODE\n\n    :550 no\n") == {}
+
+
+def test_a_line_that_starts_with_the_address_again_continues_its_block():
+    notice = ("<dan@example.net>: host mx.example.net[192.0.2.7] said: 550 5.2.1\n"
+              "<dan@example.net>... no such user here (in reply to RCPT TO command)\n")
+    assert recipient_blocks(notice) == {
+        "dan@example.net": ["host mx.example.net[192.0.2.7] said: 550 5.2.1\n"
+                            "<dan@example.net>... no such user here (in reply to RCPT TO command)"]}
+    # after a blank line, or with other text between, it is a block of its own
+    apart = notice.replace("\n<dan", "\n\n<dan")
+    assert len(recipient_blocks(apart)["dan@example.net"]) == 2
+    between = notice.replace("\n<dan", "\nThe next attempt:\n<dan")
+    assert len(recipient_blocks(between)["dan@example.net"]) == 2
