@@ -28,9 +28,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("autoreply/outlook-automatic-reply.eml", "neutral-subject"):
         "out-of-office text with Auto-Submitted and the Exchange rules agent header: not_bounce without 'Automatic "
         "reply' in the Subject",
-    ("mlserver/fml-not-member.eml", "neutral-subject"):
-        "failed address taken from the Subject's list name: garden-ctl@ (the command address) instead of the list "
-        "address the text names",
     ("feedback/complaint-without-arf.eml", "neutral-subject"):
         "a complaint without the ARF format is told by its Subject ('complaint about message from ...'): "
         "without it, the copy alone is not a complaint",

@@ -8,7 +8,8 @@ administrative address that it did not distribute the message, and the recipient
     You are not a member of this mailing list <party@example.org>.
 
 The list is named by the ``(NAME ML)`` tag of the Subject or the ``X-ML-Name`` header; its address is the one in the
-text whose local part is that name. Ordinary posts distributed by the list carry the same ``X-MLServer`` header but
+text whose local part is that name. Without a name, a refusal that names a single address (other than the list's
+administrative ones) names the list. Ordinary posts distributed by the list carry the same ``X-MLServer`` header but
 come from their author, not from the list's own administrative address, and say none of these refusals.
 """
 
@@ -62,6 +63,8 @@ class MailingListRefusal:
         address = next((a for a in candidates if name and a.partition("@")[0] == name), "")
         if not address and name and sender_domain:
             address = f"{name}@{sender_domain}"
+        if not address and not name and len(set(candidates)) == 1:
+            address = candidates[0]  # nothing names the list, and the refusal names one address: the list's
         if not address:
             return Extract()
         first = next((p for p in notice.split("\n\n") if p.strip()), "")
