@@ -17,7 +17,10 @@ from .parse.message import DSN_TYPES, ORIGINAL_TYPES, content_param, content_typ
 _FEEDBACK_TYPES = frozenset({"message/feedback-report"})
 
 
-_TAG = rx.compile(r"<(?:style|script)\b.*?</(?:style|script)>|<[^>]{0,2000}>", rx.I | rx.S)
+# a tag holds no "<": at each one the pattern looks no further than the next, so a run of them is read in linear time
+_TAG = rx.compile(r"<[^<>]{0,2000}>")
+_BLOCK_START = rx.compile(r"<(?:style|script)\b", rx.I)
+_BLOCK_END = rx.compile(r"</(?:style|script)>", rx.I)
 
 
 _ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#39;": "'"}
@@ -26,9 +29,23 @@ _ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"
 _ANGLE_ADDRESS = rx.Needing(r"<([^<>]+)>", need="<")
 
 
+def _without_blocks(html: str) -> str:
+    """Style and script elements taken out whole. Each search goes on from where the last one ended: looking for
+    the end of every element from its start would take time in the square of the length when none is closed."""
+    out = []
+    pos = 0
+    while (start := rx.search(_BLOCK_START, html, pos)) is not None:
+        end = rx.search(_BLOCK_END, html, start.end())
+        if end is None:
+            break  # not closed: its start tag goes with the other tags
+        out += [html[pos:start.start()], " "]
+        pos = end.end()
+    return "".join(out) + html[pos:] if out else html
+
+
 def _html_to_text(html: str) -> str:
-    text = rx.sub(_TAG, " ", html.replace("<br", "\n<br").replace("<p", "\n\n<p").replace("<tr", "\n<tr")
-                  .replace("<div", "\n<div"))
+    text = rx.sub(_TAG, " ", _without_blocks(html).replace("<br", "\n<br").replace("<p", "\n\n<p")
+                  .replace("<tr", "\n<tr").replace("<div", "\n<div"))
     for k, v in _ENTITIES.items():
         text = text.replace(k, v)
     return "\n".join(line.strip() for line in text.split("\n"))

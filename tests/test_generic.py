@@ -35,3 +35,16 @@ def test_a_line_that_starts_with_the_address_again_continues_its_block():
     assert len(recipient_blocks(apart)["dan@example.net"]) == 2
     between = notice.replace("\n<dan", "\nThe next attempt:\n<dan")
     assert len(recipient_blocks(between)["dan@example.net"]) == 2
+
+
+def test_an_html_notice_is_read_without_its_tags_styles_and_scripts():
+    from bounce_analyzer.notice import _html_to_text
+
+    html = ("<html><head><STYLE type='text/css'>p { color: red }</style><script>var a = '<b>';</SCRIPT></head>"
+            "<body><p>Delivery to <b>alice@example.net</b> failed:</p><div>550 5.1.1 unknown</div></body></html>")
+    assert _html_to_text(html) == "\n\nDelivery to  alice@example.net  failed:\n550 5.1.1 unknown"
+    # an element that is never closed: its start tag goes like any other, the text after it stays
+    assert _html_to_text("<script src=x>550 user unknown") == "550 user unknown"
+    assert _html_to_text("<styles>kept</styles>") == "kept"  # not a style element
+    # a run of "<" with no tag: kept as it is (and read in linear time; the fuzz tests time such input)
+    assert _html_to_text("<" * 5000 + "b>x") == "<" * 4999 + " x"
