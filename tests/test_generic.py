@@ -48,3 +48,22 @@ def test_an_html_notice_is_read_without_its_tags_styles_and_scripts():
     assert _html_to_text("<styles>kept</styles>") == "kept"  # not a style element
     # a run of "<" with no tag: kept as it is (and read in linear time; the fuzz tests time such input)
     assert _html_to_text("<" * 5000 + "b>x") == "<" * 4999 + " x"
+
+
+def test_headed_sections_read_the_addresses_and_reasons_under_their_headings():
+    from bounce_analyzer.formats.generic import headed_sections
+
+    notice = ("   ----- The following addresses had permanent fatal errors -----\n"
+              "<erin@example.net>\n\n"
+              "|------------------------- Failed addresses follow: ---------------------|\n"
+              " frank@example.net ... unknown user\n"
+              "=== Non-delivered information ===\n"
+              "Mailbox quota exceeded\n\n"
+              "----- Original message -----\n"
+              "From: gina@example.org\n")
+    listed, about = headed_sections(notice)
+    assert listed == {"erin@example.net", "frank@example.net"}
+    assert about == "Mailbox quota exceeded"  # not the original's section
+    # framing that never ends in a title: no heading, and a line far too long to be one is passed over
+    assert headed_sections("-" * 100_000 + "\nerin@example.net\n") == (set(), "")
+    assert headed_sections(" ----- " + "x" * 400 + " -----\nerin@example.net\n") == (set(), "")

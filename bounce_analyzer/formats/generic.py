@@ -83,7 +83,9 @@ _SELF_HOST = rx.Gated(r"\b(?:mail\s+system|mail\s+transport|qmail-send\s+program
                       r"mail\s+delivery\s+(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program)\s+(?:at|on|of)?"
                       r"\s*(?:host\s+)?([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})\b", rx.I)
 # "   ----- The following addresses had permanent fatal errors -----", "|----- Message log follows: -----|"
-_HEADING = rx.compile(r"^[ \t]*[-=|*]{3,}[ \t]*(\S[^\n]{2,80}?)[ \t]*:?[ \t]*[-=|*]{3,}[ \t]*$", rx.M)
+# (read one short line at a time: the title starts with no framing character, so the opening run is read once)
+_HEADING = rx.compile(r"^[ \t]*[-=|*]{3,}[ \t]*([^-=|*\s][^\n]{2,80}?)[ \t]*:?[ \t]*[-=|*]{3,}[ \t]*$")
+_HEADING_WIDTH = 300  # longer lines are not headings
 # Domino: "because:" on a line of its own, then the reason, indented, in the next paragraph
 _BECAUSE = rx.compile(r"^[ \t]*(?:because|reasons?|the reason(?: is)?)[ \t]*:[ \t]*(?:\n(?:[ \t]*\n)?)?"
                       r"((?:[ \t]*\S[^\n]*\n?){1,6})", rx.I | rx.M)
@@ -165,18 +167,32 @@ class _Excluded:
         return bool(m and _clean(m.group(1)) == address)
 
 
+def _headings(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, title in lower case) of each line that is a heading framed by dashes or the like. Lines are
+    looked at one by one, and only short ones that start with a framing character."""
+    out = []
+    pos = 0
+    for line in text.split("\n"):
+        first = line.lstrip(" \t")[:1]
+        if first and first in "-=|*" and len(line) <= _HEADING_WIDTH:
+            m = rx.match(_HEADING, line)
+            if m:
+                out.append((pos, pos + m.end(), m.group(1).lower()))
+        pos += len(line) + 1
+    return out
+
+
 def headed_sections(notice: str) -> tuple[set[str], str]:
     """Under headings framed by dashes: the addresses listed under a heading about addresses or recipients, and
     the text of the sections that explain the failure ("Non-delivered information", "Message log follows"), else
     the paragraph under a "because:" line."""
     if "---" not in notice and "===" not in notice and "|||" not in notice and "***" not in notice:
         return set(), _because(notice)
-    heads = list(rx.finditer(_HEADING, notice[:50_000]))
+    heads = _headings(notice[:50_000])
     listed: set[str] = set()
     about: list[str] = []
-    for n, h in enumerate(heads):
-        title = h.group(1).lower()
-        body = notice[h.end():heads[n + 1].start() if n + 1 < len(heads) else h.end() + 2000][:2000]
+    for n, (_, end, title) in enumerate(heads):
+        body = notice[end:heads[n + 1][0] if n + 1 < len(heads) else end + 2000][:2000]
         if any(w in title for w in _LISTING_WORDS):
             listed.update(_clean(m.group(0)) for m in rx.finditer(_ADDR, body))
         elif any(w in title for w in _ABOUT_WORDS) and "original" not in title and "message text" not in title:
