@@ -19,7 +19,7 @@ from datetime import datetime
 from email.message import Message
 
 from .classify import rules as rules_mod
-from .classify.engine import MAX_DIAGNOSTIC, classify
+from .classify.engine import MAX_DIAGNOSTIC, MAX_READ, classify
 from .classify.rules import RuleSet
 from .errors import InputError
 from .formats import CERTAIN, Bounce
@@ -164,6 +164,11 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
         problems.append(Problem(source, "diagnostic-truncated",
                                 f"the diagnostic of {len(long)} recipient(s) ({long[0]} first) is longer than "
                                 f"{MAX_DIAGNOSTIC:,} characters; only the first are reported"))
+    unread = [f.address for f in primary.findings if len(f.diagnostic) > MAX_READ or len(f.context) > MAX_READ]
+    if unread:
+        problems.append(Problem(source, "diagnostic-truncated",
+                                f"the text about {len(unread)} recipient(s) ({unread[0]} first) is longer than "
+                                f"{MAX_READ:,} characters; only the first were read to classify it"))
     kind = _kind(recipients)
     return Report(
         source=source, is_bounce=kind in (Kind.FAILURE, Kind.DELAY), kind=kind, format=fmt,

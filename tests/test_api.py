@@ -183,3 +183,20 @@ def test_a_diagnostic_cut_to_its_limit_is_said():
     assert len(r.diagnostic) == MAX_DIAGNOSTIC and r.reason == "user_unknown"
     assert [p.kind for p in report.problems] == ["diagnostic-truncated"]
     assert "b@example.com" in report.problems[0].message
+
+
+def test_only_the_start_of_a_huge_diagnostic_is_read_and_the_report_says_so():
+    from bounce_analyzer.classify.engine import MAX_READ
+
+    folded = "\n".join("  " + "x" * 98 for _ in range(MAX_READ // 100 + 500))
+    raw = ("From: MAILER-DAEMON@mx.example.net\nTo: a@example.org\nSubject: Delivery Status Notification\n"
+           "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+           "--b\nContent-Type: text/plain\n\nYour message could not be delivered.\n\n"
+           "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
+           "Final-Recipient: rfc822; b@example.com\nAction: failed\nStatus: 5.2.2\n"
+           f"Diagnostic-Code: smtp; 552 5.2.2 mailbox full\n{folded}\n  user unknown\n\n--b--\n").encode()
+    report = analyze(raw)
+    (r,) = report.recipients
+    assert (r.status, r.reason) == ("5.2.2", "mailbox_full")  # "user unknown", after the cut, is not read
+    assert [p.kind for p in report.problems] == ["diagnostic-truncated", "diagnostic-truncated"]
+    assert f"longer than {MAX_READ:,} characters; only the first were read" in report.problems[1].message

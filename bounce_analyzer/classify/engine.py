@@ -7,7 +7,7 @@ entry naming the rule or table that decided it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..formats.base import Finding
 from ..model import Evidence, Recipient, Responder, Role
@@ -19,6 +19,9 @@ NON_FAILURE_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 LOCAL_DIAGNOSTIC_TYPES = ("x-", "unix", "local")
 GENERIC_DETAIL = ".0.0"
 MAX_DIAGNOSTIC = 2000  # characters of a recipient's diagnostic reported (the analyzer says when it cuts one)
+# characters of a recipient's diagnostic, and of the other text about it, read to classify it (the analyzer says when
+# it cuts one): a server's reply is a few lines, and reading a megabyte of text in its place takes seconds
+MAX_READ = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +224,8 @@ def fault_of(decision: Decision, reason: Reason) -> str | None:
 def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway: str | None,
              rules: RuleSet) -> Recipient:
     """Turn one finding into a recipient result."""
+    if len(f.diagnostic) > MAX_READ or len(f.context) > MAX_READ:
+        f = replace(f, diagnostic=f.diagnostic[:MAX_READ], context=f.context[:MAX_READ])
     status, reply, evidence = pick_codes(f)
     action = f.action or "failed"
     responder = responder_for(f, reply, reporting_mta, dsn_gateway, rules, notice)
