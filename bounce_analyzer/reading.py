@@ -34,6 +34,7 @@ def sniff(b: Bounce, options: Options) -> Sniffed:
 def read_findings(b: Bounce, sniffs: Sniffed) -> tuple[str, Extract] | None:
     """The recipients as the surest parser read them, with what the others add; None when no parser read any."""
     extracts: list[tuple[str, Extract]] = []
+    unnamed: list[Extract] = []  # read no recipient, but what they say of the whole message still counts
     for score, _, parser in sorted(sniffs, key=lambda t: (-t[0], t[1])):
         if score <= 0:
             continue
@@ -44,10 +45,12 @@ def read_findings(b: Bounce, sniffs: Sniffed) -> tuple[str, Extract] | None:
             ex = parser.parse(b)
         if ex.findings:
             extracts.append((parser.name, ex))
+        elif ex.reporting_mta or ex.arrival_date:
+            unnamed.append(ex)
     if not extracts:
         return None
     fmt, primary = extracts[0]
-    merge(primary, [ex for _, ex in extracts[1:]])
+    merge(primary, [ex for _, ex in extracts[1:]] + unnamed)
     _lone_reply(b, primary)
     return fmt, primary
 

@@ -200,3 +200,19 @@ def test_only_the_start_of_a_huge_diagnostic_is_read_and_the_report_says_so():
     assert (r.status, r.reason) == ("5.2.2", "mailbox_full")  # "user unknown", after the cut, is not read
     assert [p.kind for p in report.problems] == ["diagnostic-truncated", "diagnostic-truncated"]
     assert f"longer than {MAX_READ:,} characters; only the first were read" in report.problems[1].message
+
+
+def test_a_delivery_status_part_with_no_readable_recipient_still_names_the_reporting_mta():
+    raw = (b"From: Mail Delivery Subsystem <MAILER-DAEMON>\nTo: a@example.org\nSubject: Returned mail\n"
+           b"MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+           b"--b\nContent-Type: text/plain\n\n"
+           b"   ----- The following addresses had permanent fatal errors -----\n<c@example.com>\n"
+           b"    (reason: 550 5.1.2 Host unknown)\n\n"
+           b"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; relay.example.net\n"
+           b"Arrival-Date: Thu, 29 Apr 2021 23:45:10 +0900\n\n"
+           b"Final-Recipient: rfc822; @example.com\nAction: failed\nStatus: 5.1.2\n\n--b--\n")
+    report = analyze(raw)
+    assert [r.address for r in report.recipients] == ["c@example.com"]  # read from the text
+    assert report.format == "generic"
+    assert report.reporting_mta == "relay.example.net"  # from the delivery-status part all the same
+    assert report.arrival_date == "Thu, 29 Apr 2021 23:45:10 +0900"
