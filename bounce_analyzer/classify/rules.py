@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import regex
 
 from ..errors import RulesError
+from ..model import quick_pickle
 from ..parse import bounded as rx
 from ..parse.literals import required
 from ..parse.smtp import HOST, IP, ServerRule
@@ -32,8 +33,11 @@ _REASON_ID = rx.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 _STATUS_PREFIX = rx.compile(r"^[245X](?:\.\d{1,3}){0,2}$")
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Reason:
+    """A reason word: its default verdict, whose fault it is, what it means and what to do."""
+
     id: str
     verdict: str
     description: str
@@ -41,6 +45,7 @@ class Reason:
     fault: str | None = None  # one of FAULTS; None for a reason that is not a failure
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class CodeEntry:
     """An enhanced status code (class, ``X.Y`` subject or ``X.Y.Z`` detail) or a reply code."""
@@ -68,8 +73,11 @@ class Example(NamedTuple):
     whole_rule: bool = False  # a table example is checked against the guards too
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """A pattern or provider rule: text conditions, guards, what it decides, and its examples."""
+
     id: str
     reason: str
     file: str
@@ -142,8 +150,11 @@ def host_matches(suffix: str, host: str) -> bool:
     return host == suffix or host.endswith("." + suffix)
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Detect:
+    """The ``[detect]`` word lists: what makes a message a bounce, a delay, an auto-reply, ..."""
+
     bounce_senders: tuple[str, ...] = ()
     bounce_subjects: tuple[str, ...] = ()
     bounce_phrases: tuple[str, ...] = ()
@@ -161,8 +172,11 @@ class Detect:
     complaint_recipient_headers: tuple[str, ...] = ()
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Gateway:
+    """A filtering product: the hosts it answers from and the words its notices carry."""
+
     name: str
     hosts: tuple[str, ...]
     signatures: tuple[str, ...] = ()  # lower-case words a notice written by this product carries
@@ -232,8 +246,12 @@ def _grams(text: str) -> zip[tuple[str, ...]]:
     return zip(text, text[1:], text[2:], strict=False)
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class RuleSet:
+    """Everything the rule files say, ready to classify with: reasons, code tables, rules in the order they are
+    tried, the word lists, gateways, cues and server cues."""
+
     reasons: dict[str, Reason]
     classes: dict[str, CodeEntry]
     subjects: dict[str, CodeEntry]
