@@ -37,7 +37,7 @@ T = TypeVar("T")
 ENV = "BOUNCE_ANALYZER_CACHE_DIR"
 _KEEP = 8  # cached sets kept per folder (others are from older rules or versions)
 _MAX_PATTERNS = 4096
-_CODE = ("classify/rules.py", "classify/cues.py", "parse/smtp.py", "parse/bounded.py", "model.py")
+_CODE = ("classify/rules.py", "classify/cues.py", "parse/smtp.py", "parse/bounded.py")
 
 
 def cache_dir() -> Path | None:

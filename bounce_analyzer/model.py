@@ -116,10 +116,10 @@ def _as_date(value: datetime | str | None) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-def quick_pickle(cls: type[T]) -> type[T]:
+def _quick_pickle(cls: type[T]) -> type[T]:
     """Cheaper pickling for a frozen dataclass with slots: its state is the tuple of its fields, read in one call,
     and set back field by field without looking up the dataclass's fields for every object (a scan with several jobs
-    hands every report from a worker to the scan's process this way, and the rules cache holds hundreds of rules)."""
+    hands every report from a worker to the scan's process this way)."""
     names: tuple[str, ...] = cls.__slots__  # type: ignore[attr-defined]
     get = attrgetter(*names)
 
@@ -137,7 +137,7 @@ def quick_pickle(cls: type[T]) -> type[T]:
     return cls
 
 
-@quick_pickle
+@_quick_pickle
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """Why a field has its value: which field of the result, where it came from, and the text that decided."""
@@ -150,7 +150,7 @@ class Evidence:
         return {"field": self.field, "source": self.source, "text": self.text}
 
 
-@quick_pickle
+@_quick_pickle
 @dataclass(frozen=True, slots=True)
 class Responder:
     """The server that generated the response, as the notice names it."""
@@ -164,7 +164,7 @@ class Responder:
         return {"role": str(self.role), "host": self.host, "ip": self.ip, "evidence": self.evidence}
 
 
-@quick_pickle
+@_quick_pickle
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Recipient:
     """One recipient the notice reports on, with what was observed and what the rules made of it."""
@@ -227,7 +227,7 @@ class Recipient:
         }
 
 
-@quick_pickle
+@_quick_pickle
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Original:
     """Headers of the message that bounced, so a list manager can find the campaign and the subscriber."""
@@ -258,7 +258,7 @@ class Original:
         }
 
 
-@quick_pickle
+@_quick_pickle
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Something about the input that the analysis could not handle or had to work around."""
@@ -274,7 +274,7 @@ class Problem:
         return f"{self.source}: {self.message}"
 
 
-@quick_pickle
+@_quick_pickle
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
     """Everything the analyzer found in one message."""
