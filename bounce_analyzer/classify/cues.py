@@ -110,7 +110,8 @@ class Lexicon:
         """Pickled (in the rules cache) with the compiled groups as bytes of their own, read back on the first scan:
         they were a third of the time a cached rule set took to read, and most messages never reach a cue."""
         state = self.__dict__.copy()
-        state["_packed"] = pickle.dumps(self._groups(), protocol=pickle.HIGHEST_PROTOCOL)
+        if self._by_first is not None:  # (else they are still the bytes they were read back as)
+            state["_packed"] = pickle.dumps(self._by_first, protocol=pickle.HIGHEST_PROTOCOL)
         state["_by_first"] = None
         return state
 
