@@ -11,8 +11,10 @@ Names are imported on first use, so that the command line starts quickly; ``dir(
 
 from __future__ import annotations
 
+import gc
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +44,20 @@ if TYPE_CHECKING:
     from .reply import classify_reply
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The garbage collector paused (as it was again afterwards) while start-up makes the objects that live as long as
+    the process: modules, classes, the rule set. Collecting while they are made finds next to nothing; a collection
+    after each pause stands for some fifteen (about 5M of a one-message run's 430M instructions)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _lazy_names(package: str, where: dict[str, str]) -> Callable[[str], Any]:
     """A package's ``__getattr__`` that imports each of its names from the module ``where`` gives on first use (and
     keeps it, so that the next use is a plain lookup)."""
@@ -50,7 +66,8 @@ def _lazy_names(package: str, where: dict[str, str]) -> Callable[[str], Any]:
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(import_module(f".{module}", package), name)
+        with _collector_paused():
+            value = getattr(import_module(f".{module}", package), name)
         setattr(sys.modules[package], name, value)
         return value
 

@@ -3,7 +3,9 @@ them all again (that took most of a one-message run's time; reading them back ta
 
 Rule sets: a cached set is keyed by the content of every rule file in load order, its path and default priority,
 this package's version, the code of the classes a rule set is made of, and the versions of Python and ``regex``
-(patterns are stored compiled): a changed or added file, or an upgrade, simply misses. Cached sets live in the
+(patterns are stored compiled): a changed or added file, or an upgrade, simply misses. The key is the 64-bit SipHash
+that Python's own checked ``.pyc`` files are kept by (``importlib.util.source_hash``): loading ``hashlib`` for
+SHA-256 cost more than the rest of the key (OpenSSL's start-up, about 3 ms a run). Cached sets live in the
 user's cache folder (``$BOUNCE_ANALYZER_CACHE_DIR``, else ``$XDG_CACHE_HOME/bounce-analyzer``,
 ``~/Library/Caches/bounce-analyzer`` or ``%LOCALAPPDATA%``); setting ``BOUNCE_ANALYZER_CACHE_DIR`` to an empty value
 turns the cache off. A cache that cannot be read or written is ignored: the rules are then loaded from their files
@@ -19,15 +21,17 @@ a bounded number of them.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import os
 import pickle
 import sys
 from collections.abc import Callable, Sequence
+from importlib.util import source_hash
 from pathlib import Path
 from typing import Any, TypeVar
 
 import regex
+
+from . import _collector_paused
 
 T = TypeVar("T")
 ENV = "BOUNCE_ANALYZER_CACHE_DIR"
@@ -54,20 +58,17 @@ def key(files: Sequence[tuple[Path, int]]) -> str:
     """The cache key of a rule set built from these files (each with its default priority), in this order."""
     from . import __version__
 
-    h = hashlib.sha256()
-    h.update(f"{__version__}\0{sys.version}\0{regex.__version__}\0{len(files)}\0".encode())
+    parts = [f"{__version__}\0{sys.version}\0{regex.__version__}\0{len(files)}\0".encode()]
     for module in _CODE:  # the classes a rule set is made of: a changed one (in a checkout) misses too
-        h.update((Path(__file__).parent / module).read_bytes())
+        parts.append((Path(__file__).parent / module).read_bytes())
     for path, priority in files:
         try:
             data = path.read_bytes()
         except OSError:  # the loader names the file and the problem
             data = b"\0unreadable"
         name = os.fsencode(path)
-        h.update(f"{len(name)}\0{priority}\0{len(data)}\0".encode())
-        h.update(name)
-        h.update(data)
-    return h.hexdigest()
+        parts += [f"{len(name)}\0{priority}\0{len(data)}\0".encode(), name, data]
+    return source_hash(b"".join(parts)).hex()
 
 
 def cached(files: Sequence[tuple[Path, int]], build: Callable[[], T], kind: type[T]) -> T:
@@ -93,7 +94,8 @@ def _read(path: Path, kind: type[T]) -> T | None:
             st = os.fstat(fh.fileno())
             if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
                 return None  # somebody else could have written it
-            value = pickle.load(fh)
+            with _collector_paused():  # tens of thousands of objects, all kept: collecting while they are made is waste
+                value = pickle.load(fh)
     except FileNotFoundError:
         return None
     except Exception:  # unreadable, truncated or from an incompatible build: load the files instead
@@ -163,7 +165,7 @@ class _Patterns:
             return None
         from . import __version__
 
-        tag = hashlib.sha256(f"{__version__}\0{sys.version}\0{regex.__version__}".encode()).hexdigest()[:32]
+        tag = source_hash(f"{__version__}\0{sys.version}\0{regex.__version__}".encode()).hex()
         return folder / f"patterns-{tag}.pickle"
 
     def _read(self) -> dict[tuple[str, int], Any]:

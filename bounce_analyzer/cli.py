@@ -11,6 +11,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from . import _collector_paused
 from .display import for_terminal, to_json
 from .options import PASSWORD_ENV
 
@@ -206,8 +207,9 @@ def _size(value: str) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from .batch.sources import open_source
-    from .batch.workers import analyze_items
+    with _collector_paused():
+        from .batch.sources import open_source
+        from .batch.workers import analyze_items
     from .errors import BounceAnalyzerError
 
     options = _options(args)
@@ -651,7 +653,8 @@ def _print_report(report: Report, out: TextIO) -> None:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from .explain import explain
+    with _collector_paused():
+        from .explain import explain
 
     rules = _load_rules(args.rules)
     query = " ".join(args.query)

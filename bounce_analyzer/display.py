@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from typing import Any
 
 # besides the C0 controls (which json.dumps escapes): characters that control a terminal or reorder text, and the
 # surrogates that stand for bytes that are not UTF-8
 _UNESCAPED = "\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"  # json.dumps leaves these
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
-_UNESCAPED_RE = re.compile(f"[{_UNESCAPED}]")
+# compiled by the re module on first use (and kept in its cache): only text that is not ASCII needs them
+_SURROGATES = "[\ud800-\udfff]"
+_UNESCAPED_CLASS = f"[{_UNESCAPED}]"
 _ONE_LINE = json.JSONEncoder(ensure_ascii=False, check_circular=False)  # made once (json.dumps makes one a call);
 # a report is a tree of dicts and lists, never circular
 
@@ -31,7 +33,11 @@ def _visible(c: str) -> str:
     return f"\\u{n:04x}"
 
 
-_VISIBLE = {n: _visible(chr(n)) for r in ((0, 0x20), (0x7F, 0xA0), (0x2028, 0x202A), (0x200E, 0x2010),
+@cache
+def _visible_table() -> dict[int, str]:
+    """What ``for_terminal`` writes for each character it escapes; made on the first text that needs it (its 2,700
+    entries took 1.5 ms of every start-up)."""
+    return {n: _visible(chr(n)) for r in ((0, 0x20), (0x7F, 0xA0), (0x2028, 0x202A), (0x200E, 0x2010),
                                           (0x202A, 0x202F), (0x2066, 0x206A), (0xD800, 0xE000)) for n in range(*r)}
 
 
@@ -40,25 +46,25 @@ def for_terminal(text: str) -> str:
     visible escape, and bytes that are not UTF-8 as ``\\xNN``."""
     if text.isprintable():
         return text
-    return text.translate(_VISIBLE)
+    return text.translate(_visible_table())
 
 
 def no_surrogates(text: str) -> str:
     """Text that can be written as UTF-8 (to SQLite, to a CSV file): bytes that are not UTF-8 as ``\\xNN``."""
-    if text.isascii() or not _SURROGATE_RE.search(text):
+    if text.isascii() or not re.search(_SURROGATES, text):
         return text
-    return _SURROGATE_RE.sub(lambda m: _visible(m.group()), text)
+    return re.sub(_SURROGATES, lambda m: _visible(m.group()), text)
 
 
 def to_json(value: Any, *, indent: int | None = None) -> str:
     """JSON that is valid UTF-8 and safe on a terminal, and reads back to exactly the same value: non-ASCII text as
     it is, but control characters, text-reordering marks and surrogates escaped as ``\\uXXXX``."""
     text = _ONE_LINE.encode(value) if indent is None else json.dumps(value, ensure_ascii=False, indent=indent)
-    if text.isascii() or not _UNESCAPED_RE.search(text):
+    if text.isascii() or not re.search(_UNESCAPED_CLASS, text):
         return text
     # json.dumps escapes the C0 controls in strings (those outside are its own indentation); the rest can only stand
     # inside a string, where an escape means the same character
-    return _UNESCAPED_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return re.sub(_UNESCAPED_CLASS, lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 # ---- for people on a terminal -------------------------------------------------------------------------------------

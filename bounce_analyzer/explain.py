@@ -41,6 +41,9 @@ _REPLY_CLASSES = {
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
+    """What ``explain()`` found: the reply code's and the status code's meaning, and the reason, verdict, fault and
+    hint the rules give the query (``known`` is False when it could not be read at all)."""
+
     query: str
     known: bool
     reply_code: int | None = None

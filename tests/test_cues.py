@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,18 @@ def test_the_subject_right_after_a_state_is_nearer_than_one_a_character_later() 
 def test_a_cue_of_subjects_alone_is_anchored_on_its_first() -> None:
     assert Cue(LEX, ("recipient",)).match("the mailbox") == "mailbox"
     assert Cue(LEX, ("system", "recipient")).match("server said: mailbox") == "server said: mailbox"
+
+
+def test_a_lexicon_read_back_from_a_pickle_finds_what_it_found_before() -> None:
+    # the rules cache keeps a lexicon's compiled words as bytes of their own until its first scan; a copy, a copy of
+    # a copy made before it scanned and one made after find the same words at the same places as the lexicon itself
+    text = "the sender address of this user does not exist; mailbox disabled"
+    want = {"recipient": [(27, 31, "recipient"), (48, 55, "recipient")],  # "user", "mailbox"
+            "sender": [(4, 18, "sender")], "unknown": [(32, 46, "unknown")], "disabled": [(56, 64, "disabled")]}
+    fresh = Lexicon(LEX.concepts, LEX.subjects)
+    copy = pickle.loads(pickle.dumps(fresh))
+    unscanned = pickle.loads(pickle.dumps(copy))
+    assert copy.scan(text).spans == want
+    assert pickle.loads(pickle.dumps(copy)).scan(text).spans == want
+    assert unscanned.scan(text).spans == want
+    assert fresh.scan(text).spans == want

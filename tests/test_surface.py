@@ -28,6 +28,15 @@ def test_dir_shows_the_public_api_before_anything_is_imported():
     assert all(hasattr(bounce_analyzer, n) for n in bounce_analyzer.__all__)
 
 
+def test_start_up_leaves_the_garbage_collector_as_it_found_it():
+    # imports and the rules cache are read with the collector paused; it is on again afterwards, and stays off for
+    # a program that turned it off itself
+    code = ("import gc, bounce_analyzer as b; b.analyze(b'Subject: hi\\n\\nhello'); on = gc.isenabled(); "
+            "gc.disable(); b.Store; b.analyze(b'Subject: hi\\n\\nhello', rules=[]); print(on, gc.isenabled())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False"]
+
+
 def test_reason_verdict_and_fault_are_enums_and_the_json_is_the_words():
     report = analyze_file(HARD)
     (r,) = report.recipients

@@ -32,8 +32,13 @@ _REASON_ID = rx.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 _STATUS_PREFIX = rx.compile(r"^[245X](?:\.\d{1,3}){0,2}$")
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
+# The rule set's plain records are named tuples: they are made at every start-up (a frozen dataclass costs about
+# three times as much to define) and read back from the rules cache by the hundred (tuples need no __setstate__).
+
+
+class Reason(NamedTuple):
+    """A reason word: its default verdict, whose fault it is, what it means and what to do."""
+
     id: str
     verdict: str
     description: str
@@ -41,8 +46,7 @@ class Reason:
     fault: str | None = None  # one of FAULTS; None for a reason that is not a failure
 
 
-@dataclass(frozen=True, slots=True)
-class CodeEntry:
+class CodeEntry(NamedTuple):
     """An enhanced status code (class, ``X.Y`` subject or ``X.Y.Z`` detail) or a reply code."""
 
     code: str
@@ -68,8 +72,9 @@ class Example(NamedTuple):
     whole_rule: bool = False  # a table example is checked against the guards too
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(NamedTuple):
+    """A pattern or provider rule: text conditions, guards, what it decides, and its examples."""
+
     id: str
     reason: str
     file: str
@@ -89,7 +94,7 @@ class Rule:
     concepts: tuple[str, ...] = ()  # a cue: these concepts near each other (see cues.py)
     unless: tuple[str, ...] = ()  # ... and none of these near them
     window: int = 60
-    cue: Cue | None = field(default=None, repr=False, compare=False)  # set once every concept is loaded
+    cue: Cue | None = None  # set once every concept is loaded
 
     @property
     def guards_only(self) -> bool:
@@ -142,8 +147,9 @@ def host_matches(suffix: str, host: str) -> bool:
     return host == suffix or host.endswith("." + suffix)
 
 
-@dataclass(frozen=True, slots=True)
-class Detect:
+class Detect(NamedTuple):
+    """The ``[detect]`` word lists: what makes a message a bounce, a delay, an auto-reply, ..."""
+
     bounce_senders: tuple[str, ...] = ()
     bounce_subjects: tuple[str, ...] = ()
     bounce_phrases: tuple[str, ...] = ()
@@ -161,8 +167,9 @@ class Detect:
     complaint_recipient_headers: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Gateway:
+class Gateway(NamedTuple):
+    """A filtering product: the hosts it answers from and the words its notices carry."""
+
     name: str
     hosts: tuple[str, ...]
     signatures: tuple[str, ...] = ()  # lower-case words a notice written by this product carries
@@ -234,6 +241,9 @@ def _grams(text: str) -> zip[tuple[str, ...]]:
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
+    """Everything the rule files say, ready to classify with: reasons, code tables, rules in the order they are
+    tried, the word lists, gateways, cues and server cues."""
+
     reasons: dict[str, Reason]
     classes: dict[str, CodeEntry]
     subjects: dict[str, CodeEntry]
@@ -425,7 +435,7 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
         b.rules[rule.id] = rule  # a later file replaces a rule with the same id whole
     det = data.get("detect")
     if det is not None:
-        allowed = set(Detect.__dataclass_fields__)
+        allowed = set(Detect._fields)
         _check_keys(det, allowed, p, "detect")
         for key in det:
             b.detect.setdefault(key, []).extend(s.lower() for s in _strs(det, key, p, "detect"))
@@ -667,7 +677,7 @@ def _finish(b: _Builder) -> RuleSet:
     if problems:
         raise RulesError("\n".join(problems))
     lexicon = Lexicon(b.concepts, b.subject_concepts)
-    rules = [replace(r, cue=Cue(lexicon, r.concepts, r.unless, r.window)) if r.concepts else r
+    rules = [r._replace(cue=Cue(lexicon, r.concepts, r.unless, r.window)) if r.concepts else r
              for r in b.rules.values()]
     ordered = sorted(rules, key=lambda r: -r.priority)  # stable: file order among equals
     detect = Detect(**{k: tuple(v) for k, v in b.detect.items()})
