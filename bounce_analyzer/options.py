@@ -8,6 +8,8 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Options:
+    """Limits and switches of one analysis (see the README's Library section)."""
+
     max_size: int = 10 * 1024 * 1024  # bytes of a message that are analyzed; the rest is cut off and reported
     max_text: int = 256 * 1024  # characters of notice text, and of delivery-status fields, read per message
     regex_timeout: float = 0.5  # seconds one pattern may run on one text before it is given up on

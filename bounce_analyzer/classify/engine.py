@@ -26,6 +26,8 @@ MAX_READ = 20_000
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """The rule or code that decided a recipient's reason, with what it says of the verdict, hint and fault."""
+
     reason: str
     rule: str
     priority: int

@@ -41,6 +41,8 @@ _ACTIONS = {"failed": "failed", "failure": "failed", "error": "failed", "delayed
 
 @dataclass(slots=True)
 class DsnBlock:
+    """One block of delivery-status fields, by lower-case field name."""
+
     fields: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> str:
@@ -49,6 +51,8 @@ class DsnBlock:
 
 @dataclass(slots=True)
 class DsnFields:
+    """A delivery-status part: its per-message block and one block per recipient."""
+
     message: DsnBlock
     recipients: list[DsnBlock]
 

@@ -172,6 +172,8 @@ def find_retry_after(text: str) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class ServerCue:
+    """What a server cue found: the role of the server it names, its host and IP, and the words that said so."""
+
     role: str  # "remote" or "reporting"
     host: str | None
     ip: str | None
