@@ -24,6 +24,7 @@ from .classify.rules import RuleSet
 from .errors import InputError
 from .formats import CERTAIN, Bounce
 from .formats.generic import code_paragraphs
+from .formats.sesjson import complaint as ses_complaint
 from .kinds import Signals, unsubscribe_request
 from .model import Kind, Problem, Recipient, Report
 from .notice import read_notice
@@ -39,7 +40,7 @@ from .parse.message import (
     walk,
 )
 from .reading import fill_actions, from_original, read_findings, sniff
-from .replies import autoreply_recipients, feedback_report, opt_out_report
+from .replies import autoreply_recipients, feedback_report, opt_out_report, ses_complaint_report
 
 RulesArg = RuleSet | Iterable[str | os.PathLike[str]] | None
 _rules_cache: dict[tuple[str, ...], RuleSet] = {}
@@ -122,6 +123,9 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
     signals = Signals(b, rules)
     if feedback_texts or b.report_type == "feedback-report" or signals.complaint:
         return feedback_report(b, feedback_texts, rules, source, options, problems)
+    complaint = ses_complaint(b)
+    if complaint is not None:
+        return ses_complaint_report(b, complaint, rules, source, problems)
     original = describe(b.original, msg, options.extra_headers, b.notice)
     sniffs = sniff(b, options)
     certain = any(score >= CERTAIN for score, _, _ in sniffs)

@@ -4,9 +4,12 @@ they say their address has moved)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from .classify.rules import RuleSet
+from .formats import sesjson
 from .formats.base import Bounce
-from .model import Evidence, Kind, Problem, Recipient, Report
+from .model import Evidence, Kind, Original, Problem, Recipient, Report
 from .options import Options
 from .original import describe
 from .parse import bounded as rx
@@ -47,6 +50,26 @@ def feedback_report(b: Bounce, texts: list[str], rules: RuleSet, source: str, op
                   subject=b.subject or None, feedback_type=feedback_type,
                   original=describe(b.original, b.msg, options.extra_headers), recipients=recipients,
                   problems=tuple(problems))
+
+
+def ses_complaint_report(b: Bounce, obj: dict[str, Any], rules: RuleSet, source: str,
+                         problems: list[Problem]) -> Report:
+    """An Amazon SES complaint notification: the addresses that complained, the feedback type the mailbox provider
+    gave (SES leaves it out when the provider said none) and the headers of the message complained about."""
+    fields = sesjson.complaint_fields(obj)
+    said = Evidence("reason", "ses-json", "notificationType: Complaint" + (
+        f"; complaintFeedbackType: {fields['feedback_type']}" if fields["feedback_type"] else ""))
+    reason = rules.reasons["feedback"]
+    recipients = tuple(Recipient(address=address, action="complained", reason="feedback", verdict=None,
+                                 hint=reason.hint, rule="ses-complaint", evidence=(said,))
+                       for address in sesjson.complained_recipients(obj))
+    original = Original(message_id=fields["message_id"] or None, from_=fields["from"] or None,
+                        to=fields["to"] or None, subject=fields["subject"] or None, date=fields["date"] or None)
+    return Report(source=source, is_bounce=False, kind=Kind.FEEDBACK, format="ses-json",
+                  arrival_date=fields["arrival_date"] or None, subject=b.subject or None,
+                  feedback_type=fields["feedback_type"] or None,
+                  original=original if any(fields[k] for k in ("message_id", "from", "to", "subject")) else None,
+                  recipients=recipients, problems=tuple(problems))
 
 
 def opt_out_report(b: Bounce, rules: RuleSet, source: str, problems: list[Problem]) -> Report:

@@ -216,3 +216,17 @@ def test_a_delivery_status_part_with_no_readable_recipient_still_names_the_repor
     assert report.format == "generic"
     assert report.reporting_mta == "relay.example.net"  # from the delivery-status part all the same
     assert report.arrival_date == "Thu, 29 Apr 2021 23:45:10 +0900"
+
+
+def test_a_complaint_notification_from_ses_is_feedback_even_when_sendmail_folded_its_long_line():
+    payload = ('{"notificationType":"Complaint","complaint":{"complainedRecipients":[{"emailAddress":'
+               '"pia@example.net"}],"complaintFeedbackType":"abuse","timestamp":"2026-03-01T10:00:00.000Z"},'
+               '"mail":{"commonHeaders":{"to":["pia@exam!\n ple.net"],"subject":"Spring sale"}}}')
+    raw = (f"From: no-reply@sns.amazonaws.example\nTo: ops@example.com\nSubject: AWS Notification Message\n\n"
+           f"{payload}\n").encode()
+    report = analyze(raw)
+    assert (report.kind, report.format, report.feedback_type) == ("feedback", "ses-json", "abuse")
+    assert [(r.address, r.action, r.rule) for r in report.recipients] == [("pia@example.net", "complained",
+                                                                         "ses-complaint")]
+    assert report.original is not None and report.original.to == "pia@example.net"  # Sendmail's "!" taken out
+    assert analyze(raw.replace(b"Complaint", b"Delivery")).kind != "feedback"  # only a complaint is one

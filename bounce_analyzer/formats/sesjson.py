@@ -7,7 +7,8 @@ either on its own or wrapped in the Amazon SNS envelope whose ``Message`` field 
             \\"status\\":\\"5.1.1\\",\\"diagnosticCode\\":\\"smtp; 550 5.1.1 user unknown\\"}],
         \\"reportingMTA\\":\\"dsn; a1-2.smtp-out.example.com\\",\\"remoteMtaIp\\":\\"192.0.2.7\\"}, \\"mail\\":{...}}"}
 
-Event publishing names the type ``eventType`` instead of ``notificationType``. Complaints are not read here.
+Event publishing names the type ``eventType`` instead of ``notificationType``. A complaint (``"Complaint"``, with
+``complainedRecipients``) is not a delivery notice: ``complaint`` finds one, and the analyzer reports it as feedback.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ _TYPES = {"bounce": ("bouncedRecipients", "failed"), "delivery": ("recipients", 
 
 
 def _loads(text: str) -> object:
-    """The JSON value of the text; long lines folded by a mail system on the way ("\\n " inserted) are unfolded."""
+    """The JSON value of the text; long lines folded by a mail system on the way ("\\n " inserted, after a "!" where
+    Sendmail broke a line that was too long) are unfolded."""
     import json  # here: only a text with braces gets this far, and importing json cost every start-up 1.5 ms
 
-    for attempt in (text, text.replace("\n ", ""), text.replace("\n", "")):
+    unfolded = text.replace("!\n ", "\n ") if "!\n " in text else text
+    for attempt in (text, unfolded.replace("\n ", ""), unfolded.replace("\n", "")):
         try:
             return json.loads(attempt)
         except (ValueError, RecursionError):
@@ -47,6 +50,49 @@ def _notification(text: str) -> dict[str, Any] | None:
 
 def _str(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def complaint(bounce: Bounce) -> dict[str, Any] | None:
+    """The SES notification of a complaint that the message carries, or None."""
+    low = bounce.notice[:4000].lower()
+    if "{" not in low or "complain" not in low or ("notificationtype" not in low and "eventtype" not in low):
+        return None
+    obj = _notification(bounce.notice)
+    if obj is None or _str(obj.get("notificationType") or obj.get("eventType")).lower() != "complaint":
+        return None
+    return obj if isinstance(obj.get("complaint"), dict) else None
+
+
+def complained_recipients(obj: dict[str, Any]) -> list[str]:
+    """The addresses of a complaint notification's ``complainedRecipients``, each once."""
+    out: list[str] = []
+    recipients = obj["complaint"].get("complainedRecipients")
+    for r in recipients[:1000] if isinstance(recipients, list) else ():
+        address = dsn.address_of(_str(r.get("emailAddress"))) if isinstance(r, dict) else ""
+        if address and address not in out:
+            out.append(address)
+    return out
+
+
+def complaint_fields(obj: dict[str, Any]) -> dict[str, str]:
+    """What a complaint notification says of the complaint and the message complained about: ``feedback_type``,
+    ``arrival_date``, and the original's ``message_id``, ``from``, ``to``, ``subject`` and ``date``."""
+    body = obj["complaint"]
+    mail = _dict(obj.get("mail"))
+    common = _dict(mail.get("commonHeaders"))
+
+    def joined(value: object) -> str:
+        return ", ".join(_str(v) for v in value if _str(v)) if isinstance(value, list) else _str(value)
+
+    return {"feedback_type": _str(body.get("complaintFeedbackType")).lower(),
+            "arrival_date": _str(body.get("arrivalDate")) or _str(body.get("timestamp")),
+            **{name: joined(common.get(key)) for name, key in (("message_id", "messageId"), ("from", "from"),
+                                                               ("to", "to"), ("subject", "subject"),
+                                                               ("date", "date"))}}
 
 
 class SesJson:
