@@ -105,10 +105,12 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
     gw = rules.gateway_for(host) or rules.gateway_for(dsn_gateway)
     if gw is not None:
         role, evidence = Role.GATEWAY, f"{host or dsn_gateway} is a {gw.name} filtering gateway"
-    elif role is Role.REPORTING and notice:
-        gw = rules.gateway_signed(notice[:4000].lower())
+    elif notice and (role is Role.REPORTING or host is None):
+        # a notice a filtering product signed, naming no other server: the filter refused the message itself
+        gw = rules.gateway_signed(" ".join(notice[:4000].lower().split()))
         if gw is not None:
             role, evidence = Role.GATEWAY, f"the notice was written by {gw.name}, a content filter"
+            host = host or reporting_mta
     return Responder(role=role, host=host, ip=ip, evidence=evidence)
 
 
