@@ -102,6 +102,43 @@ def test_a_content_filter_that_signed_the_notice_is_the_gateway(shipped):
     assert (signed.role, signed.evidence) == (Role.GATEWAY, "the notice was written by amavis, a content filter")
 
 
+RESOLVER = "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"
+
+
+def test_a_remote_mta_of_another_organisation_beats_a_reporting_cue(shipped):
+    # the words of Exchange's own resolver, quoted from a receiving Exchange by another MTA
+    f = Finding("a@example.net", diagnostic=RESOLVER, diagnostic_type="smtp", remote_mta="mx.example.net",
+                context="host mx.example.net[192.0.2.8] said: " + RESOLVER)
+    r = responder_for(f, 550, "relay.example.org", None, shipped)
+    assert (r.role, r.host, r.ip) == (Role.REMOTE, "mx.example.net", "192.0.2.8")
+
+
+def test_a_remote_mta_of_the_reporting_mtas_own_organisation_does_not(shipped):
+    f = Finding("a@example.net", diagnostic=RESOLVER, diagnostic_type="smtp", remote_mta="hub.example.org")
+    r = responder_for(f, 550, "edge.example.org", None, shipped,
+                      notice="Generating server: EXCH7.example.org\na@example.net\n#" + RESOLVER + " ##")
+    # the generating server the notice names, not Reporting-MTA, is the host
+    assert (r.role, r.host) == (Role.REPORTING, "exch7.example.org")
+
+
+def test_a_reporting_cue_without_a_generating_server_names_the_reporting_mta(shipped):
+    f = Finding("a@example.net", diagnostic=RESOLVER, diagnostic_type="smtp")
+    r = responder_for(f, 550, "edge.example.org", None, shipped, notice="Delivery has failed.")
+    assert (r.role, r.host, r.ip) == (Role.REPORTING, "edge.example.org", None)
+
+
+def test_a_signed_notice_that_names_no_server_is_the_filters_refusal(shipped):
+    f = Finding("a@example.net", diagnostic="550 5.7.1 content rejected", diagnostic_type="smtp")
+    notice = "Your message to: a@example.net\nwas blocked by our Spam\nFirewall."
+    r = responder_for(f, 550, "filter.example.org", None, shipped, notice=notice)
+    assert (r.role, r.host) == (Role.GATEWAY, "filter.example.org")
+    # a remote server named in the diagnostic keeps the answer: the filter only passed it on
+    named = Finding("a@example.net", diagnostic="host mx.example.net[192.0.2.8] said: 550 5.7.1 content rejected",
+                    diagnostic_type="smtp")
+    r = responder_for(named, 550, "filter.example.org", None, shipped, notice=notice)
+    assert (r.role, r.host) == (Role.REMOTE, "mx.example.net")
+
+
 # ---- the result of one recipient ---------------------------------------------------------------------------------
 
 

@@ -83,7 +83,8 @@ def test_retry_after(text, seconds):
     ("SMTP error from remote mail server after RCPT TO:<a@b.example>:\n    host mx.b.example [192.0.2.2]: 550 no",
      "remote", "mx.b.example", "192.0.2.2"),
     ("----- Transcript -----\n... while talking to mail.example.org.:\n<<< 550 no", "remote", "mail.example.org", None),
-    ("connect to mx.example.net[192.0.2.9]:25: Connection timed out", "reporting", "mx.example.net", "192.0.2.9"),
+    # nobody answered: the cue names no server, the reporting MTA is the responder
+    ("connect to mx.example.net[192.0.2.9]:25: Connection timed out", "reporting", None, None),
     ("Host or domain name not found. Name service error for name=x.example type=MX", "reporting", None, None),
     ("most progress was RCPT TO response; remote host 192.0.2.32 said: 550 Unknown user", "remote", "192.0.2.32",
      "192.0.2.32"),

@@ -81,11 +81,14 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
         host = cue.host or f.remote_mta
         ip = cue.ip or (smtp.ip_next_to(host, f.diagnostic, f.context) if host else None)
         role, evidence = Role.REMOTE, cue.evidence
-    elif f.remote_mta and (dtype == "smtp" or reply is not None) and cue is None:
-        host, ip = f.remote_mta, None
+    elif f.remote_mta and (dtype == "smtp" or reply is not None) and (cue is None or (
+            reply is not None and not _same_org(f.remote_mta, reporting_mta))):
+        # a Remote-MTA field that names another organisation's server, with its reply quoted, tells more than
+        # words the reporting MTA uses of its own refusals (Exchange's "RESOLVER.ADR..." from a remote Exchange)
+        host, ip = f.remote_mta, smtp.ip_next_to(f.remote_mta, f.diagnostic, f.context)
         role, evidence = Role.REMOTE, f"Remote-MTA: {f.remote_mta}"
     elif cue is not None:
-        host, ip = cue.host or reporting_mta, cue.ip
+        host, ip = cue.host or _generating_server(notice, rules) or reporting_mta, cue.ip
         role, evidence = Role.REPORTING, cue.evidence
     elif dtype.startswith(LOCAL_DIAGNOSTIC_TYPES):
         host, ip = reporting_mta, None
@@ -93,7 +96,7 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
     elif reply is None:
         host, ip = reporting_mta, None
         role, evidence = Role.REPORTING, "no SMTP reply is quoted: the reporting MTA gave up by itself"
-    elif reporting_mta and org_domain(reporting_mta) == org_domain(f.address.rpartition("@")[2]):
+    elif _same_org(reporting_mta, f.address.rpartition("@")[2]):
         host, ip = reporting_mta, None
         role, evidence = Role.REPORTING, f"{reporting_mta} belongs to the recipient's own domain and wrote the reply"
     elif dtype == "smtp":
@@ -107,11 +110,27 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
     gw = rules.gateway_for(host) or rules.gateway_for(dsn_gateway)
     if gw is not None:
         role, evidence = Role.GATEWAY, f"{host or dsn_gateway} is a {gw.name} filtering gateway"
-    elif role is Role.REPORTING and notice:
-        gw = rules.gateway_signed(notice[:4000].lower())
+    elif notice and (role is Role.REPORTING or host is None):
+        # a notice a filtering product signed, naming no other server: the filter refused the message itself
+        gw = rules.gateway_signed(" ".join(notice[:4000].lower().split()))
         if gw is not None:
             role, evidence = Role.GATEWAY, f"the notice was written by {gw.name}, a content filter"
+            host = host or reporting_mta
     return Responder(role=role, host=host, ip=ip, evidence=evidence)
+
+
+def _generating_server(notice: str, rules: RuleSet) -> str | None:
+    """The host a notice names as the one that wrote it ("Generating server: ..."), for a refusal of its own
+    whose words name no host: a reporting cue that reads a host, looked for in the notice's own text."""
+    if not notice:
+        return None
+    named = tuple(c for c in rules.servers if c.role == "reporting" and c.host)
+    cue = smtp.find_server(notice[:4000], named)
+    return cue.host if cue is not None else None
+
+
+def _same_org(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and org_domain(a or "") == org_domain(b or "")
 
 
 def org_domain(host: str) -> str:
