@@ -80,9 +80,6 @@ KNOWN_WRONG: dict[tuple[str, str, str], str] = {
        "the notice does not say the number does not exist" for name in ("reason", "verdict", "fault", "rule")},
     ("sendmail/mixed-recipients", "jan.vos@example.org", "smtp_command"):
         "a relayed recipient takes the stage of another recipient's RCPT in the transcript",
-    **{("generic/no-dsn-message-id-in-text", "ruth.cole@example.net", name):
-       "a server named by its address alone, in brackets before 'said:', is not read" for name in
-       ("responder_host", "responder_ip")},
 }
 
 
