@@ -73,7 +73,7 @@ def _sns(message: object) -> str:
     return f"From: no-reply@sns.example.com\nSubject: AWS Notification Message\n\n{body}\n"
 
 
-def test_ses_bounce_json_is_read_and_other_types_are_not_bounces():
+def test_ses_bounce_json_is_read_a_complaint_is_feedback_and_other_types_are_not_bounces():
     bounce = {"notificationType": "Bounce", "bounce": {"bounceType": "Transient", "bounceSubType": "MailboxFull",
               "bouncedRecipients": [{"emailAddress": "erin@example.net", "status": "4.2.2",
                                      "diagnosticCode": "smtp; 452 4.2.2 Mailbox full"}]}}
@@ -82,7 +82,11 @@ def test_ses_bounce_json_is_read_and_other_types_are_not_bounces():
         ("erin@example.net", "failed", "4.2.2", 452)]
     complaint = {"notificationType": "Complaint", "complaint": {"complainedRecipients": [
         {"emailAddress": "erin@example.net"}]}}
-    assert analyze(_sns(complaint)).kind is Kind.NOT_BOUNCE
+    report = analyze(_sns(complaint))
+    assert report.kind is Kind.FEEDBACK and [(r.address, r.action) for r in report.recipients] == [
+        ("erin@example.net", "complained")]
+    opened = {"eventType": "Open", "open": {"timestamp": "2026-03-01T10:00:00.000Z"}, "mail": {}}
+    assert analyze(_sns(opened)).kind is Kind.NOT_BOUNCE
 
 
 def test_damaged_ses_json_never_breaks_the_analyzer():
