@@ -78,6 +78,10 @@ SHAPES = {
     "html of tags": (b"From: MAILER-DAEMON@example.net\nSubject: Delivery failure\nContent-Type: text/html\n\n"
                      + _fill(b"<div><b>550</b> <a href='mailto:a@example.com'>a@example.com</a></div>", MB - 100)),
     "control characters": _NOTICE + _fill(b"\x1b]0;x\x07\x1b[2J\x00\x08\xc2\x9b", MB - len(_NOTICE)),
+    # a sender's address on every line: each place it is named must not set off a look at every other place
+    "one sender on every line": (b"From: MAILER-DAEMON@example.net\nSubject: Undelivered Mail Returned to Sender\n\n"
+                                 b"Your message could not be delivered.\n\n"
+                                 + _fill(b"From: Shop <orders@example.org>\n", MB - 200)),
 }
 
 
