@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -18,9 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from bounce_analyzer import analyze
 from bounce_analyzer.batch import scan
 from bounce_analyzer.batch.mbox import read_mbox
+from bounce_analyzer.batch.rows import MESSAGE_COLUMNS, message_row, recipient_rows
 from bounce_analyzer.batch.sources import Maildir, Tree
+from bounce_analyzer.batch.workers import Analyzed
+from bounce_analyzer.display import to_json
+from bounce_analyzer.model import Kind, Problem, Report
 
 from .conftest import ROOT, SAMPLES, run_cli, sample_pairs
 from .test_samples import KNOWN_WRONG
@@ -414,3 +420,55 @@ def test_sigterm_stops_cleanly_and_everything_printed_is_stored(tmp_path):
     said = err.decode().strip().splitlines()[-1]
     assert said == (f"bounce-analyzer: interrupted: {len(stored):,} messages are stored in {db} ({len(printed):,} "
                     "from this run); run the same command again to go on")
+
+
+# --- what travels from a worker to the scan's process ------------------------------------------------------------
+
+def _through_a_pipe(report: Report) -> tuple[Analyzed, Analyzed]:
+    here = Analyzed(report, to_json(report.to_dict()))
+    return here, Analyzed.unpacked(pickle.loads(pickle.dumps(here.packed())))
+
+
+def test_a_packed_report_reads_back_with_the_rows_the_scan_would_build():
+    for eml, _ in PAIRS:
+        report = analyze(_raw(eml), source=f"mbox:/m\udce9/box#{len(eml.name)}")  # a file name that is not UTF-8
+        here, there = _through_a_pipe(report)
+        assert there.json == here.json
+        assert there.report == report and there.problems == report.problems
+        # the rows the store gets are the ones built from the report itself, in the scan's process
+        assert (there.rows.source_id, None, "t", 12, *there.rows.message) == message_row(report, 12, "t", here.json)
+        assert there.rows.recipients == recipient_rows(report, here.json)
+        assert there.rows.source_id.startswith("mbox:/m\\xe9/box#")
+
+
+def test_only_bounces_and_complaints_read_without_problems_may_be_acted_on():
+    bounce = Report(source="s", is_bounce=True, kind=Kind.FAILURE)
+    cut = Report(source="s", is_bounce=True, kind=Kind.FAILURE, problems=(Problem("s", "truncated", "cut"),))
+    noted = Report(source="s", is_bounce=True, kind=Kind.FAILURE, problems=(Problem("s", "no-recipient", "none"),))
+    complaint = Report(source="s", is_bounce=False, kind=Kind.FEEDBACK)
+    other = Report(source="s", is_bounce=False, kind=Kind.NOT_BOUNCE)
+    for report, acts in ((bounce, True), (cut, False), (noted, True), (complaint, True), (other, False)):
+        here, there = _through_a_pipe(report)
+        assert here.acts_on is there.acts_on is acts
+
+
+def test_two_jobs_store_exactly_the_rows_one_job_stores(tmp_path):
+    """With several jobs the workers build the store's rows; they are the rows the scan's own process builds."""
+    folder = os.path.join(os.fsencode(tmp_path), b"caf\xe9")  # not UTF-8: the stored ids show the byte as \xe9
+    os.mkdir(folder)
+    box = os.path.join(folder, b"box")
+    with open(box, "wb") as fh:
+        fh.write(_mbox_bytes([_raw(e) for e, _ in PAIRS] + [b"Subject: no bounce\n\n\xff\xfe text\n"]))
+    stored = []
+    for jobs in (1, 2):
+        db = tmp_path / f"jobs{jobs}.sqlite"
+        assert len(list(scan(os.fsdecode(box), store=str(db), jobs=jobs))) == len(PAIRS) + 1
+        with sqlite3.connect(db) as c:
+            messages = c.execute("SELECT * FROM messages ORDER BY source_id").fetchall()
+            recipients = c.execute("SELECT * FROM recipients ORDER BY source_id, idx").fetchall()
+        at = MESSAGE_COLUMNS.index("scanned_at")
+        stored.append(([m[:at] + m[at + 1:] for m in messages], recipients))
+    assert stored[0] == stored[1]
+    messages, recipients = stored[0]
+    assert len(messages) == len(PAIRS) + 1 and len(recipients) >= len(PAIRS)
+    assert all(m[0].startswith(f"mbox:{tmp_path}/caf\\xe9/box#") for m in messages)

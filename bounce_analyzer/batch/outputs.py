@@ -10,7 +10,8 @@ import csv
 from typing import Any, Protocol, TextIO
 
 from ..display import Paint, for_terminal, kind_words, no_surrogates, to_json, wants_colour
-from ..model import Recipient, Report
+from ..model import Recipient
+from .workers import Analyzed
 
 CSV_COLUMNS = ("source_id", "kind", "date", "reporting_mta", "address", "action", "status", "reply_code", "reason",
                "verdict", "fault", "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic",
@@ -20,15 +21,17 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Writer(Protocol):
-    def write(self, report: Report, as_json: str) -> None: ...
+    def write(self, result: Analyzed) -> None:
+        """Write a report (``result.report``; JSON lines need only ``result.json``, so the report of a worker is
+        not read back for them)."""
 
 
 class JsonLines:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def write(self, report: Report, as_json: str) -> None:
-        self.out.write(as_json + "\n")
+    def write(self, result: Analyzed) -> None:
+        self.out.write(result.json + "\n")
         self.out.flush()  # a line printed is a line delivered, even if the scan is killed next
 
 
@@ -49,7 +52,8 @@ class Csv:
         self.writer = csv.writer(out, lineterminator="\r\n")
         self.writer.writerow((*CSV_COLUMNS, *headers))
 
-    def write(self, report: Report, as_json: str) -> None:
+    def write(self, result: Analyzed) -> None:
+        report = result.report
         o = report.original
         common = (report.source, str(report.kind), report.iso_date, report.reporting_mta)
         found = {name.lower(): value for name, value in o.headers} if o else {}
@@ -76,7 +80,8 @@ class Lines:
         self.out = out
         self.paint = Paint(wants_colour(out))
 
-    def write(self, report: Report, as_json: str) -> None:
+    def write(self, result: Analyzed) -> None:
+        report = result.report
         t = for_terminal  # values from the message, with their control characters made visible
         if not report.recipients:
             note = "; ".join(p.message for p in report.problems) or kind_words(report.kind)
@@ -94,16 +99,16 @@ class Sisimai:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def write(self, report: Report, as_json: str) -> None:
+    def write(self, result: Analyzed) -> None:
         from ..sisimai import records
 
-        for record in records(report):
+        for record in records(result.report):
             self.out.write(to_json(record) + "\n")
         self.out.flush()
 
 
 class Nothing:
-    def write(self, report: Report, as_json: str) -> None:
+    def write(self, result: Analyzed) -> None:
         return None
 
 

@@ -99,7 +99,7 @@ class Scanner:
         last = time.monotonic()
         try:
             for item, result in analyze_items(self._keyed(source.items(self._done)), rules=self.rules,
-                                              options=self.options, jobs=self.jobs):
+                                              options=self.options, jobs=self.jobs, packed=self.store is not None):
                 pending.append((item, result))  # first: whatever happens while the caller has it, it is stored
                 yield item, result
                 if len(pending) >= COMMIT_EVERY or time.monotonic() - last >= COMMIT_SECONDS:
@@ -114,17 +114,10 @@ class Scanner:
         if not results:
             return
         if self.store is not None:
-            self.store.save([(r.report, item.size if item.size >= 0 else None, r.json) for item, r in results],
+            self.store.save([(r.rows, item.size if item.size >= 0 else None) for item, r in results],
                             [item.key for item, _ in results])
             self._handed_out.difference_update(item.key for item, _ in results if item.key)
-            source.after_stored([(item, _acts_on(r.report)) for item, r in results])
-
-
-def _acts_on(report: Report) -> bool:
-    """Whether a mailbox action (mark seen, move, delete) may touch this message: a bounce or a feedback report
-    that was read without problems. Anything else stays where it is, for a person to look at."""
-    return (report.is_bounce or report.kind == "feedback") and not any(
-        p.kind in ("unreadable", "internal-error", "regex-timeout", "truncated") for p in report.problems)
+            source.after_stored([(item, r.acts_on) for item, r in results])
 
 
 def scan(source: str | Source | Sequence[str | Source], *, rules: RulesArg = None, options: Options = DEFAULT,
