@@ -23,7 +23,7 @@ from bounce_analyzer import analyze
 from bounce_analyzer.batch import scan
 from bounce_analyzer.batch.mbox import read_mbox
 from bounce_analyzer.batch.rows import MESSAGE_COLUMNS, message_row, recipient_rows
-from bounce_analyzer.batch.sources import Maildir, Tree
+from bounce_analyzer.batch.sources import Item, Maildir, Tree
 from bounce_analyzer.batch.workers import Analyzed
 from bounce_analyzer.display import to_json
 from bounce_analyzer.model import Kind, Problem, Report
@@ -420,6 +420,13 @@ def test_sigterm_stops_cleanly_and_everything_printed_is_stored(tmp_path):
     said = err.decode().strip().splitlines()[-1]
     assert said == (f"bounce-analyzer: interrupted: {len(stored):,} messages are stored in {db} ({len(printed):,} "
                     "from this run); run the same command again to go on")
+
+
+def test_an_item_keyed_or_moved_keeps_every_other_field():
+    item = Item("mbox:/m#5", b"raw", 3, "why", handle=7, position=40, key="k0")
+    assert item.keyed("k1") == Item("mbox:/m#5", b"raw", 3, "why", handle=7, position=40, key="k1")
+    assert item.keyed("k1", "mbox:/m#5;key=k1") == Item("mbox:/m#5;key=k1", b"raw", 3, "why", 7, 40, "k1")
+    assert item.further(100) == Item("mbox:/m#5", b"raw", 3, "why", handle=7, position=140, key="k0")
 
 
 # --- what travels from a worker to the scan's process ------------------------------------------------------------

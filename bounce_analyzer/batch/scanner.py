@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
 from typing import Any
 
 from ..api import RulesArg
@@ -77,11 +76,12 @@ class Scanner:
                 self._skip(item)
                 skipped += 1
                 continue
-            if stored and stored_key not in (None, k):  # another message sat here when that row was stored
-                item = replace(item, id=f"{item.id};key={k[:16]}")
             self._handed_out.add(k)
             skipped = 0
-            yield replace(item, key=k)
+            if stored and stored_key not in (None, k):  # another message sat here when that row was stored
+                yield item.keyed(k, f"{item.id};key={k[:16]}")
+            else:
+                yield item.keyed(k)
 
     def sources(self) -> Iterator[Source]:
         for spec in self.specs:
