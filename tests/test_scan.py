@@ -23,9 +23,12 @@ from bounce_analyzer import analyze
 from bounce_analyzer.batch import scan
 from bounce_analyzer.batch.mbox import read_mbox
 from bounce_analyzer.batch.rows import MESSAGE_COLUMNS, message_row, recipient_rows
+from bounce_analyzer.batch.scanner import Scanner, _groups
 from bounce_analyzer.batch.sources import Item, Maildir, Tree
+from bounce_analyzer.batch.store import Store
 from bounce_analyzer.batch.workers import Analyzed
 from bounce_analyzer.display import to_json
+from bounce_analyzer.errors import InputError
 from bounce_analyzer.model import Kind, Problem, Report
 
 from .conftest import ROOT, SAMPLES, run_cli, sample_pairs
@@ -420,6 +423,39 @@ def test_sigterm_stops_cleanly_and_everything_printed_is_stored(tmp_path):
     said = err.decode().strip().splitlines()[-1]
     assert said == (f"bounce-analyzer: interrupted: {len(stored):,} messages are stored in {db} ({len(printed):,} "
                     "from this run); run the same command again to go on")
+
+
+def test_messages_read_before_a_source_fails_come_before_the_error():
+    def failing():
+        yield Item("a")
+        yield Item("b")
+        raise InputError("the server went away")
+
+    got = []
+    with pytest.raises(InputError, match="went away"):
+        for group in _groups(failing(), 32):
+            got += group
+    assert got == [Item("a"), Item("b")]
+    assert list(_groups([Item(str(i)) for i in range(5)], 2)) == [[Item("0"), Item("1")], [Item("2"), Item("3")],
+                                                                  [Item("4")]]
+
+
+def test_a_message_stored_while_its_group_is_checked_is_not_handed_out_again(tmp_path):
+    raw = _raw(PAIRS[0][0])
+    other = b"X-Copy: 1\n" + raw
+    items = [Item("mbox:/m#0", raw, len(raw)), Item("mbox:/m#1", other, len(other)), Item("mbox:/m#2", raw, len(raw))]
+    store = Store(str(tmp_path / "r.sqlite"))
+    scanner = Scanner([], store=store)
+    keyed = scanner._keyed(iter(items))  # the three are looked up in the store together, before any is stored
+    first = next(keyed)
+    assert first is not None and first.id == "mbox:/m#0"
+    report = analyze(raw, source=first.id)
+    scanner._commit(Tree(str(tmp_path), 1 << 20), [(first, Analyzed(report, to_json(report.to_dict())))])
+    rest = list(keyed)
+    # the third has the first one's content, which is stored now: skipped, as a scan without groups would
+    assert [i.id for i in rest if i is not None] == ["mbox:/m#1"] and scanner.skipped == 1
+    assert store.count() == 1
+    store.close()
 
 
 def test_an_item_keyed_or_moved_keeps_every_other_field():

@@ -221,6 +221,29 @@ class Store:
         row = self.db.execute("SELECT message_key FROM messages WHERE source_id = ?", (key(source_id),)).fetchone()
         return (row is not None, row[0] if row else None)
 
+    def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these content keys are stored: ``has_key`` for several in one query."""
+        if not keys:
+            return set()
+        try:
+            return {k for (k,) in self.db.execute(
+                f"SELECT message_key FROM messages WHERE message_key IN ({', '.join('?' * len(keys))})", keys)}
+        except sqlite3.DatabaseError as e:
+            raise self._unreadable(e) from None
+
+    def keys_at(self, source_ids: Sequence[str]) -> dict[str, str | None]:
+        """``key_at`` for several ids in one query: the ids that have a row, each with its content key."""
+        if not source_ids:
+            return {}
+        held = [key(s) for s in source_ids]
+        try:
+            found = dict(self.db.execute(
+                f"SELECT source_id, message_key FROM messages WHERE source_id IN ({', '.join('?' * len(held))})",
+                held))
+        except sqlite3.DatabaseError as e:
+            raise self._unreadable(e) from None
+        return {s: found[k] for s, k in zip(source_ids, held, strict=True) if k in found}
+
     def set_key(self, source_id: str, message_key: str) -> None:
         """Give a row stored before keys existed the key of the message found at its location now."""
         try:
