@@ -292,7 +292,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         store = Store(args.db or os.path.join(tmp, "results.sqlite"), durable=args.delete)
         try:
             scanner = Scanner(args.sources, rules=rules, options=options, jobs=args.jobs or default_jobs(),
-                              store=store, rescan=args.rescan, password_env=args.password_env,
+                              store=store, rescan=args.rescan, reports=writer.reads_reports,
+                              password_env=args.password_env,
                               netrc_file=args.netrc, plaintext=args.plaintext, ca_file=args.ca_file,
                               move_to=args.move_to, mark_seen=args.mark_seen, delete=args.delete)
             failures = 0

@@ -482,6 +482,12 @@ def test_a_packed_report_reads_back_with_the_rows_the_scan_would_build():
         assert (there.rows.source_id, None, "t", 12, *there.rows.message) == message_row(report, 12, "t", here.json)
         assert there.rows.recipients == recipient_rows(report, here.json)
         assert there.rows.source_id.startswith("mbox:/m\\xe9/box#")
+        # a scan that reads only JSON lines and rows is sent no report, and asking for one says so
+        bare = Analyzed.unpacked(pickle.loads(pickle.dumps(here.packed(report=False))))
+        assert (bare.json, bare.rows, bare.problems, bare.acts_on) == (here.json, here.rows, report.problems,
+                                                                       here.acts_on)
+        with pytest.raises(LookupError, match="not kept"):
+            _ = bare.report
 
 
 def test_only_bounces_and_complaints_read_without_problems_may_be_acted_on():

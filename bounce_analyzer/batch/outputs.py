@@ -21,12 +21,14 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Writer(Protocol):
-    def write(self, result: Analyzed) -> None:
-        """Write a report (``result.report``; JSON lines need only ``result.json``, so the report of a worker is
-        not read back for them)."""
+    reads_reports: bool  # False: ``write`` needs only ``result.json`` (a scan's workers then send no report)
+
+    def write(self, result: Analyzed) -> None: ...
 
 
 class JsonLines:
+    reads_reports = False
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
@@ -46,6 +48,8 @@ def csv_cell(value: Any) -> Any:
 
 
 class Csv:
+    reads_reports = True
+
     def __init__(self, out: TextIO, headers: tuple[str, ...] = ()) -> None:
         self.out = out
         self.headers = headers
@@ -76,6 +80,8 @@ def _recipient(r: Recipient) -> tuple[Any, ...]:
 class Lines:
     """One line a recipient, for reading on a terminal."""
 
+    reads_reports = True
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.paint = Paint(wants_colour(out))
@@ -96,6 +102,8 @@ class Lines:
 class Sisimai:
     """One Sisimai record a line: a recipient that failed, was delayed or complained (``bounce_analyzer.sisimai``)."""
 
+    reads_reports = True
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
@@ -108,6 +116,8 @@ class Sisimai:
 
 
 class Nothing:
+    reads_reports = False
+
     def write(self, result: Analyzed) -> None:
         return None
 

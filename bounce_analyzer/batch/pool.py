@@ -32,9 +32,10 @@ def _die_with_parent() -> None:
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-def _worker_main(tasks: Any, results: Connection, rules: RuleSet, options: Options, packed: bool) -> None:
+def _worker_main(tasks: Any, results: Connection, rules: RuleSet, options: Options, packed: bool,
+                 reports: bool) -> None:
     """A worker: batches in from its own queue, reports out through its own pipe (``packed``: in the form
-    ``Analyzed.packed`` makes), until it gets None."""
+    ``Analyzed.packed`` makes, with the reports or without), until it gets None."""
     # the parent handles Ctrl-C and stops the workers; SIGTERM (to the whole group, as `timeout` sends it) ends a
     # worker at once. Both were blocked across the fork, so that neither reaches the parent's handler here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -43,7 +44,7 @@ def _worker_main(tasks: Any, results: Connection, rules: RuleSet, options: Optio
     _die_with_parent()
     while (batch := tasks.get()) is not None:
         analyzed = analyze_batch(batch, rules, options)
-        results.send([a.packed() for a in analyzed] if packed else analyzed)
+        results.send([a.packed(reports) for a in analyzed] if packed else analyzed)
 
 
 class _Batches(Queue):  # type: ignore[type-arg]  # (not subscriptable at run time)
@@ -59,10 +60,10 @@ class _Worker:
     """One process with a queue of its own for batches and a pipe of its own for reports: no lock is shared, so a
     worker that is killed holding one cannot block the others or the parent."""
 
-    def __init__(self, ctx: Any, rules: RuleSet, options: Options, packed: bool) -> None:
+    def __init__(self, ctx: Any, rules: RuleSet, options: Options, packed: bool, reports: bool) -> None:
         self.tasks = _Batches(ctx=ctx)
         self.results, sender = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_worker_main, args=(self.tasks, sender, rules, options, packed),
+        self.process = ctx.Process(target=_worker_main, args=(self.tasks, sender, rules, options, packed, reports),
                                    daemon=True)
         self._sender = sender
         self.packed = packed
@@ -108,13 +109,14 @@ class _Worker:
 
 
 def in_parallel(batches: Iterable[list[Item]], ruleset: RuleSet, options: Options, jobs: int, *,
-                packed: bool = False) -> Iterator[tuple[Item, Analyzed]]:
+                packed: bool = False, reports: bool = True) -> Iterator[tuple[Item, Analyzed]]:
     """(item, report) for every item of the batches, analyzed by ``jobs`` worker processes, in input order. An empty
     batch says no new message is coming for a while: what is in flight is answered now. ``packed``: the workers
-    send the rows for the store too, and the report itself is unpickled only when asked for."""
+    send the rows for the store too, and the report itself (not at all without ``reports``) is unpickled only when
+    asked for."""
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    workers = [_Worker(ctx, ruleset, options, packed) for _ in range(jobs)]
+    workers = [_Worker(ctx, ruleset, options, packed, reports) for _ in range(jobs)]
     in_flight: deque[tuple[list[Item], _Worker]] = deque()
     finished = False
     try:

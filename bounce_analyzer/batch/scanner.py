@@ -43,11 +43,15 @@ def _groups(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 
 
 class Scanner:
-    """One scan over several sources into an optional store. ``run()`` yields (item, report) pairs in order."""
+    """One scan over several sources into an optional store. ``run()`` yields (item, report) pairs in order.
+    ``reports=False`` says the caller reads only the JSON, the problems and the rows of each result, never its
+    ``report``: worker processes then do not send it."""
 
     def __init__(self, sources: Sequence[str | Source], *, rules: RulesArg = None, options: Options = DEFAULT,
-                 jobs: int = 1, store: Store | None = None, rescan: bool = False, **remote: Any) -> None:
+                 jobs: int = 1, store: Store | None = None, rescan: bool = False, reports: bool = True,
+                 **remote: Any) -> None:
         self.specs = list(sources)
+        self.reports = reports
         self.rules = rules
         self.options = options
         self.jobs = jobs
@@ -148,7 +152,8 @@ class Scanner:
         last = time.monotonic()
         try:
             for item, result in analyze_items(self._keyed(source.items(self._done)), rules=self.rules,
-                                              options=self.options, jobs=self.jobs, packed=self.store is not None):
+                                              options=self.options, jobs=self.jobs, packed=self.store is not None,
+                                              reports=self.reports):
                 pending.append((item, result))  # first: whatever happens while the caller has it, it is stored
                 yield item, result
                 if len(pending) >= COMMIT_EVERY or time.monotonic() - last >= COMMIT_SECONDS:

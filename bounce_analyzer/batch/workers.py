@@ -32,17 +32,17 @@ class Analyzed:
     """A message's report, its JSON line (made once, where the report was made) and its rows for the store.
 
     A worker of a scan that stores its results sends these in the form ``packed`` makes: the JSON, the rows, the
-    problems and whether the message may be acted on, as plain tuples and text, with the report itself pickled apart.
-    The scan's process stores and prints JSON lines with these alone and reads the report back only when something
-    asks for it (another output format, a caller of ``scan()``): unpickling every report took it as long as storing
-    it."""
+    problems and whether the message may be acted on, as plain tuples and text, with the report itself pickled apart
+    (or not at all, when the scan said it reads no reports). The scan's process stores and prints JSON lines with
+    these alone and reads the report back only when something asks for it (another output format, a caller of
+    ``scan()``): unpickling every report took it as long as storing it."""
 
     __slots__ = ("_acts_on", "_pickled", "_problems", "_report", "_rows", "json")
 
     def __init__(self, report: Report, as_json: str) -> None:
         self.json = as_json  # the report as one line of JSON
         self._report: Report | None = report
-        self._pickled = b""
+        self._pickled: bytes | None = None
         self._rows: Rows | None = None
         self._problems: tuple[Problem, ...] | None = None
         self._acts_on: bool | None = None
@@ -58,8 +58,10 @@ class Analyzed:
     @property
     def report(self) -> Report:
         if self._report is None:
+            if self._pickled is None:
+                raise LookupError("the report was not kept: this scan was started to read JSON lines and rows only")
             self._report = pickle.loads(self._pickled)
-            self._pickled = b""
+            self._pickled = None
         return self._report
 
     @property
@@ -82,14 +84,17 @@ class Analyzed:
                 p.kind in ("unreadable", "internal-error", "regex-timeout", "truncated") for p in r.problems)
         return self._acts_on
 
-    def packed(self) -> _Packed:
-        return self.json, self.rows, self.problems, self.acts_on, pickle.dumps(self.report, pickle.HIGHEST_PROTOCOL)
+    def packed(self, report: bool = True) -> _Packed:
+        """What a worker sends: the JSON, the rows, the problems, whether the message may be acted on, and the
+        report pickled (``report``) or None."""
+        return (self.json, self.rows, self.problems, self.acts_on,
+                pickle.dumps(self.report, pickle.HIGHEST_PROTOCOL) if report else None)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return Analyzed, (self.report, self.json)
 
 
-_Packed = tuple[str, Rows, tuple[Problem, ...], bool, bytes]
+_Packed = tuple[str, Rows, tuple[Problem, ...], bool, bytes | None]
 
 
 def default_jobs() -> int:
@@ -150,10 +155,11 @@ def tasks_of(batch: list[Item]) -> list[_Task]:
 
 
 def analyze_items(items: Iterable[Item | None], *, rules: Any, options: Options, jobs: int,
-                  packed: bool = False) -> Iterator[tuple[Item, Analyzed]]:
+                  packed: bool = False, reports: bool = True) -> Iterator[tuple[Item, Analyzed]]:
     """(item, report) for every item, in input order. A None among the items says no new message is coming for a
     while: what is in flight is answered now rather than when more work arrives. ``packed``: worker processes send
-    the rows for the store with each report (``Analyzed.packed``), for a caller that stores them."""
+    the rows for the store with each report (``Analyzed.packed``), for a caller that stores them; without
+    ``reports``, they send only those (the caller never reads ``Analyzed.report``)."""
     ruleset = _ruleset(rules)  # loaded here once: forked workers inherit it, and bad rules fail before any work
     if jobs <= 1:
         for batch in _batches(items):
@@ -162,4 +168,4 @@ def analyze_items(items: Iterable[Item | None], *, rules: Any, options: Options,
         return
     from .pool import in_parallel  # multiprocessing is loaded only when it is used
 
-    yield from in_parallel(_batches(items), ruleset, options, jobs, packed=packed)
+    yield from in_parallel(_batches(items), ruleset, options, jobs, packed=packed, reports=reports)
