@@ -6,10 +6,10 @@ from __future__ import annotations
 import multiprocessing
 import signal
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.queues import Queue
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from ..classify.rules import RuleSet
 from ..errors import ScanError
@@ -67,24 +67,38 @@ class _Worker:
                                    daemon=True)
         self._sender = sender
         self.packed = packed
+        self.pending = 0  # batches sent whose reports were not handed on yet
+        self.answers: deque[list[Analyzed]] = deque()  # reports read from the pipe before they were wanted
 
     def start(self) -> None:
         self.process.start()
         self._sender.close()  # the worker holds it now
 
-    def receive(self) -> list[Analyzed]:
-        """The report of the oldest batch sent to this worker."""
-        ready = wait([self.results, self.process.sentinel])
-        if self.results in ready or self.results.poll():
-            try:
-                received = self.results.recv()
-            except EOFError:
-                pass
-            else:
-                if self.packed:
-                    return [Analyzed.unpacked(p) for p in received]
-                return cast(list[Analyzed], received)
-                pass
+    def receive(self, workers: Sequence[_Worker]) -> list[Analyzed]:
+        """The reports of the oldest batch sent to this worker. While waiting for them, what the other workers have
+        sent is read too, and kept until it is wanted: a worker whose answer waits unread in its pipe cannot send
+        the next one, and sat idle while the scan waited for the answer of another."""
+        while not self.answers:
+            pipes = {w.results: w for w in workers if w.pending > len(w.answers)}
+            ready = wait([*pipes, self.process.sentinel])
+            for conn in ready:
+                if conn in pipes:
+                    pipes[cast(Connection, conn)].read()
+            if self.process.sentinel in ready and not self.answers and not self.results.poll():
+                self._ended()
+        self.pending -= 1
+        return self.answers.popleft()
+
+    def read(self) -> None:
+        """Read this worker's next answer from its pipe."""
+        try:
+            received = self.results.recv()
+        except EOFError:
+            self._ended()
+        self.answers.append([Analyzed.unpacked(p) for p in received] if self.packed
+                            else cast(list[Analyzed], received))
+
+    def _ended(self) -> NoReturn:
         self.process.join()
         code = self.process.exitcode
         if code in (-signal.SIGTERM, -signal.SIGINT):
@@ -133,18 +147,19 @@ def in_parallel(batches: Iterable[list[Item]], ruleset: RuleSet, options: Option
             if not batch:  # nothing new for now: answer what was handed out
                 while in_flight:
                     done_batch, w = in_flight.popleft()
-                    yield from zip(done_batch, w.receive(), strict=True)
+                    yield from zip(done_batch, w.receive(workers), strict=True)
                 continue
             worker = workers[n % jobs]
             n += 1
             worker.tasks.put(tasks_of(batch))
+            worker.pending += 1
             in_flight.append((batch, worker))
             while len(in_flight) >= jobs * IN_FLIGHT_PER_JOB:
                 done_batch, w = in_flight.popleft()
-                yield from zip(done_batch, w.receive(), strict=True)
+                yield from zip(done_batch, w.receive(workers), strict=True)
         while in_flight:
             done_batch, w = in_flight.popleft()
-            yield from zip(done_batch, w.receive(), strict=True)
+            yield from zip(done_batch, w.receive(workers), strict=True)
         finished = True
     finally:
         # stopped early (an error, Ctrl-C, SIGTERM, the reader went away): what is in flight is dropped
