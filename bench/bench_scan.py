@@ -4,6 +4,7 @@
     python bench/bench_scan.py --messages 20000 --jobs 1 2
     python bench/bench_scan.py --gigabytes 1        # peak memory on a 1 GB mbox (2 jobs)
     python bench/bench_scan.py --resume             # time to pick up again after a SIGKILL
+    python bench/bench_scan.py --messages 20000 --ceiling   # what a second process can bring on this machine
 
 The mailbox is an mbox of the shipped samples repeated in turn (with a unique Message-ID header each), written to a
 temporary folder. Every run is the real command line, ``bounce-analyzer scan --db ... --format none``, in a child
@@ -79,6 +80,20 @@ def run(mbox: Path, db: Path, jobs: int) -> tuple[float, float]:
     return elapsed, peak / 1024**2
 
 
+def ceiling(mbox: Path, tmp: Path, n: int) -> None:
+    """One 1-job scan alone, then two of the same mailbox at once (each into its own store): how much faster two
+    independent processes get through the work than one, the most a second job could bring here."""
+    alone, _ = run(mbox, tmp / "alone.sqlite", 1)
+    t = time.perf_counter()
+    procs = [subprocess.Popen([*CMD, "--db", str(tmp / f"pair{i}.sqlite"), "--jobs", "1", str(mbox)], cwd=ROOT)
+             for i in range(2)]
+    if any(p.wait() for p in procs):
+        raise SystemExit("a scan failed")
+    both = time.perf_counter() - t
+    print(f"one 1-job scan alone: {n / alone:,.0f} msg/s ({alone:.1f} s); two at once: {2 * n / both:,.0f} msg/s "
+          f"together ({both:.1f} s): {2 * alone / both:.2f} times one")
+
+
 def stored(db: Path) -> tuple[int, int]:
     with sqlite3.connect(db) as c:
         total = c.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
@@ -93,6 +108,7 @@ def main() -> None:
     ap.add_argument("--gigabytes", type=float, default=0, help="measure peak memory on an mbox this large")
     ap.add_argument("--pad", type=int, default=0, help="bytes of extra header per message (bigger messages)")
     ap.add_argument("--resume", action="store_true", help="kill a scan half-way, then time the resumed scan")
+    ap.add_argument("--ceiling", action="store_true", help="time two independent 1-job scans at once against one")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-scan-") as tmp:
         mbox = Path(tmp) / "bounces.mbox"
@@ -102,6 +118,9 @@ def main() -> None:
             n = build_mbox(mbox, messages=args.messages, pad=args.pad)
         mb = mbox.stat().st_size / 1024**2
         print(f"mailbox: {n:,} messages, {mb:,.0f} MB")
+        if args.ceiling:
+            ceiling(mbox, Path(tmp), n)
+            return
         if args.resume:
             db = Path(tmp) / "resume.sqlite"
             proc = subprocess.Popen([*CMD, "--db", str(db), "--jobs", str(args.jobs[-1]), str(mbox)], cwd=ROOT)

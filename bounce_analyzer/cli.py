@@ -223,8 +223,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         try:
             source = open_source(spec, options.max_size, as_given=True)
             found = 0
-            for item, (report, as_json) in analyze_items(source.items(lambda _: False), rules=rules,
-                                                         options=options, jobs=1):
+            for item, analyzed in analyze_items(source.items(lambda _: False), rules=rules, options=options, jobs=1):
+                report, as_json = analyzed.report, analyzed.json
                 found += 1
                 single = single and found == 1 and item.id == spec
                 if item.error is not None:
@@ -294,7 +294,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         store = Store(args.db or os.path.join(tmp, "results.sqlite"), durable=args.delete)
         try:
             scanner = Scanner(args.sources, rules=rules, options=options, jobs=args.jobs or default_jobs(),
-                              store=store, rescan=args.rescan, password_env=args.password_env,
+                              store=store, rescan=args.rescan, reports=writer.reads_reports,
+                              password_env=args.password_env,
                               netrc_file=args.netrc, plaintext=args.plaintext, ca_file=args.ca_file,
                               move_to=args.move_to, mark_seen=args.mark_seen, delete=args.delete)
             failures = 0
@@ -312,10 +313,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                     try:
                         bar = _progress(source, args.no_progress)
                         scanner.on_skip = bar.advance if bar else None
-                        for item, (report, as_json) in scanner.run([source]):
-                            writer.write(report, as_json)
+                        for item, result in scanner.run([source]):
+                            writer.write(result)
                             new += 1
-                            for problem in report.problems:
+                            for problem in result.problems:
                                 if problem.kind != "no-recipient":
                                     _note(str(problem), bar)
                                     failures += problem.kind == "unreadable"
@@ -350,7 +351,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 def _cmd_scan_tasks(args: argparse.Namespace) -> int:
     """scan --dask and scan --format parquet: the sources cut into tasks (bounce_analyzer.distributed)."""
     from .batch.outputs import writer_for
-    from .batch.workers import default_jobs
+    from .batch.workers import Analyzed, default_jobs
 
     if (args.format == "parquet") != bool(args.output):
         _err("--format parquet and -o DIR go together: the dataset is a folder of files")
@@ -387,7 +388,7 @@ def _cmd_scan_tasks(args: argparse.Namespace) -> int:
         failures = messages = 0
         for report in reports:
             if out is None:
-                writer.write(report, to_json(report.to_dict()))
+                writer.write(Analyzed(report, to_json(report.to_dict())))
             messages += 1
             for problem in report.problems:
                 if problem.kind == "unreadable":

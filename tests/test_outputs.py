@@ -8,6 +8,7 @@ import io
 import pytest
 
 from bounce_analyzer.batch.outputs import CSV_COLUMNS, Csv
+from bounce_analyzer.batch.workers import Analyzed
 from bounce_analyzer.model import Kind, Original, Recipient, Report
 
 DANGEROUS = ["=", "+", "-", "@", "\t", "\r"]
@@ -19,7 +20,7 @@ def _row(diagnostic: str, address: str = "a@example.net", subject: str = "Hello"
                     original=Original(subject=subject, message_id="<1@example.com>"),
                     recipients=(Recipient(address=address, action="failed", diagnostic=diagnostic,
                                           reason="user_unknown", verdict="hard"),))
-    Csv(out).write(report, "{}")
+    Csv(out).write(Analyzed(report, "{}"))
     rows = list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
     assert len(rows) == 1 and list(rows[0]) == list(CSV_COLUMNS)
     return rows[0]

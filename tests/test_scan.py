@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -18,9 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from bounce_analyzer import analyze
 from bounce_analyzer.batch import scan
 from bounce_analyzer.batch.mbox import read_mbox
-from bounce_analyzer.batch.sources import Maildir, Tree
+from bounce_analyzer.batch.rows import MESSAGE_COLUMNS, message_row, recipient_rows
+from bounce_analyzer.batch.scanner import Scanner, _groups
+from bounce_analyzer.batch.sources import Item, Maildir, Tree
+from bounce_analyzer.batch.store import Store
+from bounce_analyzer.batch.workers import Analyzed
+from bounce_analyzer.display import to_json
+from bounce_analyzer.errors import InputError
+from bounce_analyzer.model import Kind, Problem, Report
 
 from .conftest import ROOT, SAMPLES, run_cli, sample_pairs
 from .test_samples import KNOWN_WRONG
@@ -414,3 +423,101 @@ def test_sigterm_stops_cleanly_and_everything_printed_is_stored(tmp_path):
     said = err.decode().strip().splitlines()[-1]
     assert said == (f"bounce-analyzer: interrupted: {len(stored):,} messages are stored in {db} ({len(printed):,} "
                     "from this run); run the same command again to go on")
+
+
+def test_messages_read_before_a_source_fails_come_before_the_error():
+    def failing():
+        yield Item("a")
+        yield Item("b")
+        raise InputError("the server went away")
+
+    got = []
+    with pytest.raises(InputError, match="went away"):
+        for group in _groups(failing(), 32):
+            got += group
+    assert got == [Item("a"), Item("b")]
+    assert list(_groups([Item(str(i)) for i in range(5)], 2)) == [[Item("0"), Item("1")], [Item("2"), Item("3")],
+                                                                  [Item("4")]]
+
+
+def test_a_message_stored_while_its_group_is_checked_is_not_handed_out_again(tmp_path):
+    raw = _raw(PAIRS[0][0])
+    other = b"X-Copy: 1\n" + raw
+    items = [Item("mbox:/m#0", raw, len(raw)), Item("mbox:/m#1", other, len(other)), Item("mbox:/m#2", raw, len(raw))]
+    store = Store(str(tmp_path / "r.sqlite"))
+    scanner = Scanner([], store=store)
+    keyed = scanner._keyed(iter(items))  # the three are looked up in the store together, before any is stored
+    first = next(keyed)
+    assert first is not None and first.id == "mbox:/m#0"
+    report = analyze(raw, source=first.id)
+    scanner._commit(Tree(str(tmp_path), 1 << 20), [(first, Analyzed(report, to_json(report.to_dict())))])
+    rest = list(keyed)
+    # the third has the first one's content, which is stored now: skipped, as a scan without groups would
+    assert [i.id for i in rest if i is not None] == ["mbox:/m#1"] and scanner.skipped == 1
+    assert store.count() == 1
+    store.close()
+
+
+def test_an_item_keyed_or_moved_keeps_every_other_field():
+    item = Item("mbox:/m#5", b"raw", 3, "why", handle=7, position=40, key="k0")
+    assert item.keyed("k1") == Item("mbox:/m#5", b"raw", 3, "why", handle=7, position=40, key="k1")
+    assert item.keyed("k1", "mbox:/m#5;key=k1") == Item("mbox:/m#5;key=k1", b"raw", 3, "why", 7, 40, "k1")
+    assert item.further(100) == Item("mbox:/m#5", b"raw", 3, "why", handle=7, position=140, key="k0")
+
+
+# --- what travels from a worker to the scan's process ------------------------------------------------------------
+
+def _through_a_pipe(report: Report) -> tuple[Analyzed, Analyzed]:
+    here = Analyzed(report, to_json(report.to_dict()))
+    return here, Analyzed.unpacked(pickle.loads(pickle.dumps(here.packed())))
+
+
+def test_a_packed_report_reads_back_with_the_rows_the_scan_would_build():
+    for eml, _ in PAIRS:
+        report = analyze(_raw(eml), source=f"mbox:/m\udce9/box#{len(eml.name)}")  # a file name that is not UTF-8
+        here, there = _through_a_pipe(report)
+        assert there.json == here.json
+        assert there.report == report and there.problems == report.problems
+        # the rows the store gets are the ones built from the report itself, in the scan's process
+        assert (there.rows.source_id, None, "t", 12, *there.rows.message) == message_row(report, 12, "t", here.json)
+        assert there.rows.recipients == recipient_rows(report, here.json)
+        assert there.rows.source_id.startswith("mbox:/m\\xe9/box#")
+        # a scan that reads only JSON lines and rows is sent no report, and asking for one says so
+        bare = Analyzed.unpacked(pickle.loads(pickle.dumps(here.packed(report=False))))
+        assert (bare.json, bare.rows, bare.problems, bare.acts_on) == (here.json, here.rows, report.problems,
+                                                                       here.acts_on)
+        with pytest.raises(LookupError, match="not kept"):
+            _ = bare.report
+
+
+def test_only_bounces_and_complaints_read_without_problems_may_be_acted_on():
+    bounce = Report(source="s", is_bounce=True, kind=Kind.FAILURE)
+    cut = Report(source="s", is_bounce=True, kind=Kind.FAILURE, problems=(Problem("s", "truncated", "cut"),))
+    noted = Report(source="s", is_bounce=True, kind=Kind.FAILURE, problems=(Problem("s", "no-recipient", "none"),))
+    complaint = Report(source="s", is_bounce=False, kind=Kind.FEEDBACK)
+    other = Report(source="s", is_bounce=False, kind=Kind.NOT_BOUNCE)
+    for report, acts in ((bounce, True), (cut, False), (noted, True), (complaint, True), (other, False)):
+        here, there = _through_a_pipe(report)
+        assert here.acts_on is there.acts_on is acts
+
+
+def test_two_jobs_store_exactly_the_rows_one_job_stores(tmp_path):
+    """With several jobs the workers build the store's rows; they are the rows the scan's own process builds."""
+    folder = os.path.join(os.fsencode(tmp_path), b"caf\xe9")  # not UTF-8: the stored ids show the byte as \xe9
+    os.mkdir(folder)
+    box = os.path.join(folder, b"box")
+    with open(box, "wb") as fh:
+        fh.write(_mbox_bytes([_raw(e) for e, _ in PAIRS] + [b"Subject: no bounce\n\n\xff\xfe text\n"]))
+    stored = []
+    for jobs in (1, 2):
+        db = tmp_path / f"jobs{jobs}.sqlite"
+        assert len(list(scan(os.fsdecode(box), store=str(db), jobs=jobs))) == len(PAIRS) + 1
+        with sqlite3.connect(db) as c:
+            messages = c.execute("SELECT * FROM messages ORDER BY source_id").fetchall()
+            recipients = c.execute("SELECT * FROM recipients ORDER BY source_id, idx").fetchall()
+        at = MESSAGE_COLUMNS.index("scanned_at")
+        stored.append(([m[:at] + m[at + 1:] for m in messages], recipients))
+    assert stored[0] == stored[1]
+    messages, recipients = stored[0]
+    assert len(messages) == len(PAIRS) + 1 and len(recipients) >= len(PAIRS)
+    assert all(m[0].startswith(f"mbox:{tmp_path}/caf\\xe9/box#") for m in messages)

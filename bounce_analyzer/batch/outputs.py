@@ -10,7 +10,8 @@ import csv
 from typing import Any, Protocol, TextIO
 
 from ..display import Paint, for_terminal, kind_words, no_surrogates, to_json, wants_colour
-from ..model import Recipient, Report
+from ..model import Recipient
+from .workers import Analyzed
 
 CSV_COLUMNS = ("source_id", "kind", "date", "reporting_mta", "address", "action", "status", "reply_code", "reason",
                "verdict", "fault", "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic",
@@ -20,15 +21,19 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Writer(Protocol):
-    def write(self, report: Report, as_json: str) -> None: ...
+    reads_reports: bool  # False: ``write`` needs only ``result.json`` (a scan's workers then send no report)
+
+    def write(self, result: Analyzed) -> None: ...
 
 
 class JsonLines:
+    reads_reports = False
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def write(self, report: Report, as_json: str) -> None:
-        self.out.write(as_json + "\n")
+    def write(self, result: Analyzed) -> None:
+        self.out.write(result.json + "\n")
         self.out.flush()  # a line printed is a line delivered, even if the scan is killed next
 
 
@@ -43,13 +48,16 @@ def csv_cell(value: Any) -> Any:
 
 
 class Csv:
+    reads_reports = True
+
     def __init__(self, out: TextIO, headers: tuple[str, ...] = ()) -> None:
         self.out = out
         self.headers = headers
         self.writer = csv.writer(out, lineterminator="\r\n")
         self.writer.writerow((*CSV_COLUMNS, *headers))
 
-    def write(self, report: Report, as_json: str) -> None:
+    def write(self, result: Analyzed) -> None:
+        report = result.report
         o = report.original
         common = (report.source, str(report.kind), report.iso_date, report.reporting_mta)
         found = {name.lower(): value for name, value in o.headers} if o else {}
@@ -72,11 +80,14 @@ def _recipient(r: Recipient) -> tuple[Any, ...]:
 class Lines:
     """One line a recipient, for reading on a terminal."""
 
+    reads_reports = True
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.paint = Paint(wants_colour(out))
 
-    def write(self, report: Report, as_json: str) -> None:
+    def write(self, result: Analyzed) -> None:
+        report = result.report
         t = for_terminal  # values from the message, with their control characters made visible
         if not report.recipients:
             note = "; ".join(p.message for p in report.problems) or kind_words(report.kind)
@@ -91,19 +102,23 @@ class Lines:
 class Sisimai:
     """One Sisimai record a line: a recipient that failed, was delayed or complained (``bounce_analyzer.sisimai``)."""
 
+    reads_reports = True
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def write(self, report: Report, as_json: str) -> None:
+    def write(self, result: Analyzed) -> None:
         from ..sisimai import records
 
-        for record in records(report):
+        for record in records(result.report):
             self.out.write(to_json(record) + "\n")
         self.out.flush()
 
 
 class Nothing:
-    def write(self, report: Report, as_json: str) -> None:
+    reads_reports = False
+
+    def write(self, result: Analyzed) -> None:
         return None
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import multiprocessing
 import signal
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.queues import Queue
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from ..classify.rules import RuleSet
 from ..errors import ScanError
@@ -32,8 +32,10 @@ def _die_with_parent() -> None:
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-def _worker_main(tasks: Any, results: Connection, rules: RuleSet, options: Options) -> None:
-    """A worker: batches in from its own queue, reports out through its own pipe, until it gets None."""
+def _worker_main(tasks: Any, results: Connection, rules: RuleSet, options: Options, packed: bool,
+                 reports: bool) -> None:
+    """A worker: batches in from its own queue, reports out through its own pipe (``packed``: in the form
+    ``Analyzed.packed`` makes, with the reports or without), until it gets None."""
     # the parent handles Ctrl-C and stops the workers; SIGTERM (to the whole group, as `timeout` sends it) ends a
     # worker at once. Both were blocked across the fork, so that neither reaches the parent's handler here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -41,7 +43,8 @@ def _worker_main(tasks: Any, results: Connection, rules: RuleSet, options: Optio
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     _die_with_parent()
     while (batch := tasks.get()) is not None:
-        results.send(analyze_batch(batch, rules, options))
+        analyzed = analyze_batch(batch, rules, options)
+        results.send([a.packed(reports) for a in analyzed] if packed else analyzed)
 
 
 class _Batches(Queue):  # type: ignore[type-arg]  # (not subscriptable at run time)
@@ -57,24 +60,45 @@ class _Worker:
     """One process with a queue of its own for batches and a pipe of its own for reports: no lock is shared, so a
     worker that is killed holding one cannot block the others or the parent."""
 
-    def __init__(self, ctx: Any, rules: RuleSet, options: Options) -> None:
+    def __init__(self, ctx: Any, rules: RuleSet, options: Options, packed: bool, reports: bool) -> None:
         self.tasks = _Batches(ctx=ctx)
         self.results, sender = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_worker_main, args=(self.tasks, sender, rules, options), daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(self.tasks, sender, rules, options, packed, reports),
+                                   daemon=True)
         self._sender = sender
+        self.packed = packed
+        self.pending = 0  # batches sent whose reports were not handed on yet
+        self.answers: deque[list[Analyzed]] = deque()  # reports read from the pipe before they were wanted
 
     def start(self) -> None:
         self.process.start()
         self._sender.close()  # the worker holds it now
 
-    def receive(self) -> list[Analyzed]:
-        """The report of the oldest batch sent to this worker."""
-        ready = wait([self.results, self.process.sentinel])
-        if self.results in ready or self.results.poll():
-            try:
-                return cast(list[Analyzed], self.results.recv())
-            except EOFError:
-                pass
+    def receive(self, workers: Sequence[_Worker]) -> list[Analyzed]:
+        """The reports of the oldest batch sent to this worker. While waiting for them, what the other workers have
+        sent is read too, and kept until it is wanted: a worker whose answer waits unread in its pipe cannot send
+        the next one, and sat idle while the scan waited for the answer of another."""
+        while not self.answers:
+            pipes = {w.results: w for w in workers if w.pending > len(w.answers)}
+            ready = wait([*pipes, self.process.sentinel])
+            for conn in ready:
+                if conn in pipes:
+                    pipes[cast(Connection, conn)].read()
+            if self.process.sentinel in ready and not self.answers and not self.results.poll():
+                self._ended()
+        self.pending -= 1
+        return self.answers.popleft()
+
+    def read(self) -> None:
+        """Read this worker's next answer from its pipe."""
+        try:
+            received = self.results.recv()
+        except EOFError:
+            self._ended()
+        self.answers.append([Analyzed.unpacked(p) for p in received] if self.packed
+                            else cast(list[Analyzed], received))
+
+    def _ended(self) -> NoReturn:
         self.process.join()
         code = self.process.exitcode
         if code in (-signal.SIGTERM, -signal.SIGINT):
@@ -98,13 +122,15 @@ class _Worker:
         self.results.close()
 
 
-def in_parallel(batches: Iterable[list[Item]], ruleset: RuleSet, options: Options,
-                jobs: int) -> Iterator[tuple[Item, Analyzed]]:
+def in_parallel(batches: Iterable[list[Item]], ruleset: RuleSet, options: Options, jobs: int, *,
+                packed: bool = False, reports: bool = True) -> Iterator[tuple[Item, Analyzed]]:
     """(item, report) for every item of the batches, analyzed by ``jobs`` worker processes, in input order. An empty
-    batch says no new message is coming for a while: what is in flight is answered now."""
+    batch says no new message is coming for a while: what is in flight is answered now. ``packed``: the workers
+    send the rows for the store too, and the report itself (not at all without ``reports``) is unpickled only when
+    asked for."""
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    workers = [_Worker(ctx, ruleset, options) for _ in range(jobs)]
+    workers = [_Worker(ctx, ruleset, options, packed, reports) for _ in range(jobs)]
     in_flight: deque[tuple[list[Item], _Worker]] = deque()
     finished = False
     try:
@@ -121,18 +147,19 @@ def in_parallel(batches: Iterable[list[Item]], ruleset: RuleSet, options: Option
             if not batch:  # nothing new for now: answer what was handed out
                 while in_flight:
                     done_batch, w = in_flight.popleft()
-                    yield from zip(done_batch, w.receive(), strict=True)
+                    yield from zip(done_batch, w.receive(workers), strict=True)
                 continue
             worker = workers[n % jobs]
             n += 1
             worker.tasks.put(tasks_of(batch))
+            worker.pending += 1
             in_flight.append((batch, worker))
             while len(in_flight) >= jobs * IN_FLIGHT_PER_JOB:
                 done_batch, w = in_flight.popleft()
-                yield from zip(done_batch, w.receive(), strict=True)
+                yield from zip(done_batch, w.receive(workers), strict=True)
         while in_flight:
             done_batch, w = in_flight.popleft()
-            yield from zip(done_batch, w.receive(), strict=True)
+            yield from zip(done_batch, w.receive(workers), strict=True)
         finished = True
     finally:
         # stopped early (an error, Ctrl-C, SIGTERM, the reader went away): what is in flight is dropped

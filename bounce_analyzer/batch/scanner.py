@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
 from typing import Any
 
 from ..api import RulesArg
@@ -18,14 +17,41 @@ from .workers import Analyzed, analyze_items
 COMMIT_EVERY = 200  # messages
 SKIPS_BEFORE_FLUSH = 32  # messages skipped in a row before what is in flight is answered anyway
 COMMIT_SECONDS = 1.0
+LOOKUP_GROUP = 32  # messages read ahead whose keys and ids are looked up in the store with one query each
+
+
+def _groups(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """Items in groups of ``size``. When reading the next one fails, the items read before it come first (as they
+    would without the grouping), then the error."""
+    group: list[Item] = []
+    it = iter(items)
+    while True:
+        try:
+            item = next(it)
+        except StopIteration:
+            break
+        except Exception:
+            if group:
+                yield group
+            raise
+        group.append(item)
+        if len(group) >= size:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 class Scanner:
-    """One scan over several sources into an optional store. ``run()`` yields (item, report) pairs in order."""
+    """One scan over several sources into an optional store. ``run()`` yields (item, report) pairs in order.
+    ``reports=False`` says the caller reads only the JSON, the problems and the rows of each result, never its
+    ``report``: worker processes then do not send it."""
 
     def __init__(self, sources: Sequence[str | Source], *, rules: RulesArg = None, options: Options = DEFAULT,
-                 jobs: int = 1, store: Store | None = None, rescan: bool = False, **remote: Any) -> None:
+                 jobs: int = 1, store: Store | None = None, rescan: bool = False, reports: bool = True,
+                 **remote: Any) -> None:
         self.specs = list(sources)
+        self.reports = reports
         self.rules = rules
         self.options = options
         self.jobs = jobs
@@ -35,6 +61,9 @@ class Scanner:
         self.skipped = 0  # messages already in the store
         self.on_skip: Callable[[Item | None], None] | None = None
         self._handed_out: set[str] = set()  # keys of messages handed to analysis and not yet stored
+        # the store's answers for the group of messages being checked: the keys stored, the key at each id that has
+        # a row; None once the store has changed since it was asked
+        self._known: tuple[set[str], dict[str, str | None]] | None = None
 
     def open(self, spec: str | Source) -> Source:
         if isinstance(spec, str):
@@ -56,32 +85,56 @@ class Scanner:
         """Each message with its content key; without ``rescan``, those stored already (or met before in this
         scan) are skipped, and a None stands for every run of skipped messages (so that what was handed out is
         answered without waiting for a new message). A store from before keys existed is trusted by location, as
-        it was kept: a row there without a key gets the key of the message found at its id."""
+        it was kept: a row there without a key gets the key of the message found at its id.
+
+        The store is asked about a group of messages at once (a query for each message took longer than storing
+        it); once it has changed since (results were stored, a key was set), it is asked message by message."""
         store = self.store
         skipped = 0
-        for item in items:
-            if skipped >= SKIPS_BEFORE_FLUSH:
+        for group in _groups(items, LOOKUP_GROUP):
+            keys = [message_key(i.raw) if i.error is None and store is not None else None for i in group]
+            self._look_up([(i, k) for i, k in zip(group, keys, strict=True) if k is not None])
+            for item, k in zip(group, keys, strict=True):
+                if skipped >= SKIPS_BEFORE_FLUSH:
+                    skipped = 0
+                    yield None
+                if k is None or store is None:  # no store, or a message that could not be read
+                    yield item
+                    continue
+                if k in self._handed_out or (not self.rescan and self._has_key(store, k)):
+                    self._skip(item)
+                    skipped += 1
+                    continue
+                stored, stored_key = self._key_at(store, item.id)
+                if stored and stored_key is None and not self.rescan:
+                    store.set_key(item.id, k)
+                    self._known = None
+                    self._skip(item)
+                    skipped += 1
+                    continue
+                self._handed_out.add(k)
                 skipped = 0
-                yield None
-            if item.error is not None or store is None:
-                yield item
-                continue
-            k = message_key(item.raw)
-            if k in self._handed_out or (not self.rescan and store.has_key(k)):
-                self._skip(item)
-                skipped += 1
-                continue
-            stored, stored_key = store.key_at(item.id)
-            if stored and stored_key is None and not self.rescan:
-                store.set_key(item.id, k)
-                self._skip(item)
-                skipped += 1
-                continue
-            if stored and stored_key not in (None, k):  # another message sat here when that row was stored
-                item = replace(item, id=f"{item.id};key={k[:16]}")
-            self._handed_out.add(k)
-            skipped = 0
-            yield replace(item, key=k)
+                if stored and stored_key not in (None, k):  # another message sat here when that row was stored
+                    yield item.keyed(k, f"{item.id};key={k[:16]}")
+                else:
+                    yield item.keyed(k)
+
+    def _look_up(self, keyed: list[tuple[Item, str]]) -> None:
+        """Ask the store about these messages' keys and ids at once (see ``_has_key`` and ``_key_at``)."""
+        if self.store is None or not keyed:
+            self._known = None
+            return
+        stored = self.store.stored_keys([k for _, k in keyed]) if not self.rescan else set()
+        self._known = (stored, self.store.keys_at([i.id for i, _ in keyed]))
+
+    def _has_key(self, store: Store, k: str) -> bool:
+        return k in self._known[0] if self._known is not None else store.has_key(k)
+
+    def _key_at(self, store: Store, source_id: str) -> tuple[bool, str | None]:
+        if self._known is None:
+            return store.key_at(source_id)
+        at = self._known[1]
+        return (source_id in at, at.get(source_id))
 
     def sources(self) -> Iterator[Source]:
         for spec in self.specs:
@@ -99,7 +152,8 @@ class Scanner:
         last = time.monotonic()
         try:
             for item, result in analyze_items(self._keyed(source.items(self._done)), rules=self.rules,
-                                              options=self.options, jobs=self.jobs):
+                                              options=self.options, jobs=self.jobs, packed=self.store is not None,
+                                              reports=self.reports):
                 pending.append((item, result))  # first: whatever happens while the caller has it, it is stored
                 yield item, result
                 if len(pending) >= COMMIT_EVERY or time.monotonic() - last >= COMMIT_SECONDS:
@@ -114,17 +168,11 @@ class Scanner:
         if not results:
             return
         if self.store is not None:
-            self.store.save([(r.report, item.size if item.size >= 0 else None, r.json) for item, r in results],
+            self.store.save([(r.rows, item.size if item.size >= 0 else None) for item, r in results],
                             [item.key for item, _ in results])
+            self._known = None  # what the store was asked before this is out of date
             self._handed_out.difference_update(item.key for item, _ in results if item.key)
-            source.after_stored([(item, _acts_on(r.report)) for item, r in results])
-
-
-def _acts_on(report: Report) -> bool:
-    """Whether a mailbox action (mark seen, move, delete) may touch this message: a bounce or a feedback report
-    that was read without problems. Anything else stays where it is, for a person to look at."""
-    return (report.is_bounce or report.kind == "feedback") and not any(
-        p.kind in ("unreadable", "internal-error", "regex-timeout", "truncated") for p in report.problems)
+            source.after_stored([(item, r.acts_on) for item, r in results])
 
 
 def scan(source: str | Source | Sequence[str | Source], *, rules: RulesArg = None, options: Options = DEFAULT,

@@ -29,7 +29,7 @@ import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import IO, Any, Protocol, cast
 
 from ..errors import InputError
@@ -48,6 +48,17 @@ class Item:
     handle: Any = None  # what the source needs to act on the message later (an IMAP UID, a POP3 number)
     position: int = 0  # in a source counted in bytes: how far into it this message ends (0: not known)
     key: str | None = None  # the message's content identity (``message_key``), set when a scan checks it
+
+    # made field by field: ``dataclasses.replace`` took some 10 µs an item, twice for each message of a scan
+
+    def keyed(self, key: str, item_id: str | None = None) -> Item:
+        """This item with its content key (and, when given, another id)."""
+        return Item(self.id if item_id is None else item_id, self.raw, self.size, self.error, self.handle,
+                    self.position, key)
+
+    def further(self, by: int) -> Item:
+        """This item with its position ``by`` further on (its source follows others)."""
+        return Item(self.id, self.raw, self.size, self.error, self.handle, self.position + by, self.key)
 
 
 _QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
@@ -334,7 +345,7 @@ class Tree(_Local):
             if what == MAILDIR:
                 maildir = Maildir(path, self.keep)
                 for item in maildir.items(done):
-                    yield replace(item, position=base + item.position)
+                    yield item.further(base)
                 base += maildir.total() or 0
                 continue
             item_id = path if self.as_given else os.path.abspath(path)
@@ -364,7 +375,7 @@ class Tree(_Local):
                     continue
                 for each in (first, second, *items):
                     if each is not None:
-                        yield replace(each, position=base + each.position)
+                        yield each.further(base)
                 base += _size_of(path)
             elif gzipped:
                 base += size

@@ -22,9 +22,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from ..display import no_surrogates, to_json
 from ..errors import BounceAnalyzerError, InputError, StoreError
-from ..model import Report
+from .rows import MESSAGE_COLUMNS, RECIPIENT_COLUMNS, Rows, key, message_row, recipient_rows
+
+__all__ = ["Store", "StoredRecipient", "key", "message_row", "open_existing", "recipient_rows"]
 
 SCHEMA_VERSION = 2  # 2: messages.message_key
 
@@ -82,12 +83,8 @@ CREATE VIEW IF NOT EXISTS suppressions AS
     GROUP BY address;  -- SQLite takes reason from the row that holds MAX(seen): the latest one
 """
 
-_MESSAGE_COLUMNS = ("source_id", "message_key", "scanned_at", "size", "kind", "is_bounce", "format", "reporting_mta",
-                    "date", "subject", "feedback_type", "original_message_id", "original_subject", "original_from",
-                    "list_id", "verp_recipient", "problems", "report")
-_RECIPIENT_COLUMNS = ("source_id", "idx", "address", "domain", "action", "status", "reply_code", "reason", "verdict",
-                      "responder_role", "responder_host", "responder_ip", "smtp_command", "diagnostic", "hint",
-                      "rule", "fault", "final_recipient")
+_MESSAGE_COLUMNS = MESSAGE_COLUMNS
+_RECIPIENT_COLUMNS = RECIPIENT_COLUMNS
 
 
 def _insert(table: str, columns: tuple[str, ...]) -> str:
@@ -96,39 +93,6 @@ def _insert(table: str, columns: tuple[str, ...]) -> str:
 
 _INSERT_MESSAGE = _insert("messages", _MESSAGE_COLUMNS)
 _INSERT_RECIPIENT = _insert("recipients", _RECIPIENT_COLUMNS)
-
-
-def key(source_id: str) -> str:
-    """A source id as the store keeps it: SQLite holds UTF-8 text only, so the bytes of a file name that is not
-    UTF-8 are written ``\\xNN`` (the report's JSON keeps the exact id)."""
-    return no_surrogates(source_id)
-
-
-def _text(row: tuple[Any, ...], as_json: str | None) -> tuple[Any, ...]:
-    """The row with text SQLite can hold. The report's JSON holds every text of the report and writes each surrogate
-    (a byte that is not UTF-8) as a ``\\udXXX`` escape: where it has none, no text needs looking at one by one."""
-    if as_json is not None and "\\ud" not in as_json:
-        return row
-    return tuple(no_surrogates(v) if isinstance(v, str) else v for v in row)
-
-
-def message_row(report: Report, size: int | None, scanned_at: str, as_json: str,
-                message_key: str | None = None) -> tuple[Any, ...]:
-    o = report.original
-    problems = to_json([{"kind": p.kind, "message": p.message} for p in report.problems]) \
-        if report.problems else None
-    return _text((report.source, message_key, scanned_at, size, str(report.kind), int(report.is_bounce), report.format,
-            report.reporting_mta, report.iso_date, report.subject, report.feedback_type,
-            o.message_id if o else None, o.subject if o else None, o.from_ if o else None, o.list_id if o else None,
-            o.verp_recipient if o else None, problems, as_json), as_json)
-
-
-def recipient_rows(report: Report, as_json: str | None = None) -> list[tuple[Any, ...]]:
-    """A row for each recipient; ``as_json`` is the report's JSON, when there is one."""
-    return [_text((report.source, i, r.address, r.address.rpartition("@")[2] or None, r.action, r.status, r.reply_code,
-             r.reason, r.verdict, str(r.responder.role), r.responder.host, r.responder.ip, r.smtp_command,
-             r.diagnostic, r.hint, r.rule, r.fault, r.final_recipient), as_json)
-            for i, r in enumerate(report.recipients)]
 
 
 def _failure(e: sqlite3.Error) -> str:
@@ -257,6 +221,29 @@ class Store:
         row = self.db.execute("SELECT message_key FROM messages WHERE source_id = ?", (key(source_id),)).fetchone()
         return (row is not None, row[0] if row else None)
 
+    def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these content keys are stored: ``has_key`` for several in one query."""
+        if not keys:
+            return set()
+        try:
+            return {k for (k,) in self.db.execute(
+                f"SELECT message_key FROM messages WHERE message_key IN ({', '.join('?' * len(keys))})", keys)}
+        except sqlite3.DatabaseError as e:
+            raise self._unreadable(e) from None
+
+    def keys_at(self, source_ids: Sequence[str]) -> dict[str, str | None]:
+        """``key_at`` for several ids in one query: the ids that have a row, each with its content key."""
+        if not source_ids:
+            return {}
+        held = [key(s) for s in source_ids]
+        try:
+            found = dict(self.db.execute(
+                f"SELECT source_id, message_key FROM messages WHERE source_id IN ({', '.join('?' * len(held))})",
+                held))
+        except sqlite3.DatabaseError as e:
+            raise self._unreadable(e) from None
+        return {s: found[k] for s, k in zip(source_ids, held, strict=True) if k in found}
+
     def set_key(self, source_id: str, message_key: str) -> None:
         """Give a row stored before keys existed the key of the message found at its location now."""
         try:
@@ -265,9 +252,9 @@ class Store:
         except sqlite3.OperationalError as e:
             raise StoreError(self._stopped(_failure(e))) from None
 
-    def save(self, results: Sequence[tuple[Report, int | None, str]], keys: Sequence[str | None] = ()) -> None:
-        """Store reports (with their message sizes and JSON forms, and their content keys) in one transaction: all
-        of them, or none. A message whose key is stored already (analyzed again) replaces that row wherever it was
+    def save(self, results: Sequence[tuple[Rows, int | None]], keys: Sequence[str | None] = ()) -> None:
+        """Store reports (their rows, with their message sizes, and their content keys) in one transaction: all of
+        them, or none. A message whose key is stored already (analyzed again) replaces that row wherever it was
         found. Raises ``StoreError`` naming the store, the trouble and how many messages it holds when they cannot
         be."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -279,10 +266,10 @@ class Store:
             cur.executemany("DELETE FROM recipients WHERE source_id IN (SELECT source_id FROM messages "
                             "WHERE message_key = ?)", old)
             cur.executemany("DELETE FROM messages WHERE message_key = ?", old)
-            cur.executemany("DELETE FROM recipients WHERE source_id = ?", [(key(r.source),) for r, _, _ in results])
-            cur.executemany(_INSERT_MESSAGE, [message_row(r, size, now, js, k)
-                                              for (r, size, js), k in zip(results, keyed, strict=True)])
-            cur.executemany(_INSERT_RECIPIENT, [row for r, _, js in results for row in recipient_rows(r, js)])
+            cur.executemany("DELETE FROM recipients WHERE source_id = ?", [(rows.source_id,) for rows, _ in results])
+            cur.executemany(_INSERT_MESSAGE, [(rows.source_id, k, now, size, *rows.message)
+                                              for (rows, size), k in zip(results, keyed, strict=True)])
+            cur.executemany(_INSERT_RECIPIENT, [row for rows, _ in results for row in rows.recipients])
             cur.execute("COMMIT")
         except BaseException as e:
             if self.db.in_transaction:  # SQLite may have rolled back already (a full disk does)
