@@ -67,3 +67,18 @@ def test_headed_sections_read_the_addresses_and_reasons_under_their_headings():
     # framing that never ends in a title: no heading, and a line far too long to be one is passed over
     assert headed_sections("-" * 100_000 + "\nerin@example.net\n") == (set(), "")
     assert headed_sections(" ----- " + "x" * 400 + " -----\nerin@example.net\n") == (set(), "")
+
+
+def test_the_reporting_host_of_a_postmaster_notice_is_the_host_of_its_domain_that_gave_it_its_message_id():
+    from bounce_analyzer import analyze
+
+    def reporting(message_id: str) -> str | None:
+        raw = ("From: Postmaster <postmaster@example.org>\nTo: a@example.com\nSubject: Undeliverable mail\n"
+               f"Message-ID: {message_id}\n\nUnknown user: bob@example.net\n").encode()
+        return analyze(raw).reporting_mta
+
+    assert reporting("<20260101.4411@mail2.example.org>") == "mail2.example.org"
+    assert reporting("<20260101.4411@example.org>") == "example.org"
+    assert reporting("<20260101.4411@mx.example.com>") == "example.org"  # another domain's host: not its own
+    assert reporting("<20260101.4411@bad_host!.example.org>") == "example.org"  # not a host name
+    assert reporting("<20260101.4411@notexample.org>") == "example.org"  # a longer name, not a host in the domain

@@ -55,16 +55,6 @@ REPORT_FIELDS: dict[str, Any] = {
 # Values the sheets state from the message that the analyzer does not read yet: (sample, address or "" for the
 # report, field) -> what is wrong. Each is an expected failure; once the analyzer reads it, the entry must go.
 KNOWN_WRONG: dict[tuple[str, str, str], str] = {
-    ("japan/mfilter-user-unknown", "", "reporting_mta"):
-        "the notice's own host (Message-ID, Received) is not read; From's domain is used",
-    ("vendors/imail-unknown-user", "", "reporting_mta"):
-        "the notice's own host (Message-ID, Received) is not read; From's domain is used",
-    ("vendors/imail-unknown-user", "frank@example.org", "responder_host"):
-        "the notice's own host (Message-ID, Received) is not read; From's domain is used",
-    ("vendors/smail-failed-addresses", "", "reporting_mta"):
-        "the notice's own host (Message-ID, Received) is not read; From's domain is used",
-    ("vendors/smail-failed-addresses", "olli@mail.nowhere.example", "responder_host"):
-        "the notice's own host (Message-ID, Received) is not read; From's domain is used",
     ("delay/gmail-delay", "yoko.ishida@example.jp", "responder_ip"):
         "an IP in the comment after Remote-MTA's host is not read",
     ("gmail/address-not-found", "nadia.haddad@example.net", "responder_ip"):

@@ -20,6 +20,7 @@ notice's own sender, postmasters and MAIL FROM arguments are never taken for rec
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar
@@ -91,6 +92,7 @@ _BECAUSE = rx.compile(r"^[ \t]*(?:because|reasons?|the reason(?: is)?)[ \t]*:[ \
 _LISTING_WORDS = ("address", "recipient")
 _ABOUT_WORDS = ("information", "reason", "log", "error", "transcript", "diagnostic", "detail")
 _SECTION_STARTS = ("... while talking", ">>>", "<<<", "-----", "=====")
+_HOSTNAME = re.compile(r"[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,10}")  # a host's name, lower case: a fixed shape
 _SELF_LOCALS = ("mailer-daemon", "postmaster", "mailer_daemon", "maildaemon", "mail-daemon", "abuse", "noreply")
 
 
@@ -471,14 +473,17 @@ def _scored(notice: str, excluded: _Excluded, bounce: Bounce) -> list[Finding]:
 
 
 def reporting_host(bounce: Bounce) -> str | None:
-    """The host the notice names as its own, else the domain of a MAILER-DAEMON / postmaster sender."""
+    """The host the notice names as its own, else that of a MAILER-DAEMON / postmaster sender: its domain, or the
+    host in that domain that gave the notice its Message-ID ("<...@mx1.example.org>" from postmaster@example.org)."""
     head = bounce.notice[:600]
     m = _SELF_HOST.search(head, head.lower())
     if m:
         return m.group(1).rstrip(".").lower()
     local, _, domain = bounce.sender.partition("@")
     if domain and "." in domain and local.lower() in (*_SELF_LOCALS, "mail-delivery-subsystem", "mailer"):
-        return domain.strip(">").lower()
+        domain = domain.strip(">").lower()
+        host = header(bounce.msg, "message-id").rpartition("@")[2].strip(" >").rstrip(".").lower()
+        return host if host.endswith("." + domain) and _HOSTNAME.fullmatch(host) else domain
     return None
 
 
