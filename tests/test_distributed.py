@@ -15,8 +15,9 @@ import pytest
 
 from bounce_analyzer.batch import scan
 from bounce_analyzer.batch.parquet import load_into_store
+from bounce_analyzer.batch.rows import MESSAGE_COLUMNS, RECIPIENT_COLUMNS
 from bounce_analyzer.batch.sources import message_key
-from bounce_analyzer.batch.store import _MESSAGE_COLUMNS, _RECIPIENT_COLUMNS, Store
+from bounce_analyzer.batch.store import Store
 from bounce_analyzer.distributed import boundary_at_or_after, plan, read_task, run_local
 from bounce_analyzer.distributed import scan as dask_scan
 
@@ -111,19 +112,19 @@ def _distinct_keys(specs: list[str]) -> set[str]:
 
 def _sqlite_rows(db: Path) -> tuple[list[tuple], list[tuple]]:
     con = sqlite3.connect(db)
-    cols = [c for c in _MESSAGE_COLUMNS if c != "scanned_at"]
+    cols = [c for c in MESSAGE_COLUMNS if c != "scanned_at"]
     messages = sorted(con.execute(f"SELECT {', '.join(cols)} FROM messages"))
-    recipients = sorted(con.execute(f"SELECT {', '.join(_RECIPIENT_COLUMNS)} FROM recipients"))
+    recipients = sorted(con.execute(f"SELECT {', '.join(RECIPIENT_COLUMNS)} FROM recipients"))
     con.close()
     return messages, recipients
 
 
 def _parquet_rows(out: Path) -> tuple[list[tuple], list[tuple]]:
-    cols = [c for c in _MESSAGE_COLUMNS if c != "scanned_at"]
+    cols = [c for c in MESSAGE_COLUMNS if c != "scanned_at"]
     m = pq.read_table(out / "messages").to_pylist()
     r = pq.read_table(out / "recipients").to_pylist()
     messages = sorted(tuple(int(row[c]) if c == "is_bounce" else row[c] for c in cols) for row in m)
-    return messages, sorted(tuple(row[c] for c in _RECIPIENT_COLUMNS) for row in r)
+    return messages, sorted(tuple(row[c] for c in RECIPIENT_COLUMNS) for row in r)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,10 @@ from typing import Any
 from ..errors import InputError, StoreError
 from ..model import Report
 from .outputs import CSV_COLUMNS
-from .store import _MESSAGE_COLUMNS, _RECIPIENT_COLUMNS, Store, message_row, recipient_rows
+from .rows import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
+from .rows import RECIPIENT_COLUMNS as _RECIPIENT_COLUMNS  # the store's; this module's own are below
+from .rows import message_row, recipient_rows
+from .store import Store
 
 MESSAGES = "messages"
 RECIPIENTS = "recipients"

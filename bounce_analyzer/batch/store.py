@@ -23,9 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import BounceAnalyzerError, InputError, StoreError
-from .rows import MESSAGE_COLUMNS, RECIPIENT_COLUMNS, Rows, key, message_row, recipient_rows
-
-__all__ = ["Store", "StoredRecipient", "key", "message_row", "open_existing", "recipient_rows"]
+from .rows import MESSAGE_COLUMNS, RECIPIENT_COLUMNS, Rows, key
 
 SCHEMA_VERSION = 2  # 2: messages.message_key
 
@@ -83,16 +81,13 @@ CREATE VIEW IF NOT EXISTS suppressions AS
     GROUP BY address;  -- SQLite takes reason from the row that holds MAX(seen): the latest one
 """
 
-_MESSAGE_COLUMNS = MESSAGE_COLUMNS
-_RECIPIENT_COLUMNS = RECIPIENT_COLUMNS
-
 
 def _insert(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
-_INSERT_MESSAGE = _insert("messages", _MESSAGE_COLUMNS)
-_INSERT_RECIPIENT = _insert("recipients", _RECIPIENT_COLUMNS)
+_INSERT_MESSAGE = _insert("messages", MESSAGE_COLUMNS)
+_INSERT_RECIPIENT = _insert("recipients", RECIPIENT_COLUMNS)
 
 
 def _failure(e: sqlite3.Error) -> str:
