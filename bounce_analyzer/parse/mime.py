@@ -46,15 +46,12 @@ _FIELD = re.compile(r"([\041-\071\073-\176]*):[ \t]*([^\n]*(?:\n[\t ][^\n]*)*)\n
 # standard methods go through the policy and rebuild the parameter list on every call. A value with bytes outside
 # ASCII (which compat32 turns into a Header object) or an RFC 2231 parameter or a backslash (which the standard
 # library unescapes in steps) is left to the standard methods.
-_NON_ASCII = "\0"
-
-
 def _field(msg: Any, name: str) -> str | None:
-    """The first value of the header ``name`` (lower case) as compat32's ``get`` gives it, ``None`` when absent, or
-    ``_NON_ASCII``."""
+    """The first raw value of the header ``name`` (lower case), ``None`` when absent: what compat32's ``get`` gives
+    for a value in ASCII."""
     for key, value in msg._headers:
         if key.lower() == name:
-            return value if value.isascii() else _NON_ASCII
+            return str(value)
     return None
 
 
@@ -62,7 +59,7 @@ def _content_type(msg: Any) -> str:
     value = _field(msg, "content-type")
     if value is None:
         return str(msg.get_default_type())
-    if value is _NON_ASCII:
+    if not value.isascii():
         return str(msg.get_content_type())
     ctype = value.partition(";")[0].strip().lower()
     return ctype if ctype.count("/") == 1 else "text/plain"
@@ -72,7 +69,7 @@ def _boundary(msg: Any) -> str | None:
     value = _field(msg, "content-type")
     if value is None:
         return None
-    if value is _NON_ASCII or "\\" in value or "*" in value:
+    if not value.isascii() or "\\" in value or "*" in value:
         return msg.get_boundary()  # type: ignore[no-any-return]
     # the parameters as email.message._parseparam splits them: at semicolons outside double quotes
     rest = ";" + value
@@ -183,7 +180,7 @@ def _multipart(msg: Any, ctype: str, text: str, body: int, stop: int, depth: int
     if "\n" in boundary:  # from a folded header: no line is that boundary, but a search of the text may find it
         raise Uncommon("line break in a boundary")
     cte = _field(msg, "content-transfer-encoding")
-    if cte is _NON_ASCII:
+    if cte is not None and not cte.isascii():
         cte = str(msg.get("content-transfer-encoding"))
     if ("8bit" if cte is None else cte).lower() not in ("7bit", "8bit", "binary"):
         msg.defects.append(email.errors.InvalidMultipartContentTransferEncodingDefect())
