@@ -147,6 +147,13 @@ class _Patterns:
         found: frozenset[str] | None = self._get((pattern, -1), lambda: required(pattern) or frozenset())
         return found or None
 
+    def gates(self, pattern: str) -> tuple[frozenset[str], ...]:
+        """``literals.required_all(pattern)``: the sets of strings a gated pattern needs one of each (flags -2)."""
+        from .parse.literals import required_all
+
+        found: tuple[frozenset[str], ...] = self._get((pattern, -2), lambda: required_all(pattern))
+        return found
+
     def _get(self, k: tuple[str, int], make: Callable[[], Any]) -> Any:
         if self.known is None:
             self.known = self._read()

@@ -11,6 +11,7 @@ import pytest
 from bounce_analyzer import RulesError, analyze
 from bounce_analyzer.classify import rules as rules_mod
 from bounce_analyzer.classify.check import check
+from bounce_analyzer.parse import bounded as rx
 
 REASONS = {
     "auth_failure", "bad_reputation", "blocked", "content_error", "delivered", "email_too_large", "expired",
@@ -904,6 +905,27 @@ def test_the_needle_index_finds_each_rules_strings_and_gates_its_patterns():
     assert gated == {2, 3}  # gated by its words; the pattern itself decides later
     found, gated = index.matches("quota only")
     assert gated == {3}
+    found, gated = index.matches("quota was not exceeded")  # both words: the pattern decides (and fails)
+    assert gated == {2, 3}
+
+
+def test_a_pattern_needs_one_string_of_each_set_its_literals_give():
+    from bounce_analyzer.parse.literals import required, required_all
+
+    listed = r"address(?:es)? (?:is|was) (?:black|block)-?listed\b"
+    # (the parser folds "black|block" into "bl" and a choice of letter: " bl" is what every match holds)
+    assert required_all(listed) == (frozenset({"address"}), frozenset({"listed"}), frozenset({" bl"}))
+    assert required_all(listed)[0] == required(listed)  # the set the rule is filed under comes first
+    assert required_all(r"spam|virus") == (frozenset({"spam", "virus"}),)
+    assert required_all(r"\d{3}") == ()
+    assert len(required_all(r"one two\s+three\s+four\s+five")) == 3  # at most three sets
+
+    gated = rx.Gated(listed, rx.I)
+    assert gated.search("Your address was BLOCK-listed", "your address was block-listed")
+    assert gated.search("address was listed", "address was listed") is None  # " bl" missing
+    # strings given come first, then the pattern's own (each set once)
+    assert rx.Gated(r"host\s+(\S+)\s+said", rx.I, gates=("host",)).gates == (
+        frozenset({"host"}), frozenset({"said"}))
 
 
 def test_check_reads_a_rule_set_made_in_code_whose_rule_names_a_reason_it_lacks(shipped):

@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 
 import regex
 
+from ..cache import PATTERNS
 from ..errors import RulesError
 from ..parse import bounded as rx
-from ..parse.literals import required
 from ..parse.smtp import HOST, IP, ServerRule
 from .cues import Cue, Lexicon
 
@@ -177,7 +177,7 @@ class Gateway(NamedTuple):
 
 class NeedleIndex:
     """Finds which rules' ``contains`` strings occur in a text without testing every string of every rule, and which
-    rules' regexes are worth running at all (see ``literals.required``).
+    rules' regexes are worth running at all (see ``literals.required_all``).
 
     Each string is filed under one of its three-character pieces (the one fewest other strings share); a text is
     cut into its own pieces, and only the strings filed under those are tested with ``in``."""
@@ -187,14 +187,18 @@ class NeedleIndex:
         self.ungated: set[int] = set()
         self.guards_only: frozenset[int] = frozenset(n for n, r in enumerate(rules) if r.guards_only)
         self.cued: frozenset[int] = frozenset(n for n, r in enumerate(rules) if r.cue is not None)
+        # a regex's other sets of required strings, tested once one of its first set is found
+        self.also: dict[int, tuple[frozenset[str], ...]] = {}
         for n, rule in enumerate(rules):
             entries.extend((n, needle, False) for needle in rule.contains)
             if rule.regex is not None:
-                gates = required(rule.regex.pattern)
-                if gates is None:
+                gates = PATTERNS.gates(rule.regex.pattern)
+                if not gates:
                     self.ungated.add(n)
                 else:
-                    entries.extend((n, gate, True) for gate in gates)
+                    entries.extend((n, gate, True) for gate in gates[0])
+                    if len(gates) > 1:
+                        self.also[n] = gates[1:]
         counts: dict[tuple[str, ...], int] = {}
         for _, needle, _ in entries:
             for gram in set(_grams(needle)):
@@ -216,10 +220,11 @@ class NeedleIndex:
         found: dict[int, str] = {}
         gated = set(self.ungated)
         buckets = self.buckets
+        also = self.also
         for gram in self.keys.intersection(_grams(low)):
             for n, needle, is_gate in buckets[gram]:
                 if is_gate:
-                    if n not in gated and needle in low:
+                    if n not in gated and needle in low and (n not in also or _holds(also[n], low)):
                         gated.add(n)
                 elif needle in low and (n not in found or needle < found[n]):
                     # of a rule's strings found, the first in alphabetical order: the same one in every process,
@@ -227,11 +232,16 @@ class NeedleIndex:
                     found[n] = needle
         for n, needle, is_gate in self.short:  # strings under three characters, in file order, after the others
             if is_gate:
-                if n not in gated and needle in low:
+                if n not in gated and needle in low and (n not in also or _holds(also[n], low)):
                     gated.add(n)
             elif n not in found and needle in low:
                 found[n] = needle
         return found, gated
+
+
+def _holds(gates: tuple[frozenset[str], ...], low: str) -> bool:
+    """Whether the text holds one string of each set."""
+    return all(any(map(low.__contains__, gate)) for gate in gates)
 
 
 def _grams(text: str) -> zip[tuple[str, ...]]:

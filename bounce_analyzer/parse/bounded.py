@@ -32,18 +32,22 @@ def compile(pattern: str, flags: int = 0) -> Pattern:
 
 
 class Gated:
-    """A pattern that is only run on texts holding one of the literals it cannot match without."""
+    """A pattern that is only run on texts holding the literals it cannot match without: one string of each set
+    of ``gates`` (given sets come first, then those read from the pattern)."""
 
     __slots__ = ("gates", "pattern")
 
     def __init__(self, pattern: str, flags: int = 0, gates: tuple[str, ...] | None = None) -> None:
         self.pattern = compile(pattern, flags)
-        self.gates = frozenset(gates) if gates else PATTERNS.literals(pattern)
+        found = PATTERNS.gates(pattern)
+        given = frozenset(gates or ())
+        self.gates: tuple[frozenset[str], ...] = (given, *(g for g in found if g != given)) if given else found
 
     def search(self, text: str, low: str) -> Match | None:
         """Search ``text``; ``low`` is the same text lower-cased, for the cheap test."""
-        if self.gates is not None and not any(map(low.__contains__, self.gates)):
-            return None
+        for gate in self.gates:
+            if not any(map(low.__contains__, gate)):
+                return None
         return search(self.pattern, text)
 
 

@@ -3,7 +3,9 @@ on texts where it has a chance.
 
 ``required("\\\\bmailbox\\\\b.{0,40}\\\\bfull\\\\b")`` gives ``{"mailbox"}``: any text the pattern matches contains
 "mailbox". ``required("spam|virus")`` gives ``{"spam", "virus"}``: any match contains one of them. When nothing
-can be said for sure, the answer is None and the regex always runs.
+can be said for sure, the answer is None and the regex always runs. ``required_all`` gives every such set a match
+must satisfy at once: ``required_all("address.{0,9}black-?listed")`` gives ``({"address"}, {"listed"}, {"black"})``,
+a text lacking any one of them cannot match.
 """
 
 from __future__ import annotations
@@ -36,7 +38,34 @@ def required(pattern: str) -> frozenset[str] | None:
     return frozenset(s.lower() for s in found) if found else None
 
 
+def required_all(pattern: str, most: int = 3) -> tuple[frozenset[str], ...]:
+    """Up to ``most`` sets of lower-cased strings such that every match contains one string of each set, the one
+    ``required`` gives first (its strings are the longest); () when nothing can be said."""
+    if sre_parse is None:
+        return ()
+    try:
+        parsed = sre_parse.parse(pattern)
+    except Exception:
+        return ()
+    found: list[frozenset[str]] = []
+    for c in sorted(_candidates(list(parsed)), key=_shortest, reverse=True):  # a stable sort: ties keep their order
+        lowered = frozenset(s.lower() for s in c)
+        if lowered not in found:
+            found.append(lowered)
+    return tuple(found[:most])
+
+
+def _shortest(c: set[str]) -> int:
+    return min(len(s) for s in c)
+
+
 def _seq(items: list[tuple[Any, Any]]) -> set[str] | None:
+    candidates = _candidates(items)
+    return max(candidates, key=_shortest) if candidates else None
+
+
+def _candidates(items: list[tuple[Any, Any]]) -> list[set[str]]:
+    """Sets of strings of which every match of this sequence contains one each."""
     candidates: list[set[str]] = []
     run: list[str] = []
 
@@ -66,6 +95,4 @@ def _seq(items: list[tuple[Any, Any]]) -> set[str] | None:
         if sub:
             candidates.append(sub)
     flush()
-    if not candidates:
-        return None
-    return max(candidates, key=lambda c: min(len(s) for s in c))
+    return candidates
