@@ -104,6 +104,31 @@ def test_server_cues(text, role, host, ip):
     assert cue is not None and (cue.role, cue.host, cue.ip) == (role, host, ip)
 
 
+def test_the_cue_index_tries_the_cues_a_loop_over_all_of_them_would_find_first():
+    # the index only skips cues whose gate strings are missing: on every line of every sample, and on a text two
+    # cues match (the earlier one wins), it answers as trying each cue in turn does
+    from pathlib import Path
+
+    from bounce_analyzer.classify.rules import default
+
+    cues = default().servers
+
+    def in_turn(text: str) -> smtp.ServerCue | None:
+        return smtp.find_server(text, cues[:3]) or next(
+            (c for c in (smtp.find_server(text, (cue,)) for cue in cues[3:]) if c is not None), None)
+
+    texts = ["Remote host said: 550 no\nhost mx.example.net[192.0.2.1] said: 550 no such user",
+             "mx.example.net [192.0.2.1] refused: 554 blocked"]
+    for path in sorted(Path(__file__).resolve().parent.parent.glob("samples/*/*.eml")):
+        texts += path.read_text("utf-8", "replace").split("\n\n")[:40]
+    found = 0
+    for text in texts:
+        cue = smtp.find_server(text, cues)
+        assert cue == in_turn(text), text
+        found += cue is not None
+    assert found > 100  # the texts do name servers
+
+
 def test_no_server_cue_in_plain_words():
     assert smtp.find_server("a sentence with nothing in it") is None
 

@@ -3,6 +3,7 @@ the server that gave the answer. Only values present in the text are returned; n
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -215,11 +216,49 @@ def find_server(text: str, cues: tuple[ServerRule, ...] | None = None) -> Server
 
         cues = default().servers
     low = text.lower()
-    for c in cues:
+    if len(cues) < 4:
+        tried: Iterable[ServerRule] = cues
+    else:
+        index = _INDEXES.get(id(cues))
+        if index is None or index[0] is not cues:
+            if len(_INDEXES) >= 8:
+                _INDEXES.clear()
+            index = _INDEXES[id(cues)] = (cues, _CueIndex(cues))
+        tried = index[1].worth_trying(low)
+    for c in tried:
         m = c.cue.search(text, low)
         if m:
             return _cue_from(m, c.role, c.host, c.ip)
     return None
+
+
+class _CueIndex:
+    """Which cues of a list a text can match, from one test of each string their gates name (many cues share
+    "host" or "server"), rather than testing each cue's gates in turn."""
+
+    def __init__(self, cues: tuple[ServerRule, ...]) -> None:
+        self.cues = cues
+        self.strings = tuple(dict.fromkeys(s for c in cues for gate in c.cue.gates[:1] for s in sorted(gate)))
+        self.needing: dict[str, list[int]] = {}  # a string → the cues it opens the first gate of
+        self.always: list[int] = []  # cues with no gate
+        for n, c in enumerate(cues):
+            if not c.cue.gates:
+                self.always.append(n)
+                continue
+            for s in c.cue.gates[0]:
+                self.needing.setdefault(s, []).append(n)
+
+    def worth_trying(self, low: str) -> list[ServerRule]:
+        """The cues whose first gate the text passes, in their order (``Gated.search`` tests the others)."""
+        found = set(self.always)
+        for s in self.strings:
+            if s in low:
+                found.update(self.needing[s])
+        cues = self.cues
+        return [cues[n] for n in sorted(found)]
+
+
+_INDEXES: dict[int, tuple[tuple[ServerRule, ...], _CueIndex]] = {}  # by the identity of the list of cues
 
 
 _HOST_IP = rx.compile(rf"\.?[ \t]*(?:\[({IP})\]|\(({IP})\))")
