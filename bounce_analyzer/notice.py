@@ -4,6 +4,7 @@ message it carries. Limits that cut text say so in a ``Problem``."""
 
 from __future__ import annotations
 
+import re
 from email.message import Message
 
 from .classify.rules import RuleSet
@@ -120,15 +121,15 @@ _LEAD = " \t-=*_>[(|"  # what may stand before a marker on its line: indentation
 
 class _Markers:
     """The markers without their leading rule of dashes (servers draw it with any number of them: "----- This is a
-    copy" as well as "------ This is a copy"), by their first character; those that begin with a character that
-    may also lead a line are looked for one by one."""
+    copy" as well as "------ This is a copy"), all looked for at once at the start of each line; those that begin
+    with a character that may also lead a line are looked for one by one."""
 
     def __init__(self, markers: tuple[str, ...]) -> None:
         bare = tuple(dict.fromkeys(m.lstrip("-= ") or m for m in markers))
-        self.by_first: dict[str, tuple[str, ...]] = {}
-        for m in bare:
-            if m[0] not in _LEAD:
-                self.by_first[m[0]] = (*self.by_first.get(m[0], ()), m)
+        plain = [m for m in bare if m[0] not in _LEAD]
+        # a line's start ("\n", the text being read with one in front), its leading characters taken all at once
+        # (possessive: none given back, so each line is read once), then a marker: linear in the text's length
+        self.first = re.compile(f"\n[{re.escape(_LEAD)}]*+(?={'|'.join(map(re.escape, plain))})") if plain else None
         self.others = tuple(m for m in bare if m[0] in _LEAD)
 
 
@@ -142,18 +143,8 @@ def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
     if known is None:
         known = _marker_cache[markers] = _Markers(markers)
     low = notice.lower()
-    cut = len(notice)
-    offset = 0
-    by_first = known.by_first
-    for line in low.split("\n"):
-        content = line.lstrip(_LEAD)
-        candidates = by_first.get(content[:1]) if content else None
-        if candidates:
-            i = offset + len(line) - len(content)
-            if any(low.startswith(m, i) for m in candidates):
-                cut = i
-                break
-        offset += len(line) + 1
+    first = known.first.search("\n" + low) if known.first is not None else None
+    cut = first.end() - 1 if first else len(notice)
     for marker in known.others:
         i = low.find(marker, 0, cut + len(marker) - 1)  # only where it would start before the earliest cut so far
         while 0 <= i < cut:

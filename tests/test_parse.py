@@ -122,3 +122,22 @@ def test_a_needing_pattern_answers_as_the_pattern_alone_and_runs_under_the_time_
 def test_a_needed_piece_must_have_a_fixed_width(need):
     with pytest.raises(ValueError, match="fixed-width"):
         rx.Needing("abc", need=need)
+
+
+def test_the_quoted_original_starts_at_the_first_line_that_begins_with_a_marker():
+    from bounce_analyzer.notice import _cut_original
+
+    markers = ("------ this is a copy of the message", "original message follows", "| quoted below")
+    head = "Delivery failed.\nThe original message follows this notice, below.\n"  # a marker inside a sentence
+    for lead in ("", "   ", "-- ", "> > ", "\t[(", "=====|"):
+        notice = f"{head}{lead}Original message follows:\nSubject: hi\n"
+        assert _cut_original(notice, markers) == (head + lead, "Original message follows:\nSubject: hi\n")
+    # drawn with any number of dashes; at the very start of the text; a marker that itself begins with a leading
+    # character is looked for on its own
+    assert _cut_original("--- This is a copy of the message\nx", markers) == ("--- ", "This is a copy of the message\nx")
+    assert _cut_original("Original message follows\n", markers) == ("", "Original message follows\n")
+    assert _cut_original("a\n  | quoted below\nb", markers) == ("a\n  ", "| quoted below\nb")
+    assert _cut_original("no marker here\n", markers) == ("no marker here\n", "")
+    # a line of nothing but leading characters is read once: linear time
+    long = "-" * 200_000 + "x\n" + "original message follows"
+    assert _cut_original(long, markers)[1] == "original message follows"
