@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from email.message import Message
+from html import unescape
 
 from .classify.rules import RuleSet
 from .formats import Bounce
@@ -24,8 +25,15 @@ _BLOCK_START = rx.compile(r"<(?:style|script)\b", rx.I)
 _BLOCK_END = rx.compile(r"</(?:style|script)>", rx.I)
 
 
-_ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#39;": "'"}
-
+# how a tag breaks the text as a browser shows it: a line break, a paragraph (a blank line), a new cell (a space);
+# any other tag breaks nothing ("ali<b>ce</b>" is one word)
+_LINE_TAGS = frozenset({"br", "div", "tr", "li", "dt", "dd", "center", "title", "address", "section", "article",
+                        "header", "footer", "caption", "form", "fieldset", "legend", "option", "nav", "main"})
+_PARAGRAPH_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre", "ul", "ol", "dl",
+                             "hr"})
+_CELL_TAGS = frozenset({"td", "th"})
+_SPACES = re.compile(r"[ \t\n\r\f]+")  # what HTML counts as white space (not the no-break space)
+_BLANKS = re.compile(r"\n{3,}")
 
 _ANGLE_ADDRESS = rx.Needing(r"<([^<>]+)>", need="<")
 
@@ -45,11 +53,32 @@ def _without_blocks(html: str) -> str:
 
 
 def _html_to_text(html: str) -> str:
-    text = rx.sub(_TAG, " ", _without_blocks(html).replace("<br", "\n<br").replace("<p", "\n\n<p")
-                  .replace("<tr", "\n<tr").replace("<div", "\n<div"))
-    for k, v in _ENTITIES.items():
-        text = text.replace(k, v)
-    return "\n".join(line.strip() for line in text.split("\n"))
+    """The text of an HTML part as a browser lays it out: white space in the source collapsed (but inside <pre>),
+    lines and paragraphs where tags break them, entities decoded, and indentation written with no-break spaces
+    kept (the layout of a notice that was plain text, sent as HTML)."""
+    html = _without_blocks(html)
+    out: list[str] = []
+    pos = 0
+    pre = False
+    for tag in rx.finditer(_TAG, html):
+        text = html[pos:tag.start()]
+        out.append(text.replace(" ", "\xa0") if pre else _SPACES.sub(" ", text))
+        pos = tag.end()
+        inner = tag.group(0)[1:-1].strip()
+        name = inner.lstrip("/").split(None, 1)[0].rstrip("/").lower() if inner.lstrip("/") else ""
+        if name == "pre":
+            pre = not inner.startswith("/")
+        if name in _LINE_TAGS:
+            out.append("\n")
+        elif name in _PARAGRAPH_TAGS:
+            out.append("\n\n")
+        elif name in _CELL_TAGS and not inner.startswith("/"):
+            out.append(" ")
+    text = html[pos:]
+    out.append(text.replace(" ", "\xa0") if pre else _SPACES.sub(" ", text))
+    # spaces the source's white space left at a line's ends go; no-break spaces at its start are its indentation
+    lines = (line.strip(" \t").replace("\xa0", " ").rstrip() for line in unescape("".join(out)).split("\n"))
+    return _BLANKS.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
 def _read_parts(msg: Message, options: Options, problems: list[Problem] | None = None,

@@ -42,12 +42,28 @@ def test_an_html_notice_is_read_without_its_tags_styles_and_scripts():
 
     html = ("<html><head><STYLE type='text/css'>p { color: red }</style><script>var a = '<b>';</SCRIPT></head>"
             "<body><p>Delivery to <b>alice@example.net</b> failed:</p><div>550 5.1.1 unknown</div></body></html>")
-    assert _html_to_text(html) == "\n\nDelivery to  alice@example.net  failed:\n550 5.1.1 unknown"
+    assert _html_to_text(html) == "Delivery to alice@example.net failed:\n\n550 5.1.1 unknown"
     # an element that is never closed: its start tag goes like any other, the text after it stays
     assert _html_to_text("<script src=x>550 user unknown") == "550 user unknown"
     assert _html_to_text("<styles>kept</styles>") == "kept"  # not a style element
     # a run of "<" with no tag: kept as it is (and read in linear time; the fuzz tests time such input)
-    assert _html_to_text("<" * 5000 + "b>x") == "<" * 4999 + " x"
+    assert _html_to_text("<" * 5000 + "b>x") == "<" * 4999 + "x"
+
+
+def test_an_html_notice_keeps_the_lines_paragraphs_and_indentation_a_browser_shows():
+    from bounce_analyzer.notice import _html_to_text
+
+    # the source's own line breaks are spaces; <br> breaks a line, <p> makes a paragraph, a cell is a space
+    assert _html_to_text("<p>The message to\n  <b>alice@example.net</b>\nfailed.<br>\n"
+                         "Reason:<br/>\n&nbsp;&nbsp;550 5.1.1 &lt;alice@example.net&gt; unknown</p>\n"
+                         "<table><tr><td>Remote server:</td><td>mx.example.net</td></tr></table>") == (
+        "The message to alice@example.net failed.\nReason:\n  550 5.1.1 <alice@example.net> unknown\n\n"
+        "Remote server: mx.example.net")
+    # plain text inside <pre> keeps its breaks and indentation
+    assert _html_to_text("<pre>alice@example.net\n    host mx.example.net said: 550</pre>") == (
+        "alice@example.net\n    host mx.example.net said: 550")
+    # entities are decoded after the tags are read: an escaped address is text, not a tag
+    assert _html_to_text("&lt;b&gt; &amp; &#233;") == "<b> & é"
 
 
 def test_headed_sections_read_the_addresses_and_reasons_under_their_headings():

@@ -191,6 +191,20 @@ def test_neutral_from_replaces_a_mail_system_only():
     assert VARIANTS["neutral-from"](unnamed) is None
 
 
+def test_html_only_sends_the_plain_text_as_html_with_its_lines_and_indentation():
+    out = VARIANTS["html-only"](NOTICE)
+    assert out is not None
+    assert _types(out) == [t.replace("text/plain", "text/html", 1) if i == 1 else t
+                           for i, t in enumerate(_types(NOTICE))]
+    part = next(p for p in _msg(out).walk() if p.get_content_type() == "text/html")
+    assert part.get_content_charset() == "iso-8859-1"
+    html = part.get_payload(decode=True).decode("iso-8859-1")
+    assert "&lt;bo@example.org&gt;: Recipient address rejected: User unknown (in reply to RCPT<br>" in html
+    assert "\n&nbsp;&nbsp;&nbsp;&nbsp;TO command)<br>" in html
+    assert "\n&gt;&gt;&gt; RCPT TO:&lt;bo@example.org&gt;<br>" in html
+    assert VARIANTS["html-only"](out) is None  # no plain text left to send as HTML
+
+
 def test_dsn_removed_only_when_the_text_tells_the_same():
     out = VARIANTS["no-dsn"](NOTICE)
     assert out is not None

@@ -134,7 +134,8 @@ def test_the_quoted_original_starts_at_the_first_line_that_begins_with_a_marker(
         assert _cut_original(notice, markers) == (head + lead, "Original message follows:\nSubject: hi\n")
     # drawn with any number of dashes; at the very start of the text; a marker that itself begins with a leading
     # character is looked for on its own
-    assert _cut_original("--- This is a copy of the message\nx", markers) == ("--- ", "This is a copy of the message\nx")
+    assert _cut_original("--- This is a copy of the message\nx", markers) == (
+        "--- ", "This is a copy of the message\nx")
     assert _cut_original("Original message follows\n", markers) == ("", "Original message follows\n")
     assert _cut_original("a\n  | quoted below\nb", markers) == ("a\n  ", "| quoted below\nb")
     assert _cut_original("no marker here\n", markers) == ("no marker here\n", "")

@@ -11,6 +11,7 @@ address, status, reply code, responder role and host, verdict and reason.
 from __future__ import annotations
 
 import base64
+import html
 import quopri
 import re
 from collections.abc import Callable, Iterator
@@ -735,6 +736,29 @@ def _keep_codes_together(lines: list[str]) -> list[str]:
 rewritten = _structural(lambda msg: True)
 rewritten.__doc__ = "Read and written back by the standard library, unchanged: header folding and MIME layout."
 
+def _as_html(msg: Message) -> bool:
+    """The notice's plain text sent as HTML instead, as many providers send theirs: each plain part becomes a
+    text/html part, its text escaped, each line ended with <br> and its indentation kept as &nbsp;; only where the
+    notice has no HTML part of its own."""
+    parts = [p for p in _plain_parts(msg) if (_text(p) or ("{",))[0].lstrip()[:1] not in ("{", "[")]
+    if not parts or any(_ctype(p) == "text/html" for p in _notice_parts(msg)):
+        return False
+
+    def to_html(text: str) -> str:
+        lines = []
+        for line in text.split("\n"):
+            body = line.lstrip(" ")
+            lines.append("&nbsp;" * (len(line) - len(body)) + html.escape(body, quote=False) + "<br>")
+        return "<html><body>\n" + "\n".join(lines) + "\n</body></html>\n"
+
+    changed = False
+    for part in parts:
+        if _edit_text(part, to_html):
+            part.set_type("text/html")
+            changed = True
+    return changed
+
+
 VARIANTS: dict[str, Variant] = {
     "rewritten": rewritten,
     "neutral-subject": _structural(_neutral_subject),
@@ -753,4 +777,5 @@ VARIANTS: dict[str, Variant] = {
                                             "In the notice's plain text, <a>: becomes a: and a: becomes <a>:.")),
     "rewrap-join": _structural(_text_edit(_join, "Wrapped prose paragraphs of the notice joined into one line.")),
     "rewrap-narrow": _structural(_text_edit(_narrow, f"Prose paragraphs of the notice re-broken at {_WIDTH}.")),
+    "html-only": _structural(_as_html),
 }
