@@ -81,6 +81,17 @@ def _html_to_text(html: str) -> str:
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
+def _unquoted(text: str) -> str:
+    """A text every line of which is quoted with ">" (a notice a person quoted in a reply) with one level of
+    quoting taken off; any other text as it is."""
+    if not text.lstrip().startswith(">"):
+        return text
+    lines = text.split("\n")
+    if not all(line.startswith(">") for line in lines if line.strip()):
+        return text
+    return "\n".join(line[2:] if line.startswith("> ") else line[1:] for line in lines)
+
+
 def _read_parts(msg: Message, options: Options, problems: list[Problem] | None = None,
                 source: str = "-") -> tuple[str, list[str], list[str], str]:
     """The notice's text (plain parts, else HTML made plain), its delivery-status texts, its feedback-report texts,
@@ -122,7 +133,7 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
         if ctype == "text/html":
             html.append(part)
             continue
-        text = part_text(part)
+        text = _unquoted(part_text(part))
         cut += max(0, len(text) - budget)
         text = text[:budget]
         budget -= len(text)

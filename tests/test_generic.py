@@ -98,3 +98,25 @@ def test_the_reporting_host_of_a_postmaster_notice_is_the_host_of_its_domain_tha
     assert reporting("<20260101.4411@mx.example.com>") == "example.org"  # another domain's host: not its own
     assert reporting("<20260101.4411@bad_host!.example.org>") == "example.org"  # not a host name
     assert reporting("<20260101.4411@notexample.org>") == "example.org"  # a longer name, not a host in the domain
+
+
+def test_a_tab_indents_as_far_as_a_terminal_shows_it():
+    # the address line is indented two spaces and the lines under it one tab: they are its block, not new blocks
+    notice = ("  carla@mail.example.net\n"
+              "\t(generated from carla@example.com)\n"
+              "\thost mx.example.net [192.0.2.44]\n"
+              "\t550 5.1.1 <carla@mail.example.net>: no mailbox by that name here\n")
+    assert recipient_blocks(notice) == {"carla@mail.example.net": [
+        "(generated from carla@example.com)\nhost mx.example.net [192.0.2.44]\n"
+        "550 5.1.1 <carla@mail.example.net>: no mailbox by that name here"]}
+
+
+def test_a_notice_quoted_in_a_reply_is_read_without_its_quote_marks():
+    from bounce_analyzer.notice import _unquoted
+
+    quoted = "> The following address failed:\n>\n>   alice@example.net\n>     550 5.1.1 unknown\n"
+    assert _unquoted(quoted) == "The following address failed:\n\n  alice@example.net\n    550 5.1.1 unknown\n"
+    # a transcript's ">>>" lines among others are not quoting; nor is a text quoted only in part
+    transcript = ">>> RCPT TO:<alice@example.net>\n<<< 550 5.1.1 unknown\n"
+    assert _unquoted(transcript) == transcript
+    assert _unquoted("See below.\n> alice@example.net\n") == "See below.\n> alice@example.net\n"

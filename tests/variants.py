@@ -736,6 +736,15 @@ def _keep_codes_together(lines: list[str]) -> list[str]:
 rewritten = _structural(lambda msg: True)
 rewritten.__doc__ = "Read and written back by the standard library, unchanged: header folding and MIME layout."
 
+def _tabs(text: str) -> str:
+    """Indentation of four spaces written as a tab (eight columns: the block structure is kept)."""
+    return "\n".join(re.sub(r"^(?:    )+", lambda m: "\t" * (len(m.group(0)) // 4), line) for line in text.split("\n"))
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
+
+
 def _as_html(msg: Message) -> bool:
     """The notice's plain text sent as HTML instead, as many providers send theirs: each plain part becomes a
     text/html part, its text escaped, each line ended with <br> and its indentation kept as &nbsp;; only where the
@@ -778,4 +787,8 @@ VARIANTS: dict[str, Variant] = {
     "rewrap-join": _structural(_text_edit(_join, "Wrapped prose paragraphs of the notice joined into one line.")),
     "rewrap-narrow": _structural(_text_edit(_narrow, f"Prose paragraphs of the notice re-broken at {_WIDTH}.")),
     "html-only": _structural(_as_html),
+    "tab-indent": _structural(_text_edit(_tabs, "In the notice's plain text, each four spaces of indentation become a "
+                                                "tab.")),
+    "quoted": _structural(_text_edit(_quote, 'Every line of the notice\'s plain text quoted with "> ", as in a '
+                                             "reply.")),
 }

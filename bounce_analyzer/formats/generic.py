@@ -215,15 +215,22 @@ def _label_line(line: str) -> tuple[str, str] | None:
     return m.group(2), m.group(1)
 
 
+def _indent(line: str) -> int:
+    """How far a line is indented, a tab reaching the next multiple of eight columns as a terminal shows it."""
+    body = line.lstrip()
+    lead = len(line) - len(body)
+    return len(line[:lead].expandtabs(8)) if "\t" in line[:lead] else lead
+
+
 def _wrapped_addr_line(lines: list[str], i: int) -> tuple[str, str] | None:
     """(address, rest of the line) of an address line whose reply code was wrapped onto the lines indented under it
     ("alice@example.net Invalid Address, ERROR_CODE" / "    :550, ERROR_CODE :5.1.1 ..."), read as one line with
     them; the rest is what the first line holds after the address, since the lines under it join its block."""
     line = lines[i].rstrip()
-    indent = len(line) - len(line.lstrip())
+    indent = _indent(line)
     more = []
     for following in lines[i + 1:i + 4]:
-        if not following.strip() or len(following) - len(following.lstrip()) <= indent:
+        if not following.strip() or _indent(following) <= indent:
             break
         more.append(following.strip())
     if not more:
@@ -237,7 +244,7 @@ def _wrapped_addr_line(lines: list[str], i: int) -> tuple[str, str] | None:
 def _continues(lines: list[str], start: int, i: int, indent: int) -> bool:
     """Whether line ``i`` follows the address line ``start`` (indented ``indent``) with only that line's indented
     continuations between them: the same block, a few lines on."""
-    return indent >= 0 and i - start <= 4 and all(len(lines[k]) - len(lines[k].lstrip()) > indent
+    return indent >= 0 and i - start <= 4 and all(_indent(lines[k]) > indent
                                                  for k in range(start + 1, i))
 
 
@@ -261,7 +268,7 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
             if found is None:
                 continue
             address, rest = found
-        indent = len(line) - len(line.lstrip())
+        indent = _indent(line)
         if 0 <= indent_of_start < indent:
             continue  # a folded continuation of the block above that quotes the address again
         address = _clean(address)
@@ -273,7 +280,7 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
     for n, (i, address, rest) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
         body = [rest] if rest else []
-        base_indent = len(lines[i]) - len(lines[i].lstrip())
+        base_indent = _indent(lines[i])
         for j in range(i + 1, min(end, i + 40)):
             line = lines[j]
             if line.lstrip().startswith(_SECTION_STARTS):
@@ -285,7 +292,7 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
                 if j + 1 < end and lines[j + 1][:1] in (" ", "\t") and not _addr_line(lines[j + 1]):
                     continue
                 break
-            indent = len(line) - len(line.lstrip())
+            indent = _indent(line)
             if body and indent < base_indent and not line[:1].isspace() and base_indent:
                 break
             body.append(line.strip())
