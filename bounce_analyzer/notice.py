@@ -14,6 +14,7 @@ from .model import Problem
 from .options import Options
 from .original import find_original
 from .parse import bounded as rx
+from .parse.dsn import is_field_block
 from .parse.message import DSN_TYPES, ORIGINAL_TYPES, content_param, content_type, header, part_text, walk
 
 _FEEDBACK_TYPES = frozenset({"message/feedback-report"})
@@ -106,8 +107,10 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
     budget = options.max_text
     for part in walk(msg):
         ctype = content_type(part)
-        if ctype in DSN_TYPES:
-            text = part_text(part)
+        text = part_text(part) if ctype in DSN_TYPES or (plain and ctype == "text/plain") else None
+        # (a text part after the notice's own words that holds nothing but delivery-status fields is that part,
+        # sent as text/plain)
+        if text is not None and (ctype in DSN_TYPES or is_field_block(text)):
             if len(text) > dsn_budget:  # cut between two recipients' fields
                 end = text.rfind("\n\n", 0, dsn_budget + 1)
                 end = end if end > 0 else dsn_budget
@@ -133,7 +136,7 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
         if ctype == "text/html":
             html.append(part)
             continue
-        text = _unquoted(part_text(part))
+        text = _unquoted(text if text is not None else part_text(part))
         cut += max(0, len(text) - budget)
         text = text[:budget]
         budget -= len(text)

@@ -262,3 +262,12 @@ def test_describe_change():
     assert describe_change(("failure", (row,)), ("failure", (other,))) == \
         "bo@example.org: role remote -> unknown, host mx.example.org -> -"
     assert describe_change(("failure", (row,)), ("not_bounce", ())) == "kind failure -> not_bounce; -bo@example.org"
+
+
+def test_dsn_as_text_sends_the_same_fields_in_a_text_part():
+    out = VARIANTS["dsn-as-text"](NOTICE)
+    assert out is not None
+    assert _types(out) == ["multipart/report", "text/plain", "text/plain", "message/rfc822", "text/plain"]
+    report = [p for p in _msg(out).walk() if p.get_content_type() == "text/plain"][1].get_payload()
+    assert report.startswith("Reporting-MTA: dns; mta.example.net\n\nFinal-Recipient: rfc822; bo@example.org\n")
+    assert "Diagnostic-Code: smtp; 550 5.1.1 <bo@example.org>: Recipient address rejected:\n    User unknown" in report

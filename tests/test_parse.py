@@ -142,3 +142,19 @@ def test_the_quoted_original_starts_at_the_first_line_that_begins_with_a_marker(
     # a line of nothing but leading characters is read once: linear time
     long = "-" * 200_000 + "x\n" + "original message follows"
     assert _cut_original(long, markers)[1] == "original message follows"
+
+
+def test_a_text_part_after_the_notice_holding_only_delivery_status_fields_is_read_as_that_part():
+    from bounce_analyzer.notice import _read_parts
+    from bounce_analyzer.options import DEFAULT
+
+    fields = "Reporting-MTA: dns; gate.example.org\n\nFinal-Recipient: rfc822; a@example.net\nAction: failed\n"
+    raw = ("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+           "Not delivered.\n--b\nContent-Type: text/plain\n\n" + fields + "--b--\n").encode()
+    notice, dsns, _, _ = _read_parts(parse_bytes(raw), DEFAULT)
+    assert notice == "Not delivered." and dsns == [fields[:-1]]  # (the line break before a boundary is the boundary's)
+    # fields quoted in prose, or a notice that is nothing but fields, stay the notice's text
+    prose = raw.replace(b"Reporting-MTA: dns", b"The report:\nReporting-MTA: dns")
+    assert _read_parts(parse_bytes(prose), DEFAULT)[1] == []
+    alone = ("Content-Type: text/plain\n\n" + fields).encode()
+    assert _read_parts(parse_bytes(alone), DEFAULT)[:2] == (fields, [])

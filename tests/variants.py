@@ -736,6 +736,22 @@ def _keep_codes_together(lines: list[str]) -> list[str]:
 rewritten = _structural(lambda msg: True)
 rewritten.__doc__ = "Read and written back by the standard library, unchanged: header folding and MIME layout."
 
+def _dsn_as_text(msg: Message) -> bool:
+    """The delivery-status part sent as a text/plain part holding the same fields, as some MTAs send it; only in a
+    notice whose own words come first in a text part."""
+    if not _plain_parts(msg):
+        return False
+    changed = False
+    for parent in _containers(msg):
+        for part in _children(parent):
+            if _ctype(part) in _DSN_TYPES:
+                flat = _flatten(part).decode("ascii", "surrogateescape")
+                part.set_payload(flat.split("\n\n", 1)[1] if "\n\n" in flat else "")
+                part.set_type("text/plain")
+                changed = True
+    return changed
+
+
 def _tabs(text: str) -> str:
     """Indentation of four spaces written as a tab (eight columns: the block structure is kept)."""
     return "\n".join(re.sub(r"^(?:    )+", lambda m: "\t" * (len(m.group(0)) // 4), line) for line in text.split("\n"))
@@ -787,6 +803,7 @@ VARIANTS: dict[str, Variant] = {
     "rewrap-join": _structural(_text_edit(_join, "Wrapped prose paragraphs of the notice joined into one line.")),
     "rewrap-narrow": _structural(_text_edit(_narrow, f"Prose paragraphs of the notice re-broken at {_WIDTH}.")),
     "html-only": _structural(_as_html),
+    "dsn-as-text": _structural(_dsn_as_text),
     "tab-indent": _structural(_text_edit(_tabs, "In the notice's plain text, each four spaces of indentation become a "
                                                 "tab.")),
     "quoted": _structural(_text_edit(_quote, 'Every line of the notice\'s plain text quoted with "> ", as in a '

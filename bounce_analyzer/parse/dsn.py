@@ -120,6 +120,13 @@ def looks_like_dsn_text(text: str) -> bool:
     return "final-recipient:" in low and ("status:" in low or "action:" in low)
 
 
+def is_field_block(text: str) -> bool:
+    """A text that is delivery-status fields from its first line on, not prose that quotes some: the
+    delivery-status part of a notice sent as text/plain."""
+    first = text.lstrip()[:40].partition(":")[0].lower()
+    return first in KNOWN and looks_like_dsn_text(text)
+
+
 _XTEXT = regex.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}|\+([0-9A-Fa-f]{2})")
 
 
