@@ -82,6 +82,19 @@ def _html_to_text(html: str) -> str:
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
+# what a reader sees as a space or a quote mark: the no-break, typographic, narrow, mathematical and ideographic
+# spaces; curly single and double quotes (and primes, which word processors put for them)
+_PLAIN = {**dict.fromkeys([0xA0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000], " "),
+          **dict.fromkeys([0x2018, 0x2019, 0x201A, 0x201B, 0x2032], "'"),
+          **dict.fromkeys([0x201C, 0x201D, 0x201E, 0x201F, 0x2033], '"')}
+
+
+def _plain_marks(text: str) -> str:
+    """The text with every kind of space written as a space and curly quotes as straight ones: "User\xa0unknown"
+    reads as "User unknown", "doesn\u2019t" as "doesn't"."""
+    return text if text.isascii() else text.translate(_PLAIN)
+
+
 def _unquoted(text: str) -> str:
     """A text every line of which is quoted with ">" (a notice a person quoted in a reply) with one level of
     quoting taken off; any other text as it is."""
@@ -107,7 +120,7 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
     budget = options.max_text
     for part in walk(msg):
         ctype = content_type(part)
-        text = part_text(part) if ctype in DSN_TYPES or (plain and ctype == "text/plain") else None
+        text = _plain_marks(part_text(part)) if ctype in DSN_TYPES or (plain and ctype == "text/plain") else None
         # (a text part after the notice's own words that holds nothing but delivery-status fields is that part,
         # sent as text/plain)
         if text is not None and (ctype in DSN_TYPES or is_field_block(text)):
@@ -136,7 +149,7 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
         if ctype == "text/html":
             html.append(part)
             continue
-        text = _unquoted(text if text is not None else part_text(part))
+        text = _unquoted(text if text is not None else _plain_marks(part_text(part)))
         cut += max(0, len(text) - budget)
         text = text[:budget]
         budget -= len(text)
@@ -144,7 +157,7 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
     if not plain and html:
         whole = [part_text(h) for h in html]
         cut += sum(max(0, len(t) - options.max_text) for t in whole)
-        plain = [_html_to_text(t[:options.max_text]) for t in whole]
+        plain = [_plain_marks(_html_to_text(t[:options.max_text])) for t in whole]
     if (cut or skipped) and problems is not None:
         problems.append(_text_cut(source, "notice's text", options.max_text, cut, skipped))
     if dsn_cut and problems is not None:

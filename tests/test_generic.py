@@ -120,3 +120,12 @@ def test_a_notice_quoted_in_a_reply_is_read_without_its_quote_marks():
     transcript = ">>> RCPT TO:<alice@example.net>\n<<< 550 5.1.1 unknown\n"
     assert _unquoted(transcript) == transcript
     assert _unquoted("See below.\n> alice@example.net\n") == "See below.\n> alice@example.net\n"
+
+
+def test_spaces_and_quote_marks_of_every_kind_read_as_plain_ones():
+    from bounce_analyzer.notice import _plain_marks
+
+    assert _plain_marks("550 User\xa0unknown;\u3000mailbox\u2009doesn\u2019t exist: \u201calice@example.net\u201d") == (
+        "550 User unknown; mailbox doesn't exist: \"alice@example.net\"")
+    assert _plain_marks("plain ASCII stays") == "plain ASCII stays"
+    assert _plain_marks("caf\xe9 \u2014 ok") == "caf\xe9 \u2014 ok"  # other characters are left alone

@@ -752,6 +752,43 @@ def _dsn_as_text(msg: Message) -> bool:
     return changed
 
 
+def _in_utf8(edit_text: Callable[[str], str], doc: str) -> Callable[[Message], bool]:
+    """A text edit whose result is sent as UTF-8 (quoted-printable): for characters the part's charset may lack."""
+
+    def edit(msg: Message) -> bool:
+        changed = False
+        for part in _plain_parts(msg):
+            got = _text(part)
+            if got is None or got[0].lstrip()[:1] in ("{", "["):
+                continue
+            new = edit_text(got[0])
+            if new != got[0]:
+                _set_body(part, new.encode("utf-8", "surrogateescape"), "quoted-printable")
+                part.set_param("charset", "utf-8")
+                changed = True
+        return changed
+
+    edit.__doc__ = doc
+    return edit
+
+
+def _no_break_spaces(text: str) -> str:
+    """Every other space between two words of a line that is not a field made a no-break space."""
+    out = []
+    for line in text.split("\n"):
+        if _FIELD.match(line):
+            out.append(line)
+            continue
+        pieces = re.split(r"(?<=\S) (?=\S)", line)
+        seps = ["\xa0" if n % 2 else " " for n in range(len(pieces) - 1)] + [""]
+        out.append("".join(p + sep for p, sep in zip(pieces, seps, strict=True)))
+    return "\n".join(out)
+
+
+def _curly(text: str) -> str:
+    return text.replace("'", "\u2019")
+
+
 def _tabs(text: str) -> str:
     """Indentation of four spaces written as a tab (eight columns: the block structure is kept)."""
     return "\n".join(re.sub(r"^(?:    )+", lambda m: "\t" * (len(m.group(0)) // 4), line) for line in text.split("\n"))
@@ -806,6 +843,10 @@ VARIANTS: dict[str, Variant] = {
     "dsn-as-text": _structural(_dsn_as_text),
     "tab-indent": _structural(_text_edit(_tabs, "In the notice's plain text, each four spaces of indentation become a "
                                                 "tab.")),
+    "no-break-spaces": _structural(_in_utf8(_no_break_spaces, "In the notice's plain text, every other space between "
+                                                              "words becomes a no-break space (sent as UTF-8).")),
+    "curly-quotes": _structural(_in_utf8(_curly, "In the notice's plain text, each ' becomes a curly \u2019 (sent as "
+                                                 "UTF-8).")),
     "quoted": _structural(_text_edit(_quote, 'Every line of the notice\'s plain text quoted with "> ", as in a '
                                              "reply.")),
 }
