@@ -83,15 +83,18 @@ def _html_to_text(html: str) -> str:
 
 
 # what a reader sees as a space or a quote mark: the no-break, typographic, narrow, mathematical and ideographic
-# spaces; curly single and double quotes (and primes, which word processors put for them)
+# spaces; curly single and double quotes (and primes, which word processors put for them); and what a reader does not
+# see at all: the soft hyphen, the zero-width space, the word joiner and the byte-order mark
 _PLAIN = {**dict.fromkeys([0xA0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000], " "),
           **dict.fromkeys([0x2018, 0x2019, 0x201A, 0x201B, 0x2032], "'"),
-          **dict.fromkeys([0x201C, 0x201D, 0x201E, 0x201F, 0x2033], '"')}
+          **dict.fromkeys([0x201C, 0x201D, 0x201E, 0x201F, 0x2033], '"'),
+          **dict.fromkeys([0xAD, 0x200B, 0x2060, 0xFEFF], None)}
 
 
 def _plain_marks(text: str) -> str:
-    """The text with every kind of space written as a space and curly quotes as straight ones: "User\xa0unknown"
-    reads as "User unknown", "doesn\u2019t" as "doesn't"."""
+    """The text with every kind of space written as a space, curly quotes as straight ones and invisible marks
+    taken out: "User\xa0unknown" reads as "User unknown", "doesn\u2019t" as "doesn't", "un\u200bknown" as
+    "unknown"."""
     return text if text.isascii() else text.translate(_PLAIN)
 
 

@@ -127,5 +127,14 @@ def test_spaces_and_quote_marks_of_every_kind_read_as_plain_ones():
 
     assert _plain_marks("550 User\xa0unknown;\u3000mailbox\u2009doesn\u2019t exist: \u201calice@example.net\u201d") == (
         "550 User unknown; mailbox doesn't exist: \"alice@example.net\"")
+    assert _plain_marks("\ufeffUs\xader un\u200bknown") == "User unknown"  # marks nobody sees are taken out
     assert _plain_marks("plain ASCII stays") == "plain ASCII stays"
     assert _plain_marks("caf\xe9 \u2014 ok") == "caf\xe9 \u2014 ok"  # other characters are left alone
+
+
+def test_a_transcript_in_capitals_names_its_server():
+    from bounce_analyzer.formats.generic import transcript_stages
+
+    t = transcript_stages("... WHILE TALKING TO MX.EXAMPLE.NET.:\n>>> RCPT TO:<a@example.net>\n"
+                          "<<< 550 5.1.1 NO SUCH USER")
+    assert t.first_host == "mx.example.net" and t.first == "RCPT"

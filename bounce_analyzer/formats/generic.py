@@ -330,7 +330,7 @@ def transcript_stages(notice: str) -> Transcript:
     if ">>>" not in notice and "<<<" not in notice:
         return t
     for line in notice.split("\n"):
-        if line.startswith("...") and "talking" in line:
+        if line.startswith("...") and "talking" in line.lower():
             mh = rx.match(_TALKING_TO, line)
             if mh:
                 host, last, rejected = mh.group(1).rstrip(".").lower(), None, None
