@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from email.message import Message
-from html import unescape
 
 from .classify.rules import RuleSet
 from .formats import Bounce
@@ -57,6 +56,8 @@ def _html_to_text(html: str) -> str:
     """The text of an HTML part as a browser lays it out: white space in the source collapsed (but inside <pre>),
     lines and paragraphs where tags break them, entities decoded, and indentation written with no-break spaces
     kept (the layout of a notice that was plain text, sent as HTML)."""
+    from html import unescape  # (its table of entities is loaded only for a notice with no plain text)
+
     html = _without_blocks(html)
     out: list[str] = []
     pos = 0
