@@ -13,7 +13,7 @@ from .model import Problem
 from .options import Options
 from .original import find_original
 from .parse import bounded as rx
-from .parse.dsn import is_field_block
+from .parse.dsn import split_fields
 from .parse.message import DSN_TYPES, ORIGINAL_TYPES, content_param, content_type, header, part_text, walk
 
 _FEEDBACK_TYPES = frozenset({"message/feedback-report"})
@@ -122,19 +122,21 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
     dsns: list[str] = []
     feedback: list[str] = []
     budget = options.max_text
+
+    def add_dsn(text: str) -> None:
+        nonlocal dsn_budget, dsn_cut
+        if len(text) > dsn_budget:  # cut between two recipients' fields
+            end = text.rfind("\n\n", 0, dsn_budget + 1)
+            end = end if end > 0 else dsn_budget
+            dsn_cut += len(text) - end
+            text = text[:end]
+        dsn_budget -= len(text)
+        dsns.append(text)
+
     for part in walk(msg):
         ctype = content_type(part)
-        text = _plain_marks(part_text(part)) if ctype in DSN_TYPES or (plain and ctype == "text/plain") else None
-        # (a text part after the notice's own words that holds nothing but delivery-status fields is that part,
-        # sent as text/plain)
-        if text is not None and (ctype in DSN_TYPES or is_field_block(text)):
-            if len(text) > dsn_budget:  # cut between two recipients' fields
-                end = text.rfind("\n\n", 0, dsn_budget + 1)
-                end = end if end > 0 else dsn_budget
-                dsn_cut += len(text) - end
-                text = text[:end]
-            dsn_budget -= len(text)
-            dsns.append(text)
+        if ctype in DSN_TYPES:
+            add_dsn(_plain_marks(part_text(part)))
             continue
         if ctype in _FEEDBACK_TYPES:
             feedback.append(part_text(part))
@@ -153,7 +155,15 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
         if ctype == "text/html":
             html.append(part)
             continue
-        text = _unquoted(text if text is not None else _plain_marks(part_text(part)))
+        text = _unquoted(_plain_marks(part_text(part)))
+        found = split_fields(text) if ctype == "text/plain" else None
+        if found is not None and (plain or found[0].strip()):
+            # delivery-status fields sent in a text part, as paragraphs of their own, are read as the part they
+            # stand for, not as the notice's words (of which the notice keeps those it has)
+            text = found[0]
+            add_dsn(found[1])
+            if not text.strip():
+                continue
         cut += max(0, len(text) - budget)
         text = text[:budget]
         budget -= len(text)

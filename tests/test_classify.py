@@ -342,3 +342,36 @@ def test_a_user_server_cue_is_read_in_the_notices_words_too(tmp_path):
     f = Finding("a@example.net", diagnostic="", context="zz relay mx9.example.net answered 550 no")
     r = responder_for(f, None, "relay.example.org", None, rules)
     assert (r.role, r.host) == (Role.REMOTE, "mx9.example.net")
+
+
+def test_a_recipient_with_no_diagnostic_is_read_by_the_comment_on_its_status_code():
+    from bounce_analyzer import analyze
+
+    raw = b"""From: MAILER-DAEMON@mx.example.org
+To: sender@example.com
+Subject: Warning: could not send message for past 4 hours
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b"
+
+--b
+Content-Type: text/plain
+
+Delivery to the address below is being retried.
+
+--b
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+
+Final-Recipient: rfc822; eva@cat.example.net
+Action: delayed
+Status: 4.0.0 (cat.example.net: host name lookup failure)
+
+--b--
+"""
+    (r,) = analyze(raw).recipients
+    assert (r.address, r.action, r.reason) == ("eva@cat.example.net", "delayed", "network_error")
+    assert r.diagnostic == ""  # the comment decides, but it is no server's reply
+    # without the comment the same notice says nothing of the failure: the code alone decides
+    (bare,) = analyze(raw.replace(b" (cat.example.net: host name lookup failure)", b"")).recipients
+    assert bare.reason != "network_error"

@@ -271,3 +271,14 @@ def test_dsn_as_text_sends_the_same_fields_in_a_text_part():
     report = [p for p in _msg(out).walk() if p.get_content_type() == "text/plain"][1].get_payload()
     assert report.startswith("Reporting-MTA: dns; mta.example.net\n\nFinal-Recipient: rfc822; bo@example.org\n")
     assert "Diagnostic-Code: smtp; 550 5.1.1 <bo@example.org>: Recipient address rejected:\n    User unknown" in report
+
+
+def test_one_text_writes_the_words_the_fields_and_the_original_headers_in_one_part():
+    out = VARIANTS["one-text"](NOTICE)
+    assert out is not None
+    msg = _msg(out)
+    assert _types(out) == ["text/plain"] and msg.get_content_charset() == "utf-8"
+    body = msg.get_payload(decode=True).decode("utf-8")
+    words, fields, original = body.index("This is the mail system"), body.index("Reporting-MTA:"), body.index(
+        "----- Original message -----\n\nFrom: Ana <ana@example.com>")
+    assert words < fields < original and "Hi Bo." not in body

@@ -736,6 +736,12 @@ def _keep_codes_together(lines: list[str]) -> list[str]:
 rewritten = _structural(lambda msg: True)
 rewritten.__doc__ = "Read and written back by the standard library, unchanged: header folding and MIME layout."
 
+def _body_as_written(part: Message) -> str:
+    """A part's body as it is written out, without the part's own headers."""
+    flat = _flatten(part).decode("ascii", "surrogateescape")
+    return flat.split("\n\n", 1)[1] if "\n\n" in flat else ""
+
+
 def _dsn_as_text(msg: Message) -> bool:
     """The delivery-status part sent as a text/plain part holding the same fields, as some MTAs send it; only in a
     notice whose own words come first in a text part."""
@@ -745,8 +751,7 @@ def _dsn_as_text(msg: Message) -> bool:
     for parent in _containers(msg):
         for part in _children(parent):
             if _ctype(part) in _DSN_TYPES:
-                flat = _flatten(part).decode("ascii", "surrogateescape")
-                part.set_payload(flat.split("\n\n", 1)[1] if "\n\n" in flat else "")
+                part.set_payload(_body_as_written(part))
                 part.set_type("text/plain")
                 changed = True
     return changed
@@ -787,6 +792,40 @@ def _no_break_spaces(text: str) -> str:
 
 def _curly(text: str) -> str:
     return text.replace("'", "\u2019")
+
+
+def _one_text(msg: Message) -> bool:
+    """A multipart/report made one text/plain message, as some gateways write theirs: the notice's words, its
+    delivery-status fields, then the original's headers under a marker line."""
+    if _ctype(msg) != "multipart/report":
+        return False
+    texts: list[str] = []
+    fields: list[str] = []
+    headers: list[str] = []
+    for part in _children(msg):
+        ctype = _ctype(part)
+        if ctype == "text/plain":
+            got = _text(part)
+            if got is None:
+                return False
+            texts.append(got[0])
+        elif ctype in _DSN_TYPES:
+            fields.append(_body_as_written(part))
+        elif ctype in _ORIGINAL_TYPES:
+            headers.append(_body_as_written(part).split("\n\n")[0])
+        else:
+            return False
+    if not texts or not fields:
+        return False
+    body = "\n\n".join(texts) + "\n\n" + "\n\n".join(fields)
+    if headers:
+        body += "\n\n----- Original message -----\n\n" + "\n\n".join(headers)
+    for name in ("Content-Type", "Content-Transfer-Encoding"):
+        del msg[name]
+    msg["Content-Type"] = 'text/plain; charset="utf-8"'
+    msg["Content-Transfer-Encoding"] = "8bit"
+    msg.set_payload((body + "\n").encode("utf-8", "surrogateescape").decode("ascii", "surrogateescape"))
+    return True
 
 
 def _tabs(text: str) -> str:
@@ -841,6 +880,7 @@ VARIANTS: dict[str, Variant] = {
     "rewrap-narrow": _structural(_text_edit(_narrow, f"Prose paragraphs of the notice re-broken at {_WIDTH}.")),
     "html-only": _structural(_as_html),
     "dsn-as-text": _structural(_dsn_as_text),
+    "one-text": _structural(_one_text),
     "tab-indent": _structural(_text_edit(_tabs, "In the notice's plain text, each four spaces of indentation become a "
                                                 "tab.")),
     "no-break-spaces": _structural(_in_utf8(_no_break_spaces, "In the notice's plain text, every other space between "

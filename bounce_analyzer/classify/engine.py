@@ -13,6 +13,7 @@ from ..formats.base import Finding
 from ..model import Evidence, Recipient, Responder, Role
 from ..parse import bounded as rx
 from ..parse import smtp
+from ..parse.dsn import status_comment
 from .rules import CodeEntry, Reason, Rule, RuleSet
 
 NON_FAILURE_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
@@ -279,7 +280,9 @@ def classify(f: Finding, *, notice: str, reporting_mta: str | None, dsn_gateway:
         elif context:
             text, field = context, "notice"
         else:
-            text, field = " ".join(notice[:4000].split()), "notice"
+            # nothing said of this recipient but the comment on its Status code ("4.0.0 (example.net: host name lookup
+            # failure)"), if any: that and the notice's own words
+            text, field = " ".join(f"{status_comment(f.status)} {notice[:4000]}".split()), "notice"
         hosts = tuple(h for h in (responder.host, f.remote_mta, reporting_mta, f.address.rpartition("@")[2]) if h)
         decision = decide(text, field, status, reply, hosts, rules, command)
         reason = rules.reasons[decision.reason]

@@ -19,6 +19,7 @@ read, so headers of a quoted original message never leak in.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import regex
@@ -120,11 +121,52 @@ def looks_like_dsn_text(text: str) -> bool:
     return "final-recipient:" in low and ("status:" in low or "action:" in low)
 
 
-def is_field_block(text: str) -> bool:
-    """A text that is delivery-status fields from its first line on, not prose that quotes some: the
-    delivery-status part of a notice sent as text/plain."""
-    first = text.lstrip()[:40].partition(":")[0].lower()
-    return first in KNOWN and looks_like_dsn_text(text)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def split_fields(text: str) -> tuple[str, str] | None:
+    """(the text without its delivery-status fields, the fields) for a text that carries them as paragraphs of
+    their own: from the first paragraph made of nothing but fields (a known field among them, the others X- fields
+    or folded lines) up to the first that is not. None when no such paragraphs name a recipient with an action or
+    a status."""
+    if not looks_like_dsn_text(text):
+        return None
+    paragraphs = _PARAGRAPH_BREAK.split(text)
+    start = end = -1
+    for i, paragraph in enumerate(paragraphs):
+        if _only_fields(paragraph):
+            start = i if start < 0 else start
+            end = i + 1
+        elif start >= 0:
+            break
+    fields = "\n\n".join(paragraphs[start:end]) if start >= 0 else ""
+    if not looks_like_dsn_text(fields):
+        return None
+    return "\n\n".join(paragraphs[:start] + paragraphs[end:]), fields
+
+
+def _only_fields(paragraph: str) -> bool:
+    known = False
+    for n, line in enumerate(paragraph.strip("\n").split("\n")):
+        if n and line[:1] in (" ", "\t"):
+            continue  # a folded field goes on
+        head, colon, _ = line.partition(":")
+        name = head.lower()
+        if not colon or not name.isascii() or not name or " " in name or "\t" in name:
+            return False
+        if name in KNOWN:
+            known = True
+        elif not name.startswith("x-"):
+            return False
+    return known
+
+
+def status_comment(value: str | None) -> str:
+    """The comment after the code of a Status field: "4.0.0 (example.net: host name lookup failure)" gives
+    "example.net: host name lookup failure"."""
+    code, _, rest = (value or "").strip().partition(" ")
+    rest = rest.strip()
+    return rest[1:-1].strip() if code[:1].isdigit() and rest.startswith("(") and rest.endswith(")") else ""
 
 
 _XTEXT = regex.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}|\+([0-9A-Fa-f]{2})")
