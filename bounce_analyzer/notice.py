@@ -32,7 +32,6 @@ _LINE_TAGS = frozenset({"br", "div", "tr", "li", "dt", "dd", "center", "title", 
 _PARAGRAPH_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre", "ul", "ol", "dl",
                              "hr"})
 _CELL_TAGS = frozenset({"td", "th"})
-_SPACES = re.compile(r"[ \t\n\r\f]+")  # what HTML counts as white space (not the no-break space)
 _BLANKS = re.compile(r"\n{3,}")
 
 _ANGLE_ADDRESS = rx.Needing(r"<([^<>]+)>", need="<")
@@ -64,7 +63,7 @@ def _html_to_text(html: str) -> str:
     pre = False
     for tag in rx.finditer(_TAG, html):
         text = html[pos:tag.start()]
-        out.append(text.replace(" ", "\xa0") if pre else _SPACES.sub(" ", text))
+        out.append(text.replace(" ", "\xa0") if pre else _collapsed(text))
         pos = tag.end()
         inner = tag.group(0)[1:-1].strip()
         name = inner.lstrip("/").split(None, 1)[0].rstrip("/").lower() if inner.lstrip("/") else ""
@@ -77,7 +76,7 @@ def _html_to_text(html: str) -> str:
         elif name in _CELL_TAGS and not inner.startswith("/"):
             out.append(" ")
     text = html[pos:]
-    out.append(text.replace(" ", "\xa0") if pre else _SPACES.sub(" ", text))
+    out.append(text.replace(" ", "\xa0") if pre else _collapsed(text))
     # spaces the source's white space left at a line's ends go; no-break spaces at its start are its indentation
     lines = (line.strip(" \t").replace("\xa0", " ").rstrip() for line in unescape("".join(out)).split("\n"))
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip("\n")
@@ -102,6 +101,20 @@ def _plain_marks(text: str) -> str:
     if text.isascii() or not _MARKS.search(text):
         return text
     return _MARKS.sub(lambda m: _PLAIN[ord(m.group())] or "", text)  # (only the marks cost time, not the text)
+
+
+_HTML_SPACE = " \t\n\r\f"  # what HTML counts as white space (not the no-break space)
+
+
+def _collapsed(text: str) -> str:
+    """Each run of white space in the text as one space, no-break spaces kept (str.split, which is quicker than a
+    pattern here, would take those too: they are put aside first)."""
+    if not text:
+        return text
+    words = " ".join(text.replace("\xa0", "\ue000").split()).replace("\ue000", "\xa0")
+    if not words:
+        return " "
+    return (" " if text[0] in _HTML_SPACE else "") + words + (" " if text[-1] in _HTML_SPACE else "")
 
 
 def _unquoted(text: str) -> str:
