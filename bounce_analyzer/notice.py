@@ -209,15 +209,15 @@ _LEAD = " \t-=*_>[(|"  # what may stand before a marker on its line: indentation
 
 class _Markers:
     """The markers without their leading rule of dashes (servers draw it with any number of them: "----- This is a
-    copy" as well as "------ This is a copy"), all looked for at once at the start of each line; those that begin
-    with a character that may also lead a line are looked for one by one."""
+    copy" as well as "------ This is a copy"), by their first character; those that begin with a character that
+    may also lead a line are looked for one by one."""
 
     def __init__(self, markers: tuple[str, ...]) -> None:
         bare = tuple(dict.fromkeys(m.lstrip("-= ") or m for m in markers))
-        plain = [m for m in bare if m[0] not in _LEAD]
-        # a line's start ("\n", the text being read with one in front), its leading characters taken all at once
-        # (possessive: none given back, so each line is read once), then a marker: linear in the text's length
-        self.first = re.compile(f"\n[{re.escape(_LEAD)}]*+(?={'|'.join(map(re.escape, plain))})") if plain else None
+        self.by_first: dict[str, tuple[str, ...]] = {}
+        for m in bare:
+            if m[0] not in _LEAD:
+                self.by_first[m[0]] = (*self.by_first.get(m[0], ()), m)
         self.others = tuple(m for m in bare if m[0] in _LEAD)
 
 
@@ -231,8 +231,17 @@ def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
     if known is None:
         known = _marker_cache[markers] = _Markers(markers)
     low = notice.lower()
-    first = known.first.search("\n" + low) if known.first is not None else None
-    cut = first.end() - 1 if first else len(notice)
+    cut = len(notice)
+    offset = 0
+    by_first = known.by_first
+    for line in low.split("\n"):
+        content = line.lstrip(_LEAD)
+        candidates = by_first.get(content[:1]) if content else None
+        # (all of them tested at once, against the text: a marker may run over its line, "original message:\n")
+        if candidates and low.startswith(candidates, offset + len(line) - len(content)):
+            cut = offset + len(line) - len(content)
+            break
+        offset += len(line) + 1
     for marker in known.others:
         i = low.find(marker, 0, cut + len(marker) - 1)  # only where it would start before the earliest cut so far
         while 0 <= i < cut:

@@ -139,6 +139,10 @@ def test_the_quoted_original_starts_at_the_first_line_that_begins_with_a_marker(
     assert _cut_original("Original message follows\n", markers) == ("", "Original message follows\n")
     assert _cut_original("a\n  | quoted below\nb", markers) == ("a\n  ", "| quoted below\nb")
     assert _cut_original("no marker here\n", markers) == ("no marker here\n", "")
+    # a marker may hold the end of its line
+    assert _cut_original("x\n-- Original message:\nFrom: a\n", ("original message:\n",)) == (
+        "x\n-- ", "Original message:\nFrom: a\n")
+    assert _cut_original("x\nOriginal message: see below\n", ("original message:\n",))[1] == ""
     # a line of nothing but leading characters is read once: linear time
     long = "-" * 200_000 + "x\n" + "original message follows"
     assert _cut_original(long, markers)[1] == "original message follows"
