@@ -140,21 +140,19 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
     dsns: list[str] = []
     feedback: list[str] = []
     budget = options.max_text
-
-    def add_dsn(text: str) -> None:
-        nonlocal dsn_budget, dsn_cut
-        if len(text) > dsn_budget:  # cut between two recipients' fields
-            end = text.rfind("\n\n", 0, dsn_budget + 1)
-            end = end if end > 0 else dsn_budget
-            dsn_cut += len(text) - end
-            text = text[:end]
-        dsn_budget -= len(text)
-        dsns.append(text)
-
     for part in walk(msg):
         ctype = content_type(part)
-        if ctype in DSN_TYPES:
-            add_dsn(_plain_marks(part_text(part)))
+        text = _plain_marks(part_text(part)) if ctype in DSN_TYPES or (plain and ctype == "text/plain") else ""
+        if ctype in DSN_TYPES or (text and _only_fields_in(text)):
+            # (a text part after the notice's words that holds nothing but delivery-status fields is that part, sent
+            # as text/plain: read as one even when the notice's text quotes the original before it)
+            if len(text) > dsn_budget:  # cut between two recipients' fields
+                end = text.rfind("\n\n", 0, dsn_budget + 1)
+                end = end if end > 0 else dsn_budget
+                dsn_cut += len(text) - end
+                text = text[:end]
+            dsn_budget -= len(text)
+            dsns.append(text)
             continue
         if ctype in _FEEDBACK_TYPES:
             feedback.append(part_text(part))
@@ -173,15 +171,7 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
         if ctype == "text/html":
             html.append(part)
             continue
-        text = _unquoted(_plain_marks(part_text(part)))
-        found = split_fields(text) if ctype == "text/plain" else None
-        if found is not None and (plain or found[0].strip()):
-            # delivery-status fields sent in a text part, as paragraphs of their own, are read as the part they
-            # stand for, not as the notice's words (of which the notice keeps those it has)
-            text = found[0]
-            add_dsn(found[1])
-            if not text.strip():
-                continue
+        text = _unquoted(text or _plain_marks(part_text(part)))
         cut += max(0, len(text) - budget)
         text = text[:budget]
         budget -= len(text)
@@ -195,6 +185,11 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
     if dsn_cut and problems is not None:
         problems.append(_text_cut(source, "delivery-status fields", options.max_text, dsn_cut, 0))
     return "\n\n".join(plain).replace("\r", ""), dsns, feedback, (plain[0] if plain else "").replace("\r", "")
+
+
+def _only_fields_in(text: str) -> bool:
+    found = split_fields(text)
+    return found is not None and not found[0].strip()
 
 
 def _text_cut(source: str, what: str, limit: int, cut: int, skipped: int) -> Problem:
@@ -264,6 +259,13 @@ def read_notice(msg: Message, rules: RuleSet, options: Options, problems: list[P
     """The message read once for every parser, and the text of any feedback-report part."""
     notice_full, dsns, feedback, first = _read_parts(msg, options, problems, source)
     notice, tail = _cut_original(notice_full, rules.detect.original_markers)
+    # delivery-status fields written as paragraphs of the notice's text (in a text part of their own, or between its
+    # words and the copy of the original) are read as the part they stand for, not as the notice's words; a notice
+    # of nothing but fields keeps them, and fields in the copy of the original are the original's
+    found = split_fields(notice)
+    if found is not None and found[0].strip():
+        notice = found[0]
+        dsns = [*dsns, found[1]]
     lead = first if len(first) < len(notice) else notice
     report_type = content_param(msg, "report-type") if content_type(msg) == "multipart/report" else ""
     b = Bounce(msg=msg, subject=header(msg, "subject"), sender=_sender_address(msg), report_type=report_type,

@@ -149,27 +149,31 @@ def test_the_quoted_original_starts_at_the_first_line_that_begins_with_a_marker(
 
 
 def test_delivery_status_fields_in_a_text_part_are_read_as_the_part_they_stand_for():
-    from bounce_analyzer.notice import _read_parts
+    from bounce_analyzer.classify.rules import default
+    from bounce_analyzer.notice import read_notice
     from bounce_analyzer.options import DEFAULT
+
+    def read(raw: bytes) -> tuple[str, list[str]]:
+        b, _ = read_notice(parse_bytes(raw), default(), DEFAULT)
+        return b.notice, b.dsn_texts
 
     fields = "Reporting-MTA: dns; gate.example.org\n\nFinal-Recipient: rfc822; a@example.net\nAction: failed"
     # a text part of their own after the notice's words
     raw = ("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
            "Not delivered.\n--b\nContent-Type: text/plain\n\n" + fields + "\n--b--\n").encode()
-    assert _read_parts(parse_bytes(raw), DEFAULT)[:2] == ("Not delivered.", [fields])
+    assert read(raw) == ("Not delivered.", [fields])
     # paragraphs of one text, between the notice's words and the copy of the original (X- fields and folded lines
     # belong to them; a paragraph with a line of prose does not)
     more = fields + "\nX-Vendor-Class: bad-mailbox\nDiagnostic-Code: smtp; 550 5.1.1 no such\n    user here"
-    one = ("Content-Type: text/plain\n\nNot delivered. The report:\n\n" + more +
-           "\n\n----- Original message -----\n\nSubject: hi\n").encode()
-    notice, dsns, _, _ = _read_parts(parse_bytes(one), DEFAULT)
-    assert dsns == [more]
-    assert notice == "Not delivered. The report:\n\n----- Original message -----\n\nSubject: hi\n"
+    original = "----- Original message -----\n\nSubject: hi\n\nFinal-Recipient: rfc822; b@example.net\nAction: failed\n"
+    one = ("Content-Type: text/plain\n\nNot delivered. The report:\n\n" + more + "\n\n" + original).encode()
+    # (the notice ends where the marker's words start; the fields quoted in the original stay there)
+    assert read(one) == ("Not delivered. The report:\n\n----- ", [more])
     prose = one.replace(b"Reporting-MTA: dns", b"The report follows.\nReporting-MTA: dns")
-    assert _read_parts(parse_bytes(prose), DEFAULT)[1] == [more.split("\n\n", 1)[1]]
+    assert read(prose)[1] == [more.split("\n\n", 1)[1]]
     # a notice that is nothing but fields keeps them as its text
     alone = ("Content-Type: text/plain\n\n" + fields).encode()
-    assert _read_parts(parse_bytes(alone), DEFAULT)[:2] == (fields, [])
+    assert read(alone) == (fields, [])
 
 
 def test_the_comment_on_a_status_code_is_what_the_mta_says_of_the_failure():
