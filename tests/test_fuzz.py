@@ -78,6 +78,9 @@ SHAPES = {
     "html of tags": (b"From: MAILER-DAEMON@example.net\nSubject: Delivery failure\nContent-Type: text/html\n\n"
                      + _fill(b"<div><b>550</b> <a href='mailto:a@example.com'>a@example.com</a></div>", MB - 100)),
     "control characters": _NOTICE + _fill(b"\x1b]0;x\x07\x1b[2J\x00\x08\xc2\x9b", MB - len(_NOTICE)),
+    # a From header of one long word with no "@" after it: where a local part may start, it is read no further
+    # than a local part can go
+    "a From header of one long word": b"From: " + _fill(b"x", MB // 2) + b" a@example.com\n\nhello\n",
     # a sender's address on every line: each place it is named must not set off a look at every other place
     "one sender on every line": (b"From: MAILER-DAEMON@example.net\nSubject: Undelivered Mail Returned to Sender\n\n"
                                  b"Your message could not be delivered.\n\n"
