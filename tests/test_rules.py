@@ -578,6 +578,9 @@ _SERVER = '[[server]]\nid = "zz-s"\nrole = "remote"\npattern = "zz ({HOST})"\n'
     (_CONCEPT + 'more = ["* "]\n',
      "concept \"zz_c\": more: '* ': words are lower-case, non-empty, without outer spaces"),
     (_CONCEPT + 'ja = ["*"]\n', "concept \"zz_c\": ja: '*': words are lower-case, non-empty, without outer spaces"),
+    (_CONCEPT + 'es = ["dad* de baja"]\n',
+     "concept \"zz_c\": es: 'dad* de baja': a '*' marks a stem and can only end a word"),
+    (_CONCEPT + 'ru = ["спис**"]\n', "concept \"zz_c\": ru: 'спис**': a '*' marks a stem and can only end a word"),
     (_CONCEPT + "fr = 1\n", 'concept "zz_c": field "fr" must be a list of strings, got 1'),
     # server cues
     ('[[server]]\nrole = "remote"\n', 'server #1: field "id" is missing'),

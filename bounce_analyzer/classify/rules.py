@@ -471,6 +471,8 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
             for w in _strs(d, lang, p, where):
                 if w != w.lower() or not w.strip("* ") or w != w.strip():
                     raise _err(p, where, f"{lang}: {w!r}: words are lower-case, non-empty, without outer spaces")
+                if "*" in w[:-1]:  # it would be looked for as a character of the word, which no text has
+                    raise _err(p, where, f"{lang}: {w!r}: a '*' marks a stem and can only end a word")
                 words.append(w)
     for i, d in enumerate(data.get("server", [])):
         server = _server(d, p, i)
