@@ -27,7 +27,10 @@ def feedback_report(b: Bounce, texts: list[str], rules: RuleSet, source: str, op
             name, sep, value = line.partition(":")
             if sep and name.strip() and not name.startswith((" ", "\t")):
                 fields.setdefault(name.strip().lower(), value.strip())
-    address = dsn_mod.address_of(fields.get("original-rcpt-to", ""))
+    # the complainer: the original's recipient, or the address an opt-out report asks to remove (Removal-Recipient,
+    # which such a report may give instead)
+    address = dsn_mod.address_of(fields.get("original-rcpt-to", "")) or dsn_mod.address_of(
+        fields.get("removal-recipient", ""))
     if not address and b.original is not None:
         # the complainer is the original's recipient: a header some providers add to the copy names it, else To
         for name in (*rules.detect.complaint_recipient_headers, "to"):
