@@ -140,13 +140,6 @@ class _Patterns:
     def compile(self, pattern: str, flags: int) -> Any:
         return self._get((pattern, flags), lambda: regex.compile(pattern, flags))
 
-    def literals(self, pattern: str) -> frozenset[str] | None:
-        """``literals.required(pattern)``: what a gated pattern cannot match without (kept under flags -1)."""
-        from .parse.literals import required
-
-        found: frozenset[str] | None = self._get((pattern, -1), lambda: required(pattern) or frozenset())
-        return found or None
-
     def gates(self, pattern: str) -> tuple[frozenset[str], ...]:
         """``literals.required_all(pattern)``: the sets of strings a gated pattern needs one of each (flags -2)."""
         from .parse.literals import required_all

@@ -224,7 +224,7 @@ class NeedleIndex:
         for gram in self.keys.intersection(_grams(low)):
             for n, needle, is_gate in buckets[gram]:
                 if is_gate:
-                    if n not in gated and needle in low and (n not in also or _holds(also[n], low)):
+                    if n not in gated and needle in low and (n not in also or rx.holds(also[n], low)):
                         gated.add(n)
                 elif needle in low and (n not in found or needle < found[n]):
                     # of a rule's strings found, the first in alphabetical order: the same one in every process,
@@ -232,16 +232,11 @@ class NeedleIndex:
                     found[n] = needle
         for n, needle, is_gate in self.short:  # strings under three characters, in file order, after the others
             if is_gate:
-                if n not in gated and needle in low and (n not in also or _holds(also[n], low)):
+                if n not in gated and needle in low and (n not in also or rx.holds(also[n], low)):
                     gated.add(n)
             elif n not in found and needle in low:
                 found[n] = needle
         return found, gated
-
-
-def _holds(gates: tuple[frozenset[str], ...], low: str) -> bool:
-    """Whether the text holds one string of each set."""
-    return all(any(map(low.__contains__, gate)) for gate in gates)
 
 
 def _grams(text: str) -> zip[tuple[str, ...]]:

@@ -45,10 +45,12 @@ class Gated:
 
     def search(self, text: str, low: str) -> Match | None:
         """Search ``text``; ``low`` is the same text lower-cased, for the cheap test."""
-        for gate in self.gates:
-            if not any(map(low.__contains__, gate)):
-                return None
-        return search(self.pattern, text)
+        return search(self.pattern, text) if holds(self.gates, low) else None
+
+
+def holds(gates: tuple[frozenset[str], ...], low: str) -> bool:
+    """Whether a lower-cased text holds one string of each set."""
+    return all(any(map(low.__contains__, gate)) for gate in gates)
 
 
 # what makes a pattern's width vary or its matching backtrack: repetition, groups, alternatives

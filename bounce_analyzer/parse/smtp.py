@@ -238,22 +238,21 @@ class _CueIndex:
 
     def __init__(self, cues: tuple[ServerRule, ...]) -> None:
         self.cues = cues
-        self.strings = tuple(dict.fromkeys(s for c in cues for gate in c.cue.gates[:1] for s in sorted(gate)))
         self.needing: dict[str, list[int]] = {}  # a string → the cues it opens the first gate of
         self.always: list[int] = []  # cues with no gate
         for n, c in enumerate(cues):
             if not c.cue.gates:
                 self.always.append(n)
                 continue
-            for s in c.cue.gates[0]:
+            for s in sorted(c.cue.gates[0]):
                 self.needing.setdefault(s, []).append(n)
 
     def worth_trying(self, low: str) -> list[ServerRule]:
         """The cues whose first gate the text passes, in their order (``Gated.search`` tests the others)."""
         found = set(self.always)
-        for s in self.strings:
+        for s, opened in self.needing.items():
             if s in low:
-                found.update(self.needing[s])
+                found.update(opened)
         cues = self.cues
         return [cues[n] for n in sorted(found)]
 
