@@ -602,14 +602,26 @@ def _swap_label(line: str) -> str:
     return _LABEL.sub(lambda m: f"{m.group(1)}:" if m.group(1) else f"<{m.group(2)}>:", line)
 
 
-def _text_edit(edit_text: Callable[[str], str], doc: str) -> Callable[[Message], bool]:
+def _text_edit(edit_text: Callable[[str], str], doc: str, *, utf8: bool = False) -> Callable[[Message], bool]:
+    """An edit of the notice's plain text parts, in their own charset and transfer encoding, or with ``utf8`` sent as
+    UTF-8 (quoted-printable), for characters the part's charset may lack."""
+
     def edit(msg: Message) -> bool:
         changed = False
         for part in _plain_parts(msg):
             got = _text(part)
             if got is not None and got[0].lstrip()[:1] in ("{", "["):
                 continue  # structured data (JSON), not prose: its quoting and line breaks are syntax
-            changed = _edit_text(part, edit_text) or changed
+            if not utf8:
+                changed = _edit_text(part, edit_text) or changed
+                continue
+            if got is None:
+                continue
+            new = edit_text(got[0])
+            if new != got[0]:
+                _set_body(part, new.encode("utf-8", "surrogateescape"), "quoted-printable")
+                part.set_param("charset", "utf-8")
+                changed = True
         return changed
 
     edit.__doc__ = doc
@@ -757,26 +769,6 @@ def _dsn_as_text(msg: Message) -> bool:
     return changed
 
 
-def _in_utf8(edit_text: Callable[[str], str], doc: str) -> Callable[[Message], bool]:
-    """A text edit whose result is sent as UTF-8 (quoted-printable): for characters the part's charset may lack."""
-
-    def edit(msg: Message) -> bool:
-        changed = False
-        for part in _plain_parts(msg):
-            got = _text(part)
-            if got is None or got[0].lstrip()[:1] in ("{", "["):
-                continue
-            new = edit_text(got[0])
-            if new != got[0]:
-                _set_body(part, new.encode("utf-8", "surrogateescape"), "quoted-printable")
-                part.set_param("charset", "utf-8")
-                changed = True
-        return changed
-
-    edit.__doc__ = doc
-    return edit
-
-
 def _no_break_spaces(text: str) -> str:
     """Every other space between two words of a line that is not a field made a no-break space."""
     out = []
@@ -883,10 +875,11 @@ VARIANTS: dict[str, Variant] = {
     "one-text": _structural(_one_text),
     "tab-indent": _structural(_text_edit(_tabs, "In the notice's plain text, each four spaces of indentation become a "
                                                 "tab.")),
-    "no-break-spaces": _structural(_in_utf8(_no_break_spaces, "In the notice's plain text, every other space between "
-                                                              "words becomes a no-break space (sent as UTF-8).")),
-    "curly-quotes": _structural(_in_utf8(_curly, "In the notice's plain text, each ' becomes a curly \u2019 (sent as "
-                                                 "UTF-8).")),
+    "no-break-spaces": _structural(_text_edit(_no_break_spaces, "In the notice's plain text, every other space "
+                                                                "between words becomes a no-break space (sent as "
+                                                                "UTF-8).", utf8=True)),
+    "curly-quotes": _structural(_text_edit(_curly, "In the notice's plain text, each ' becomes a curly \u2019 (sent "
+                                                   "as UTF-8).", utf8=True)),
     "quoted": _structural(_text_edit(_quote, 'Every line of the notice\'s plain text quoted with "> ", as in a '
                                              "reply.")),
 }
