@@ -501,6 +501,42 @@ def test_only_bounces_and_complaints_read_without_problems_may_be_acted_on():
         assert here.acts_on is there.acts_on is acts
 
 
+def test_uneven_batches_and_pauses_come_back_whole_and_in_order_from_two_workers():
+    """Batches of uneven size go to whichever worker has less ahead of it, and an empty batch (the source has nothing
+    new for now) has everything in flight answered before more is asked for: every message comes back once, in the
+    order it went in."""
+    from bounce_analyzer.api import _ruleset
+    from bounce_analyzer.batch.pool import in_parallel
+    from bounce_analyzer.batch.sources import Item
+    from bounce_analyzer.options import DEFAULT
+
+    messages = [_raw(e) for e, _ in PAIRS]
+    batches: list[list[Item]] = []
+    n = 0
+    for size in [1, 7, 2, 0, 5, 1, 1, 9, 0, 0, 3, 4, 1, 8, 2, 0, 6, 1] * 2:
+        batches.append([Item(f"m{n + i}", messages[(n + i) % len(messages)], 1) for i in range(size)])
+        n += size
+    answered = [0]
+    asked_when: list[int] = []  # how many messages had come back when each batch was asked for
+
+    def source():
+        for batch in batches:
+            asked_when.append(answered[0])
+            yield batch
+
+    got = []
+    for item, result in in_parallel(source(), _ruleset(None), DEFAULT, 2):
+        got.append((item.id, result.report.source))
+        answered[0] += 1
+    assert [i for i, _ in got] == [f"m{i}" for i in range(n)]
+    assert all(item_id == source_id for item_id, source_id in got)
+    before = 0
+    for j, batch in enumerate(batches):
+        if j and not batches[j - 1]:
+            assert asked_when[j] == before  # a pause: all that went before was answered first
+        before += len(batch)
+
+
 def test_two_jobs_store_exactly_the_rows_one_job_stores(tmp_path):
     """With several jobs the workers build the store's rows; they are the rows the scan's own process builds."""
     folder = os.path.join(os.fsencode(tmp_path), b"caf\xe9")  # not UTF-8: the stored ids show the byte as \xe9
@@ -521,3 +557,22 @@ def test_two_jobs_store_exactly_the_rows_one_job_stores(tmp_path):
     messages, recipients = stored[0]
     assert len(messages) == len(PAIRS) + 1 and len(recipients) >= len(PAIRS)
     assert all(m[0].startswith(f"mbox:{tmp_path}/caf\\xe9/box#") for m in messages)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are set on Linux only")
+def test_a_workers_pipe_holds_several_batches_of_answers():
+    """A batch's answers (about 80 KB) did not fit the default 64 KB pipe: the worker waited for the scan's process
+    to read them before it could go on."""
+    import fcntl
+    import multiprocessing
+
+    from bounce_analyzer.batch.pool import PIPE_BYTES, _widen
+
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    try:
+        _widen(writer)
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        assert fcntl.fcntl(writer.fileno(), fcntl.F_GETPIPE_SZ) >= min(PIPE_BYTES, limit) > 64 * 1024
+    finally:
+        reader.close()
+        writer.close()

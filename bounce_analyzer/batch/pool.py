@@ -30,6 +30,18 @@ def _die_with_parent() -> None:
 
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+PIPE_BYTES = 1 << 20  # what a worker's pipe holds, where the system lets it be set (Linux): a few batches' answers
+
+
+def _widen(conn: Connection) -> None:
+    """Let a worker's pipe hold a few batches' answers (about 80 KB each). At the default 64 KB, every answer
+    waited, unfinished, for the scan's process to read it before the worker could go on to its next batch."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):  # not Linux, or over the system's limit: the default size
+        pass
 
 
 def _worker_main(tasks: Any, results: Connection, rules: RuleSet, options: Options, packed: bool,
@@ -63,6 +75,7 @@ class _Worker:
     def __init__(self, ctx: Any, rules: RuleSet, options: Options, packed: bool, reports: bool) -> None:
         self.tasks = _Batches(ctx=ctx)
         self.results, sender = ctx.Pipe(duplex=False)
+        _widen(sender)
         self.process = ctx.Process(target=_worker_main, args=(self.tasks, sender, rules, options, packed, reports),
                                    daemon=True)
         self._sender = sender
@@ -74,20 +87,10 @@ class _Worker:
         self.process.start()
         self._sender.close()  # the worker holds it now
 
-    def receive(self, workers: Sequence[_Worker]) -> list[Analyzed]:
-        """The reports of the oldest batch sent to this worker. While waiting for them, what the other workers have
-        sent is read too, and kept until it is wanted: a worker whose answer waits unread in its pipe cannot send
-        the next one, and sat idle while the scan waited for the answer of another."""
-        while not self.answers:
-            pipes = {w.results: w for w in workers if w.pending > len(w.answers)}
-            ready = wait([*pipes, self.process.sentinel])
-            for conn in ready:
-                if conn in pipes:
-                    pipes[cast(Connection, conn)].read()
-            if self.process.sentinel in ready and not self.answers and not self.results.poll():
-                self._ended()
-        self.pending -= 1
-        return self.answers.popleft()
+    @property
+    def busy(self) -> int:
+        """Batches sent whose reports were not read from the pipe yet: the work this worker has ahead of it."""
+        return self.pending - len(self.answers)
 
     def read(self) -> None:
         """Read this worker's next answer from its pipe."""
@@ -122,16 +125,40 @@ class _Worker:
         self.results.close()
 
 
+def _read_ready(workers: Sequence[_Worker], *, block: bool) -> None:
+    """Read every answer that has come in (waiting for one with ``block``). A worker whose answer waits unread in
+    its pipe cannot go on to its next batch."""
+    pipes = {w.results: w for w in workers if w.busy}
+    sentinels = {w.process.sentinel: w for w in workers if w.busy}
+    if not pipes:
+        return
+    ready = wait([*pipes, *sentinels], timeout=None if block else 0)
+    for conn in ready:
+        if conn in pipes:
+            pipes[cast(Connection, conn)].read()
+    for conn in ready:
+        ended = sentinels.get(cast(int, conn))
+        if ended is not None and ended.busy and not ended.results.poll():
+            ended._ended()
+
+
 def in_parallel(batches: Iterable[list[Item]], ruleset: RuleSet, options: Options, jobs: int, *,
                 packed: bool = False, reports: bool = True) -> Iterator[tuple[Item, Analyzed]]:
     """(item, report) for every item of the batches, analyzed by ``jobs`` worker processes, in input order. An empty
     batch says no new message is coming for a while: what is in flight is answered now. ``packed``: the workers
     send the rows for the store too, and the report itself (not at all without ``reports``) is unpickled only when
-    asked for."""
+    asked for.
+
+    Each batch goes to the worker with the least work ahead of it, and every worker is kept supplied while the
+    scan's process waits for the oldest answer or hands results on: handing batches out in turn, and only once the
+    oldest was answered, left a worker idle whenever the other one had the slower batch."""
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     workers = [_Worker(ctx, ruleset, options, packed, reports) for _ in range(jobs)]
     in_flight: deque[tuple[list[Item], _Worker]] = deque()
+    # batches held at once, answered or not (memory stays flat): a few more than the workers have ahead of them, so
+    # that one worker's slow batch at the head does not stop the others
+    limit = jobs * (IN_FLIGHT_PER_JOB + 1)
     finished = False
     try:
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
@@ -140,26 +167,36 @@ def in_parallel(batches: Iterable[list[Item]], ruleset: RuleSet, options: Option
                 w.start()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        # batches go round the workers in turn, and each worker answers in the order it was asked: reading the
-        # answers in the order the batches went out keeps the input order
-        n = 0
-        for batch in batches:
-            if not batch:  # nothing new for now: answer what was handed out
-                while in_flight:
-                    done_batch, w = in_flight.popleft()
-                    yield from zip(done_batch, w.receive(workers), strict=True)
+        source = iter(batches)
+        more = True  # the source may hold more batches
+        flushing = False  # the source said nothing new is coming for now: answer what is in flight first
+        while True:
+            while more and not flushing and len(in_flight) < limit:
+                worker = min(workers, key=lambda w: w.busy)
+                if worker.busy >= IN_FLIGHT_PER_JOB:
+                    break  # every worker has enough ahead of it
+                batch = next(source, None)
+                if batch is None:
+                    more = False
+                elif not batch:
+                    flushing = True
+                else:
+                    worker.tasks.put(tasks_of(batch))
+                    worker.pending += 1
+                    in_flight.append((batch, worker))
+            if not in_flight:
+                if not more:
+                    break
+                flushing = False
                 continue
-            worker = workers[n % jobs]
-            n += 1
-            worker.tasks.put(tasks_of(batch))
-            worker.pending += 1
-            in_flight.append((batch, worker))
-            while len(in_flight) >= jobs * IN_FLIGHT_PER_JOB:
-                done_batch, w = in_flight.popleft()
-                yield from zip(done_batch, w.receive(workers), strict=True)
-        while in_flight:
-            done_batch, w = in_flight.popleft()
-            yield from zip(done_batch, w.receive(workers), strict=True)
+            # batches go to each worker in order and each answers in the order it was asked, so the oldest batch
+            # in flight is the first answer its worker has not handed on
+            _read_ready(workers, block=not in_flight[0][1].answers)
+            batch, w = in_flight[0]
+            if w.answers:
+                in_flight.popleft()
+                w.pending -= 1
+                yield from zip(batch, w.answers.popleft(), strict=True)
         finished = True
     finally:
         # stopped early (an error, Ctrl-C, SIGTERM, the reader went away): what is in flight is dropped
