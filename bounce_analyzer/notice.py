@@ -143,9 +143,11 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
     for part in walk(msg):
         ctype = content_type(part)
         text = _plain_marks(part_text(part)) if ctype in DSN_TYPES or (plain and ctype == "text/plain") else ""
-        if ctype in DSN_TYPES or (text and _only_fields_in(text)):
+        fields = _fields_only(text) if text and ctype not in DSN_TYPES else None
+        if ctype in DSN_TYPES or fields is not None:
             # (a text part after the notice's words that holds nothing but delivery-status fields is that part, sent
             # as text/plain: read as one even when the notice's text quotes the original before it)
+            text = fields or text
             if len(text) > dsn_budget:  # cut between two recipients' fields
                 end = text.rfind("\n\n", 0, dsn_budget + 1)
                 end = end if end > 0 else dsn_budget
@@ -187,9 +189,10 @@ def _read_parts(msg: Message, options: Options, problems: list[Problem] | None =
     return "\n\n".join(plain).replace("\r", ""), dsns, feedback, (plain[0] if plain else "").replace("\r", "")
 
 
-def _only_fields_in(text: str) -> bool:
+def _fields_only(text: str) -> str | None:
+    """The delivery-status fields of a text that holds nothing else, as ``split_fields`` reads them."""
     found = split_fields(text)
-    return found is not None and not found[0].strip()
+    return found[1] if found is not None and not found[0].strip() else None
 
 
 def _text_cut(source: str, what: str, limit: int, cut: int, skipped: int) -> Problem:

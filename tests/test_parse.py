@@ -176,6 +176,40 @@ def test_delivery_status_fields_in_a_text_part_are_read_as_the_part_they_stand_f
     assert read(alone) == (fields, [])
 
 
+def test_encoded_words_in_delivery_status_fields_sent_as_text_are_decoded_as_in_the_part():
+    """An address whose local part is not ASCII is written as an encoded word; a delivery-status part's fields are
+    decoded, and so are the same fields sent as text (as a part of their own, or as paragraphs of one text)."""
+    from bounce_analyzer.classify.rules import load
+    from bounce_analyzer.notice import _read_parts, read_notice
+    from bounce_analyzer.options import DEFAULT
+
+    fields = "Reporting-MTA: dns; gate.example.org\n\nFinal-Recipient: rfc822; {}@example.net\nAction: failed"
+    encoded, decoded = fields.format("=?utf-8?q?j=C3=BCrgen?="), fields.format("j\u00fcrgen")
+    part = ("MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+            "--b\nContent-Type: text/plain\n\nNot delivered.\n--b\nContent-Type: message/delivery-status\n\n"
+            + encoded + "\n--b--\n").encode()
+    assert _read_parts(parse_bytes(part), DEFAULT)[1] == [decoded]
+    as_text = part.replace(b"message/delivery-status", b"text/plain")
+    assert _read_parts(parse_bytes(as_text), DEFAULT)[1] == [decoded]
+    one = ("Content-Type: text/plain\n\nNot delivered.\n\n" + encoded + "\n\n----- Original message -----\n"
+           "\nSubject: hi\n").encode()
+    assert read_notice(parse_bytes(one), load(), DEFAULT)[0].dsn_texts == [decoded]
+
+
+def test_fields_sent_as_text_with_a_space_before_the_colon_and_a_field_of_the_servers_own_are_fields():
+    from bounce_analyzer.notice import _read_parts
+    from bounce_analyzer.options import DEFAULT
+
+    fields = ("Date-Style : dd MMM yyyy\nReporting-MTA : dns;gate.example.org\nAction : failed\nStatus : 5.0.0\n"
+              "Remote-MTA : mx.example.net\nFinal-Recipient : rfc822;a@example.net")
+    raw = ("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+           "Not delivered.\n--b\nContent-Type: text/plain\n\n" + fields + "\n--b--\n").encode()
+    assert _read_parts(parse_bytes(raw), DEFAULT)[:2] == ("Not delivered.", [fields])
+    # as many lines of other names as known fields: a header block, not delivery-status fields
+    headers = "Subject : hi\nFrom : a@example.org\nTo : b@example.net\nAction : failed\nFinal-Recipient : b@example.net"
+    assert _read_parts(parse_bytes(raw.replace(fields.encode(), headers.encode())), DEFAULT)[1] == []
+
+
 def test_the_comment_on_a_status_code_is_what_the_mta_says_of_the_failure():
     assert dsn.status_comment("4.0.0 (mx.example.net: host name lookup failure)") == (
         "mx.example.net: host name lookup failure")

@@ -115,10 +115,16 @@ def parse_fields(text: str) -> DsnFields:
     return DsnFields(message, recipients)
 
 
+_RECIPIENT_FIELD = re.compile(r"final-recipient[ \t]*:", re.I)
+_OUTCOME_FIELD = re.compile(r"(?:status|action)[ \t]*:", re.I)
+
+
 def looks_like_dsn_text(text: str) -> bool:
-    """A text part that carries DSN fields (a DSN sent as text/plain)."""
+    """A text part that carries DSN fields (a DSN sent as text/plain; some servers put a space before the colon)."""
     low = text.lower()
-    return "final-recipient:" in low and ("status:" in low or "action:" in low)
+    if "final-recipient:" in low and ("status:" in low or "action:" in low):
+        return True
+    return "final-recipient" in low and bool(_RECIPIENT_FIELD.search(text)) and bool(_OUTCOME_FIELD.search(text))
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
@@ -142,23 +148,31 @@ def split_fields(text: str) -> tuple[str, str] | None:
     fields = "\n\n".join(paragraphs[start:end]) if start >= 0 else ""
     if not looks_like_dsn_text(fields):
         return None
+    if "=?" in fields:
+        # encoded words, as a delivery-status part's fields are read (an address whose local part is not ASCII,
+        # written "=?utf-8?q?...?=@example.org")
+        from .message import decode_header_value
+
+        fields = "\n".join(decode_header_value(line) if "=?" in line else line for line in fields.split("\n"))
     return "\n\n".join(paragraphs[:start] + paragraphs[end:]), fields
 
 
 def _only_fields(paragraph: str) -> bool:
-    known = False
+    """Whether a paragraph is made of fields, most of them known ones: X- fields, folded lines, a space before the
+    colon ("Status : 5.0.0") and a stray field of the server's own among many known ones are taken too."""
+    known = others = 0
     for n, line in enumerate(paragraph.strip("\n").split("\n")):
         if n and line[:1] in (" ", "\t"):
             continue  # a folded field goes on
         head, colon, _ = line.partition(":")
-        name = head.lower()
+        name = head.rstrip(" \t").lower()
         if not colon or not name.isascii() or not name or " " in name or "\t" in name:
             return False
         if name in KNOWN:
-            known = True
+            known += 1
         elif not name.startswith("x-"):
-            return False
-    return known
+            others += 1
+    return known > 2 * others
 
 
 def status_comment(value: str | None) -> str:
