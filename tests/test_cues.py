@@ -131,3 +131,18 @@ def test_a_lexicon_read_back_from_a_pickle_finds_what_it_found_before() -> None:
     assert pickle.loads(pickle.dumps(copy)).scan(text).spans == want
     assert unscanned.scan(text).spans == want
     assert fresh.scan(text).spans == want
+
+
+def test_a_word_that_is_a_label_of_a_host_name_or_an_address_is_no_word_of_the_sentence() -> None:
+    lex = Lexicon({"domain": ["mx"], "recipient": ["mailbox", "mail"], "unknown": ["invalid"]},
+                  subjects=("domain", "recipient"))
+    cue = Cue(lex, ("recipient", "unknown"))
+    # "mx" in a server's name is not the domain the sentence is about
+    assert cue.match("host mx.example.net said: 550 invalid mailbox") == "invalid mailbox"
+    assert Cue(lex, ("domain", "unknown")).match("host mx.example.net said: 550 invalid mailbox") is None
+    assert Cue(lex, ("domain", "unknown")).match("mx invalid") == "mx invalid"
+    # nor a label after "@" or after another label
+    assert Cue(lex, ("recipient", "unknown")).match("invalid: pat@mail.example.org") is None
+    assert Cue(lex, ("recipient", "unknown")).match("invalid: relay.mail.example.org") is None
+    # a word at the end of a sentence still counts
+    assert cue.match("invalid mailbox. try again") == "invalid mailbox"

@@ -41,11 +41,13 @@ def _word_pattern(word: str) -> str:
     core = word[:-1] if stem else word
     pattern = regex.escape(core).replace(r"\ ", r"\s+")
     if _bounded(core[0]):
-        pattern = r"(?<![^\W_])" + pattern
+        # not a label of a host name or the domain of an address: "mx" in "mx.example.net", "mail" in
+        # "pat@mail.example.org" name a server, not what a sentence is about
+        pattern = r"(?<![^\W_])(?<!\w\.|@)" + pattern
     if stem:
         pattern += r"\w{0,30}"  # the rest of the word, so that the evidence shows it whole
     elif _bounded(core[-1]):
-        pattern += r"(?![^\W_])"
+        pattern += r"(?![^\W_])(?!\.\w)"
     return pattern
 
 
