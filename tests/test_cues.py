@@ -146,3 +146,6 @@ def test_a_word_that_is_a_label_of_a_host_name_or_an_address_is_no_word_of_the_s
     assert Cue(lex, ("recipient", "unknown")).match("invalid: relay.mail.example.org") is None
     # a word at the end of a sentence still counts
     assert cue.match("invalid mailbox. try again") == "invalid mailbox"
+    # a state may be named by a host: the list a server looked the sending IP up in
+    lists = Lexicon({"blocklist": ["spamhaus"]})
+    assert Cue(lists, ("blocklist",)).match("blocked using zen.spamhaus.org") == "spamhaus"

@@ -36,18 +36,18 @@ def _bounded(ch: str) -> bool:
     return ch.isalnum() and ord(ch) < 0x2E80
 
 
-def _word_pattern(word: str) -> str:
+def _word_pattern(word: str, subject: bool = False) -> str:
     stem = word.endswith("*")
     core = word[:-1] if stem else word
     pattern = regex.escape(core).replace(r"\ ", r"\s+")
+    # a subject is no label of a host name or of the domain of an address: "mx" in "mx.example.net" and "mail" in
+    # "pat@mail.example.org" name a server, not what a sentence is about (a state may be: "zen.spamhaus.org")
     if _bounded(core[0]):
-        # not a label of a host name or the domain of an address: "mx" in "mx.example.net", "mail" in
-        # "pat@mail.example.org" name a server, not what a sentence is about
-        pattern = r"(?<![^\W_])(?<!\w\.|@)" + pattern
+        pattern = r"(?<![^\W_])" + (r"(?<!\w\.|@)" if subject else "") + pattern
     if stem:
         pattern += r"\w{0,30}"  # the rest of the word, so that the evidence shows it whole
     elif _bounded(core[-1]):
-        pattern += r"(?![^\W_])(?!\.\w)"
+        pattern += r"(?![^\W_])" + (r"(?!\.\w)" if subject else "")
     return pattern
 
 
@@ -76,8 +76,9 @@ class _Group:
 
     __slots__ = ("bounded", "owners", "pattern", "short", "starts")
 
-    def __init__(self, words: list[str], owners: Mapping[str, list[str]]) -> None:
-        self.pattern = regex.compile("|".join(f"({_word_pattern(w)})" for w in words))
+    def __init__(self, words: list[str], owners: Mapping[str, list[str]], subjects: frozenset[str]) -> None:
+        self.pattern = regex.compile("|".join(
+            f"({_word_pattern(w, subject=all(o in subjects for o in owners[w]))})" for w in words))
         self.owners = tuple(tuple(owners[w]) for w in words)
         self.bounded = _bounded(words[0][0])  # an alphabetic character: every word here starts at a word's start
         heads = [w.rstrip("*").split(" ", 1)[0][:3] for w in words]
@@ -104,7 +105,8 @@ class Lexicon:
         groups: dict[str, list[str]] = {}
         for w in ordered:
             groups.setdefault(w[0], []).append(w)
-        self._by_first: dict[str, _Group] | None = {first: _Group(words, owners) for first, words in groups.items()}
+        self._by_first: dict[str, _Group] | None = {first: _Group(words, owners, self.subjects)
+                                                            for first, words in groups.items()}
         self._packed = b""
         self._last: tuple[str, Found] = ("\0", Found())
 
