@@ -149,3 +149,14 @@ def test_a_word_that_is_a_label_of_a_host_name_or_an_address_is_no_word_of_the_s
     # a state may be named by a host: the list a server looked the sending IP up in
     lists = Lexicon({"blocklist": ["spamhaus"]})
     assert Cue(lists, ("blocklist",)).match("blocked using zen.spamhaus.org") == "spamhaus"
+
+
+def test_words_grouped_by_their_first_characters_find_the_longest_word_at_each_place() -> None:
+    # words are tried by their first two characters, then by the first alone (a word whose second character is a
+    # space or a stem's end); the longest word that matches at a place wins, as in one alternation of them all
+    lex = Lexicon({"a": ["no such", "no", "n*", "not known"], "b": ["x y"]})
+    assert Cue(lex, ("a",)).match("no such user") == "no such"
+    assert Cue(lex, ("a",)).match("not known here") == "not known"
+    assert Cue(lex, ("a",)).match("nothing") == "nothing"  # the stem, when no longer word matches
+    assert Cue(lex, ("a",)).match("no") == "no"
+    assert Cue(lex, ("b",)).match("then x   y") == "x   y"  # a space in a word matches any run of spaces
