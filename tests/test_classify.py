@@ -198,6 +198,14 @@ def test_code_tables_decide_in_order_with_their_evidence(shipped):
     assert d == Decision("undefined", "default", 0, Evidence("reason", "default", "no rule, code or default applied"))
 
 
+def test_a_status_that_says_only_undefined_yields_to_a_reply_code_with_a_reason(shipped):
+    # MTAs write Status 5.0.0 when the reply they quote had no enhanced code: the reply code says more
+    d = decide("", "diagnostic", "5.0.0", 552, (), shipped)
+    assert (d.reason, d.rule, d.priority) == ("mailbox_full", "reply:552", 15)
+    d = decide("", "diagnostic", "5.0.0", 550, (), shipped)  # a reply code with no reason of its own
+    assert (d.reason, d.rule) == ("undefined", "status:X.0.0")
+
+
 def test_by_class_verdicts():
     decision = Decision("not_accept", "x", 0, Evidence("reason", "x"))
     reason = rules_mod.Reason("not_accept", "by-class", "d", "h", "recipient")

@@ -131,3 +131,32 @@ def test_a_lexicon_read_back_from_a_pickle_finds_what_it_found_before() -> None:
     assert pickle.loads(pickle.dumps(copy)).scan(text).spans == want
     assert unscanned.scan(text).spans == want
     assert fresh.scan(text).spans == want
+
+
+def test_a_word_that_is_a_label_of_a_host_name_or_an_address_is_no_word_of_the_sentence() -> None:
+    lex = Lexicon({"domain": ["mx"], "recipient": ["mailbox", "mail"], "unknown": ["invalid"]},
+                  subjects=("domain", "recipient"))
+    cue = Cue(lex, ("recipient", "unknown"))
+    # "mx" in a server's name is not the domain the sentence is about
+    assert cue.match("host mx.example.net said: 550 invalid mailbox") == "invalid mailbox"
+    assert Cue(lex, ("domain", "unknown")).match("host mx.example.net said: 550 invalid mailbox") is None
+    assert Cue(lex, ("domain", "unknown")).match("mx invalid") == "mx invalid"
+    # nor a label after "@" or after another label
+    assert Cue(lex, ("recipient", "unknown")).match("invalid: pat@mail.example.org") is None
+    assert Cue(lex, ("recipient", "unknown")).match("invalid: relay.mail.example.org") is None
+    # a word at the end of a sentence still counts
+    assert cue.match("invalid mailbox. try again") == "invalid mailbox"
+    # a state may be named by a host: the list a server looked the sending IP up in
+    lists = Lexicon({"blocklist": ["spamhaus"]})
+    assert Cue(lists, ("blocklist",)).match("blocked using zen.spamhaus.org") == "spamhaus"
+
+
+def test_words_grouped_by_their_first_characters_find_the_longest_word_at_each_place() -> None:
+    # words are tried by their first two characters, then by the first alone (a word whose second character is a
+    # space or a stem's end); the longest word that matches at a place wins, as in one alternation of them all
+    lex = Lexicon({"a": ["no such", "no", "n*", "not known"], "b": ["x y"]})
+    assert Cue(lex, ("a",)).match("no such user") == "no such"
+    assert Cue(lex, ("a",)).match("not known here") == "not known"
+    assert Cue(lex, ("a",)).match("nothing") == "nothing"  # the stem, when no longer word matches
+    assert Cue(lex, ("a",)).match("no") == "no"
+    assert Cue(lex, ("b",)).match("then x   y") == "x   y"  # a space in a word matches any run of spaces

@@ -49,6 +49,24 @@ def _word_pattern(word: str) -> str:
     return pattern
 
 
+def _head(word: str) -> str:
+    """The characters a word's group is found by: its first two, or its first alone when the second is a space
+    (which matches any run of spaces) or ends a stem."""
+    return word[:2] if len(word) > 1 and word[1] not in " *" else word[:1]
+
+
+def _wordy(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _host_label(low: str, start: int, end: int) -> bool:
+    """Whether ``low[start:end]`` is a label of a host name or of the domain of an address: "mx" in
+    "mx.example.net", "mail" in "pat@mail.example.org"."""
+    before = low[start - 1] if start else ""
+    return before == "@" or (before == "." and start > 1 and _wordy(low[start - 2])) or (
+        low[end:end + 1] == "." and _wordy(low[end + 1:end + 2]))
+
+
 @dataclass(slots=True)
 class Found:
     """Where each concept occurs in one text."""
@@ -72,11 +90,15 @@ class _Group:
     a chance, whether they start at a word's start and the first two or three characters each of them starts
     with (a word is literal up to its first space)."""
 
-    __slots__ = ("bounded", "owners", "pattern", "short", "starts")
+    __slots__ = ("bounded", "owners", "pattern", "short", "starts", "subject")
 
-    def __init__(self, words: list[str], owners: Mapping[str, list[str]]) -> None:
+    def __init__(self, words: list[str], owners: Mapping[str, list[str]], subjects: frozenset[str]) -> None:
         self.pattern = regex.compile("|".join(f"({_word_pattern(w)})" for w in words))
         self.owners = tuple(tuple(owners[w]) for w in words)
+        # words that only name subjects: such a word is none where it is a label of a host name or an address's
+        # domain ("mx" in "mx.example.net" names a server, not what the sentence is about); a state may be named by
+        # a host ("spamhaus" in "zen.spamhaus.org")
+        self.subject = tuple(all(o in subjects for o in owners[w]) for w in words)
         self.bounded = _bounded(words[0][0])  # an alphabetic character: every word here starts at a word's start
         heads = [w.rstrip("*").split(" ", 1)[0][:3] for w in words]
         self.starts = frozenset(h for h in heads if len(h) > 1)
@@ -95,14 +117,17 @@ class Lexicon:
                 owners.setdefault(w, []).append(name)
         # one group per distinct word, longest first, so that "does not exist" is tried before "not"
         ordered = sorted(owners, key=lambda w: (-len(w), w))
-        # A match starts with its word's first character (words are lower-case literals, matched as written), so
-        # the words are grouped by it: at each place in a text only the group of the character there is tried, in
-        # the same order, which finds what one alternation of every word run at every place would, without trying
-        # a thousand words where none can start.
+        # A match starts with its word's first characters (words are lower-case literals, matched as written), so
+        # the words are grouped by their first two (by the first alone when the second is a space or a stem's end,
+        # or there is none): at each place in a text only the group of the two characters there is tried, then the
+        # group of the one, each in the same order, which finds what one alternation of every word run at every
+        # place would (a word of the second group is shorter than any of the first), without trying a thousand
+        # words where none can start.
         groups: dict[str, list[str]] = {}
         for w in ordered:
-            groups.setdefault(w[0], []).append(w)
-        self._by_first: dict[str, _Group] | None = {first: _Group(words, owners) for first, words in groups.items()}
+            groups.setdefault(_head(w), []).append(w)
+        self._by_head: dict[str, _Group] | None = {head: _Group(words, owners, self.subjects)
+                                                           for head, words in groups.items()}
         self._packed = b""
         self._last: tuple[str, Found] = ("\0", Found())
 
@@ -110,38 +135,43 @@ class Lexicon:
         """Pickled (in the rules cache) with the compiled groups as bytes of their own, read back on the first scan:
         they were a third of the time a cached rule set took to read, and most messages never reach a cue."""
         state = self.__dict__.copy()
-        if self._by_first is not None:  # (else they are still the bytes they were read back as)
-            state["_packed"] = pickle.dumps(self._by_first, protocol=pickle.HIGHEST_PROTOCOL)
-        state["_by_first"] = None
+        if self._by_head is not None:  # (else they are still the bytes they were read back as)
+            state["_packed"] = pickle.dumps(self._by_head, protocol=pickle.HIGHEST_PROTOCOL)
+        state["_by_head"] = None
         return state
 
     def _groups(self) -> dict[str, _Group]:
-        if self._by_first is None:  # (two threads may both read them: each gets groups that work alike)
-            self._by_first = pickle.loads(self._packed)
-        return self._by_first
+        if self._by_head is None:  # (two threads may both read them: each gets groups that work alike)
+            self._by_head = pickle.loads(self._packed)
+        return self._by_head
 
     def scan(self, low: str) -> Found:
         """Where each concept occurs in a lower-cased text."""
         if self._last[0] == low:
             return self._last[1]
         hits: list[Span] = []
-        by_first = self._groups()
+        by_head = self._groups()
         deadline = monotonic() + rx.TIMEOUT.get()  # one time limit for the whole text, as for one pattern
         for i, ch in enumerate(low):
-            group = by_first.get(ch)
-            if group is None:
-                continue
-            if group.bounded and i and (low[i - 1].isalpha() or low[i - 1].isdecimal()):
-                continue  # inside a word: no word of this group may start here
-            if not (low[i:i + 3] in group.starts or low[i:i + 2] in group.starts or group.short):
-                continue  # none of the group's words begins with what is here
-            left = deadline - monotonic()
-            if left <= 0:
-                raise TimeoutError("regex timed out")
-            m = group.pattern.match(low, i, timeout=left)  # lookbehinds see the text before i
-            if m is not None:
+            pair = low[i:i + 2]
+            for group in (by_head.get(pair), by_head.get(ch) if pair != ch else None):
+                if group is None:
+                    continue
+                if group.bounded and i and (low[i - 1].isalpha() or low[i - 1].isdecimal()):
+                    break  # inside a word: no word that starts with this character may start here
+                if not (low[i:i + 3] in group.starts or pair in group.starts or group.short):
+                    continue  # none of the group's words begins with what is here
+                left = deadline - monotonic()
+                if left <= 0:
+                    raise TimeoutError("regex timed out")
+                m = group.pattern.match(low, i, timeout=left)  # lookbehinds see the text before i
+                if m is None:
+                    continue
                 s, e = m.span()
-                hits.extend((s, e, name) for name in group.owners[(m.lastindex or 1) - 1])
+                k = (m.lastindex or 1) - 1
+                if not (group.subject[k] and _host_label(low, s, e)):
+                    hits.extend((s, e, name) for name in group.owners[k])
+                break
         hits.sort(key=lambda h: (h[0], h[0] - h[1]))
         found = Found()
         cover = (-1, -1)  # the kept span that reaches furthest

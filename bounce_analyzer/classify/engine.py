@@ -144,16 +144,18 @@ def org_domain(host: str) -> str:
 
 
 def _code_decision(status: str | None, reply: int | None, rules: RuleSet) -> Decision:
+    rentry: CodeEntry | None = rules.replies.get(reply) if reply is not None else None
+    by_reply = rentry is not None and bool(rentry.reason)
     if status:
         entry = rules.status_entry(status)
-        if entry is not None and entry.reason:
+        # a code whose only word is "undefined" (X.0.0, which MTAs write when the reply had no enhanced code) says
+        # less than a reply code that names a reason ("552" with Status 5.0.0)
+        if entry is not None and entry.reason and not (entry.reason == "undefined" and by_reply):
             return Decision(entry.reason, f"status:{entry.code}", 40 if entry.specific else 20,
                             Evidence("reason", f"status-codes:{entry.code}", status), hint=entry.hint)
-    if reply is not None:
-        rentry: CodeEntry | None = rules.replies.get(reply)
-        if rentry is not None and rentry.reason:
-            return Decision(rentry.reason, f"reply:{reply}", 15, Evidence("reason", f"reply-codes:{reply}",
-                                                                            str(reply)), hint=rentry.hint)
+    if rentry is not None and rentry.reason:
+        return Decision(rentry.reason, f"reply:{reply}", 15, Evidence("reason", f"reply-codes:{reply}",
+                                                                        str(reply)), hint=rentry.hint)
     if status:
         sentry = rules.subject_entry(status)
         if sentry is not None and sentry.reason:
