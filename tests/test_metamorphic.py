@@ -31,9 +31,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("feedback/complaint-without-arf.eml", "neutral-subject"):
         "a complaint without the ARF format is told by its Subject ('complaint about message from ...'): "
         "without it, the copy alone is not a complaint",
-    # the delivery-status part removed, the text still says it all
-    ("exchange/o365-access-denied-dbeb.eml", "no-dsn"):
-        "the text's 'Remote server: SN1PEPF0002BA4F...' is not read: role remote -> unknown, host lost",
 }
 
 
