@@ -277,8 +277,11 @@ def _continues(lines: list[str], start: int, i: int, indent: int) -> bool:
                                                  for k in range(start + 1, i))
 
 
-def recipient_blocks(notice: str) -> dict[str, list[str]]:
-    """Every address line of the notice, with the lines that belong to it, by address in order of appearance."""
+def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[str]]:
+    """Every address line of the notice, with the lines that belong to it, by address in order of appearance.
+    ``lead_ins=False`` leaves out lines that end with the address after a sentence's words: asked about the
+    recipients a delivery-status part names, such a line is more often prose wrapped after the address than a
+    heading of what follows."""
     lines = notice.split("\n")
     blocks: dict[str, list[str]] = {}
     starts: list[tuple[int, str, str]] = []
@@ -293,7 +296,7 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
         if m:
             address, rest = m.group(1), m.group(2)
         else:
-            found = _label_line(line) or _wrapped_addr_line(lines, i) or _lead_in_line(line)
+            found = _label_line(line) or _wrapped_addr_line(lines, i) or (_lead_in_line(line) if lead_ins else None)
             if found is None:
                 continue
             address, rest = found
@@ -589,7 +592,7 @@ class GenericText:
         wanted = [a for a in addresses if a in low]
         if not wanted:
             return Extract()
-        blocks = recipient_blocks(notice)
+        blocks = recipient_blocks(notice, lead_ins=False)
         findings = [Finding(address=a, diagnostic=_best_block(blocks[a]), source="text") for a in wanted if a in blocks]
         self._finish(notice, findings)
         return Extract(findings=findings)
