@@ -138,3 +138,52 @@ def test_a_transcript_in_capitals_names_its_server():
     t = transcript_stages("... WHILE TALKING TO MX.EXAMPLE.NET.:\n>>> RCPT TO:<a@example.net>\n"
                           "<<< 550 5.1.1 NO SUCH USER")
     assert t.first_host == "mx.example.net" and t.first == "RCPT"
+
+
+def test_a_line_that_ends_with_the_address_after_failure_words_starts_its_block():
+    notice = ("Failed to deliver to '<alice@example.net>'\n"
+              "SMTP module(domain example.net) reports:\n"
+              " mx.example.net says: 550 5.1.1 Mailbox alice does not exist\n"
+              "\n"
+              "Your message to: bob@example.org\n"
+              "was blocked by the recipient's filter.\n"
+              "\n"
+              "Сообщение не удалось доставить по адресу carol@example.com.\n"
+              "\n"
+              "Questions? Send a message to help@example.com\n")
+    assert recipient_blocks(notice) == {
+        "alice@example.net": ["SMTP module(domain example.net) reports:\nmx.example.net says: 550 5.1.1 Mailbox alice "
+                              "does not exist"],
+        "bob@example.org": ["was blocked by the recipient's filter."],
+        "carol@example.com": [""],
+    }
+    # the address must end the line: a sentence that goes on after it is no lead-in
+    assert recipient_blocks("Failed to deliver to <erin@example.net> because the mailbox is full\n") == {}
+
+
+def test_label_words_of_other_languages_make_label_lines():
+    notice = ("받는 사람 : park@example.net\n상세 정보 : 552 5.2.2 Mailbox full\n\n"
+              "Destinatário: ana@example.net\nMotivo: 554 5.7.1 Rejected\n\n"
+              "Subscriber: quinn@example.net\n")
+    assert list(recipient_blocks(notice)) == ["park@example.net", "ana@example.net", "quinn@example.net"]
+
+
+def test_a_session_log_with_arrows_and_time_stamps_reads_as_a_transcript():
+    from bounce_analyzer.formats.generic import transcript_stages
+
+    log = (" Wed 2026-11-25 10:12:04: <-- 220 mx.example.net ESMTP ready\n"
+           " Wed 2026-11-25 10:12:04: --> MAIL From:<news@example.com>\n"
+           " Wed 2026-11-25 10:12:04: <-- 250 2.1.0 Ok\n"
+           " Wed 2026-11-25 10:12:04: --> RCPT To:<jdoe@example.net>\n"
+           " Wed 2026-11-25 10:12:05: <-- 550 5.1.1 <jdoe@example.net>: User unknown\n")
+    t = transcript_stages(log)
+    assert t.stages == {"jdoe@example.net": "RCPT"} and t.hosts == {"jdoe@example.net": "mx.example.net"}
+    # the greeting names the server only until a "while talking to" line names it, and only with a host name
+    t = transcript_stages("<<< 220 ESMTP ready\n>>> RCPT TO:<a@example.net>\n<<< 550 5.1.1 <a@example.net> no\n")
+    assert t.stages == {"a@example.net": "RCPT"} and t.hosts == {}
+    # entries a mail program joined into one line come apart at their arrows
+    joined = log.replace("\n Wed", " Wed")
+    assert transcript_stages(joined).stages == {"jdoe@example.net": "RCPT"}
+    # an arrow far into a line of prose is no transcript mark
+    t = transcript_stages("The server we talked to (see the log of last week for the details) <-- 550 no\n")
+    assert t.stages == {} and t.first is None

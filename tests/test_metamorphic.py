@@ -31,9 +31,12 @@ KNOWN: dict[tuple[str, str], str] = {
     ("feedback/complaint-without-arf.eml", "neutral-subject"):
         "a complaint without the ARF format is told by its Subject ('complaint about message from ...'): "
         "without it, the copy alone is not a complaint",
-    # the delivery-status part removed, the text still says it all
-    ("exchange/o365-access-denied-dbeb.eml", "no-dsn"):
-        "the text's 'Remote server: SN1PEPF0002BA4F...' is not read: role remote -> unknown, host lost",
+    ("generic/recipient-rejected-by-host.eml", "neutral-subject"):
+        "a MAILER-DAEMON notice that quotes a 550 reply but says none of the sentences of a bounce ('rejected a "
+        "recipient'): without 'Returned mail' in the Subject it is not taken for one",
+    ("vendors/barracuda-ess-blocked.eml", "neutral-subject"):
+        "a filter's notice from a noreply sender with one sentence of a bounce ('was blocked by the recipient') and "
+        "no reply code: without 'Message blocked' in the Subject, nothing says it is a bounce",
 }
 
 

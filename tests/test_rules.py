@@ -181,12 +181,12 @@ def test_precedence_text_rule_beats_vague_code_but_not_specific_one(shipped):
 
 def test_a_user_file_adds_a_server_cue(tmp_path):
     f = tmp_path / "servers.toml"
-    f.write_text("schema = 1\n[[server]]\nid = \"relay-answered\"\nrole = \"remote\"\n"
-                 "pattern = '''\\bour relay ({HOST}) answered\\b'''\nhost = 1\n"
-                 "examples.match = [{ text = \"our relay mx9.example.net answered\", host = \"mx9.example.net\" }]\n"
-                 "examples.no_match = [\"our relay answered\"]\n")
+    f.write_text("schema = 1\n[[server]]\nid = \"relay-gave-back\"\nrole = \"remote\"\n"
+                 "pattern = '''\\bour relay ({HOST}) gave back\\b'''\nhost = 1\n"
+                 "examples.match = [{ text = \"our relay mx9.example.net gave back\", host = \"mx9.example.net\" }]\n"
+                 "examples.no_match = [\"our relay gave back\"]\n")
     raw = (b"From: MAILER-DAEMON@gw.example.org\nSubject: Undelivered Mail Returned to Sender\nTo: a@example.org\n\n"
-           b"Your message could not be delivered.\n\n<b@example.com>: our relay mx9.example.net answered 550 no such "
+           b"Your message could not be delivered.\n\n<b@example.com>: our relay mx9.example.net gave back 550 no such "
            b"user here\n")
     before = analyze(raw).recipients[0].responder
     after = analyze(raw, rules=[f]).recipients[0].responder

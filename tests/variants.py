@@ -630,7 +630,9 @@ def _text_edit(edit_text: Callable[[str], str], doc: str, *, utf8: bool = False)
 
 # re-wrapping: only prose. A line that is a field, a transcript line, quoted, a rule, a bare address or starts with
 # a reply code keeps its place; so do lines too short to have been wrapped.
-_NOT_PROSE = re.compile(rf"^\s*(?:[>|*=#-]|\.\.\.|<<<|>>>|\d{{3}}(?:[ :-]|$)|<?{_ADDR}>?:?\s*$)")
+# (a line of a session log starts with its time stamp: "Wed 2026-11-25 10:12:04: --> RCPT To:<...>")
+_NOT_PROSE = re.compile(rf"^\s*(?:[>|*=#-]|\.\.\.|<<<|>>>|\d{{3}}(?:[ :-]|$)|<?{_ADDR}>?:?\s*$|"
+                        rf"(?:[A-Z][a-z]{{2}}\s+)?\d{{4}}-\d\d-\d\d[ T]\d\d:\d\d)")
 _RECORD = re.compile(rf"^\s*<?{_ADDR}>?")  # a line that starts with an address, unless indented, starts a record
 _WRAPPED = 55  # a line at least this long, followed by another of the same paragraph, was wrapped there
 _WIDTH = 50  # the width paragraphs are re-broken to

@@ -59,17 +59,24 @@ def _addr_line(line: str) -> rx.Match | None:
     return rx.match(_ADDR_LINE, line)
 
 
-# "Your message to alice@example.net couldn't be delivered." / "failed to deliver to <alice@example.net>"
+# "Your message to alice@example.net couldn't be delivered." / "failed to deliver to <alice@example.net>" /
+# "Failed to deliver to '<alice@example.net>'" / "Your message to: alice@example.net" / "... по адресу alice@..."
 _ADDR_SENTENCE = rx.compile(
-    rf"(?:\b(?:(?:un)?deliver\w*|send\w*|sent|transmi\w*|message|mail|relay\w*)\b[^\n<>@]{{0,40}}?\b(?:to|for)|"
-    rf"\brecipients?:?|\baddress(?:es)?:?)\s+<?({ADDR})>?", rx.I)
+    rf"(?:\b(?:(?:un)?deliver\w*|send\w*|sent|transmi\w*|message|mail|relay\w*)\b[^\n<>@]{{0,40}}?\b(?:to|for):?|"
+    rf"\brecipients?:?|\baddress(?:es)?:?|"
+    # "to the address" in other languages: Russian, German, French, Spanish, Portuguese, Italian
+    rf"\bпо\s+адресу|\bадресату|\ban\s+(?:die\s+Adresse|den\s+Empfänger)|\bà\s+l'adresse|"
+    rf"\b(?:a|para)\s+(?:la\s+)?(?:dirección|o\s+endereço|o\s+destinatário|el\s+destinatario)|"
+    rf"\ball'indirizzo)\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
 # label that says what failed, then the address alone; the label is what the notice says about it
 _LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*[:：][ \t]*<?(?:mailto:)?({ADDR})>?[ \t.]*$")
 _LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "domain", "fail", "error", "reject",
-                "invalid", "unknown", "quota", "full", "undeliverable", "bounced", "refused",
-                # Japanese, Chinese, Russian, German, French, Spanish: "addressee", "recipient"
-                "宛先", "送信先", "受信者", "收件人", "收信人", "получател", "адрес", "empfänger", "destinataire")
+                "invalid", "unknown", "quota", "full", "undeliverable", "bounced", "refused", "subscriber",
+                # Japanese, Chinese, Korean, Russian, German, French / Spanish / Portuguese / Italian, Dutch, Polish,
+                # Czech, Swedish, Turkish: "addressee", "recipient"
+                "宛先", "送信先", "受信者", "收件人", "收信人", "받는 사람", "받는사람", "수신자", "получател", "адрес",
+                "empfänger", "destinat", "ontvanger", "odbiorc", "adresat", "příjemce", "mottagare", "alıcı")
 # "<final@example.net> (expanded from <alias@example.org>): ..." (Postfix), "(generated from alias@example.org)"
 # (Exim): the address the sender used, under the one the message was finally sent to
 # (the opening parenthesis is missing from a block's text when the address line took it: "expanded from <...>): ...")
@@ -215,6 +222,28 @@ def _label_line(line: str) -> tuple[str, str] | None:
     return m.group(2), m.group(1)
 
 
+# words of a line that leads in to the address of a failure, in several languages (a line that ends with an address
+# and says none of them, "Questions? Send a message to help@example.com", is no recipient's)
+_LEAD_IN_WORDS = ("deliver", "fail", "unable", "could not", "couldn't", "cannot", "can't", "not be", "blocked",
+                  "reject", "bounce", "returned", "refused", "your message to", "доставить", "доставлено", "zugestellt",
+                  "zustell", "remis", "entregar", "entregue", "recapit", "bezorg", "afgeleverd", "送信", "投递", "반송")
+
+
+def _lead_in_line(line: str) -> tuple[str, str] | None:
+    """(address, "") of a line that ends with the address after words saying it could not be reached ("Failed to
+    deliver to '<alice@example.net>'", "Your message to: alice@example.net", "... по адресу alice@example.net."):
+    what went wrong follows on the lines under it. A header line ("Delivered-To: ...") is none."""
+    if len(line) > 200 or rx.match(_ANY_HEADER, line):
+        return None
+    head = line[:line.find("@")].lower()
+    if not any(w in head for w in _LEAD_IN_WORDS):
+        return None
+    m = rx.search(_ADDR_SENTENCE, line)
+    if m is None or line[m.end():].strip(" \t.:'\">)"):
+        return None
+    return m.group(1), ""
+
+
 def _indent(line: str) -> int:
     """How far a line is indented, a tab reaching the next multiple of eight columns as a terminal shows it."""
     body = line.lstrip()
@@ -248,8 +277,11 @@ def _continues(lines: list[str], start: int, i: int, indent: int) -> bool:
                                                  for k in range(start + 1, i))
 
 
-def recipient_blocks(notice: str) -> dict[str, list[str]]:
-    """Every address line of the notice, with the lines that belong to it, by address in order of appearance."""
+def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[str]]:
+    """Every address line of the notice, with the lines that belong to it, by address in order of appearance.
+    ``lead_ins=False`` leaves out lines that end with the address after a sentence's words: asked about the
+    recipients a delivery-status part names, such a line is more often prose wrapped after the address than a
+    heading of what follows."""
     lines = notice.split("\n")
     blocks: dict[str, list[str]] = {}
     starts: list[tuple[int, str, str]] = []
@@ -264,7 +296,7 @@ def recipient_blocks(notice: str) -> dict[str, list[str]]:
         if m:
             address, rest = m.group(1), m.group(2)
         else:
-            found = _label_line(line) or _wrapped_addr_line(lines, i)
+            found = _label_line(line) or _wrapped_addr_line(lines, i) or (_lead_in_line(line) if lead_ins else None)
             if found is None:
                 continue
             address, rest = found
@@ -320,6 +352,50 @@ class Transcript:
     first_host: str | None = None
 
 
+# a session log that marks what was sent and received with arrows after a time stamp (MDaemon:
+# "Wed 2026-11-25 10:12:04: --> RCPT To:<a@example.net>", "... <-- 550 5.1.1 ..."): read as ">>>" and "<<<" lines
+_ARROWS = {"-->": ">>>", "<--": "<<<"}
+_ARROW_LEAD = 40  # the longest time stamp before an arrow
+# the server's greeting names it: "<<< 220 mx.example.net ESMTP ready"
+_GREETING = rx.compile(r"<<<[ \t]*220[ \t-]+([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})\.?(?:[ \t]|$)")
+
+
+def _arrow_at(line: str, i: int) -> bool:
+    """Whether the arrow found at ``i`` marks a log entry: at the start, or after a space or a time stamp's colon,
+    and followed by a space."""
+    return line[i + 3:i + 4] in (" ", "\t") and (i == 0 or line[i - 1] in " \t:")
+
+
+def _is_arrow_log(notice: str) -> bool:
+    """Whether some line of the notice starts, after a short time stamp, with an arrow that marks a log entry."""
+    for arrow in _ARROWS:
+        i = notice.find(arrow)
+        while i >= 0:
+            if i - (notice.rfind("\n", 0, i) + 1) <= _ARROW_LEAD and _arrow_at(notice, i):
+                return True
+            i = notice.find(arrow, i + 3)
+    return False
+
+
+def _as_marked(line: str) -> list[str]:
+    """A line of an arrow log as the ">>>" / "<<<" lines it stands for: each arrow that marks an entry starts one
+    (entries that a mail program joined into one line come apart again); what stands before the first arrow, a time
+    stamp, is dropped."""
+    cuts = sorted(i for arrow in _ARROWS for i in _find_all(line, arrow) if _arrow_at(line, i))
+    if not cuts:
+        return [line]
+    return [_ARROWS[line[a:a + 3]] + line[a + 3:b] for a, b in zip(cuts, [*cuts[1:], len(line)], strict=True)]
+
+
+def _find_all(line: str, needle: str) -> list[int]:
+    out = []
+    i = line.find(needle)
+    while i >= 0:
+        out.append(i)
+        i = line.find(needle, i + len(needle))
+    return out
+
+
 def transcript_stages(notice: str) -> Transcript:
     """Read the session transcript of a notice, if it has one."""
     t = Transcript()
@@ -327,9 +403,18 @@ def transcript_stages(notice: str) -> Transcript:
     last: str | None = None
     rejected: str | None = None  # the command whose rejection the lines below talk about
     host: str | None = None  # the server the transcript is talking to
-    if ">>>" not in notice and "<<<" not in notice:
+    arrows = ("<--" in notice or "-->" in notice) and _is_arrow_log(notice)
+    if ">>>" not in notice and "<<<" not in notice and not arrows:
         return t
-    for line in notice.split("\n"):
+    lines = notice.split("\n")
+    if arrows:
+        lines = [marked for line in lines for marked in (_as_marked(line) if "--" in line else [line])]
+    for line in lines:
+        if host is None and "<<<" in line and "220" in line:
+            mg = rx.match(_GREETING, line.lstrip())
+            if mg:
+                host = mg.group(1).lower()
+                continue
         if line.startswith("...") and "talking" in line.lower():
             mh = rx.match(_TALKING_TO, line)
             if mh:
@@ -487,7 +572,7 @@ def reporting_host(bounce: Bounce) -> str | None:
     if m:
         return m.group(1).rstrip(".").lower()
     local, _, domain = bounce.sender.partition("@")
-    if domain and "." in domain and local.lower() in (*_SELF_LOCALS, "mail-delivery-subsystem", "mailer"):
+    if domain and "." in domain and local.lower() in (*_SELF_LOCALS, "mail-delivery-subsystem", "mailer", "mdaemon"):
         domain = domain.strip(">").lower()
         host = header(bounce.msg, "message-id").rpartition("@")[2].strip(" >").rstrip(".").lower()
         return host if host.endswith("." + domain) and _HOSTNAME.fullmatch(host) else domain
@@ -507,7 +592,7 @@ class GenericText:
         wanted = [a for a in addresses if a in low]
         if not wanted:
             return Extract()
-        blocks = recipient_blocks(notice)
+        blocks = recipient_blocks(notice, lead_ins=False)
         findings = [Finding(address=a, diagnostic=_best_block(blocks[a]), source="text") for a in wanted if a in blocks]
         self._finish(notice, findings)
         return Extract(findings=findings)
