@@ -131,6 +131,15 @@ def test_a_lexicon_read_back_from_a_pickle_finds_what_it_found_before() -> None:
     assert pickle.loads(pickle.dumps(copy)).scan(text).spans == want
     assert unscanned.scan(text).spans == want
     assert fresh.scan(text).spans == want
+    # each group's compiled words are read back only when a text reaches the group: a copy of a copy that scanned
+    # some text has read none of the others, and still finds the words of any group afterwards
+    groups = copy._groups()
+    assert any(g._pattern is not None for g in groups.values())
+    assert any(g._pattern is None for g in groups.values())
+    again = pickle.loads(pickle.dumps(copy))
+    assert all(g._pattern is None for g in again._groups().values())
+    other = "mailbox full; sender rejected"
+    assert again.scan(other).spans == Lexicon(LEX.concepts, LEX.subjects).scan(other).spans
 
 
 def test_a_word_that_is_a_label_of_a_host_name_or_an_address_is_no_word_of_the_sentence() -> None:
