@@ -220,3 +220,11 @@ def test_a_server_cue_keeps_the_hosts_letters_and_its_words_folded_and_cut():
     long_host = ".".join(["a" * 60, "b" * 60, "c" * 60]) + ".example.net"
     cue = smtp.find_server(f"host {long_host}[192.0.2.1] said: 550 no")
     assert cue is not None and cue.host == long_host and cue.evidence == f"host {long_host}"[:160]
+
+
+def test_the_evidence_of_a_cue_that_reads_the_name_behind_its_verb_starts_at_the_name():
+    cue = smtp.find_server("Last error: MX.example.net said\n 421 4.7.0 try again later")
+    assert cue is not None
+    assert (cue.host, cue.evidence) == ("mx.example.net", "MX.example.net said 421")
+    cue = smtp.find_server("Servidor remoto mx.example.net (192.0.2.7) respondió 550 no")
+    assert cue is not None and (cue.host, cue.ip) == ("mx.example.net", "192.0.2.7")

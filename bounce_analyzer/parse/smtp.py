@@ -204,7 +204,9 @@ def _cue_from(m: rx.Match, role: str, hg: int, ig: int) -> ServerCue:
         ip = host
     if ip and not host and role == "remote":
         host = ip  # the notice names the server by its address alone
-    return ServerCue(role, host, ip, " ".join(m.group(0).split())[:160])
+    # the evidence reaches back to a name or address read behind the match (a cue that matches its verb first)
+    start = min([m.start()] + [m.start(g) for g in (hg, ig) if g and m.group(g)])
+    return ServerCue(role, host, ip, " ".join(m.string[start:m.end()].split())[:160])
 
 
 def find_server(text: str, cues: tuple[ServerRule, ...] | None = None) -> ServerCue | None:
