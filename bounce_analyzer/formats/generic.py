@@ -313,9 +313,14 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
         if 0 <= indent_of_start < indent:
             continue  # a folded continuation of the block above that quotes the address again
         address = _clean(address)
-        if starts and starts[-1][1] == address and _continues(lines, starts[-1][0], i, indent_of_start) and \
-                line.lstrip(" \t>*-").lstrip("<\"'").lower().startswith(address):
-            continue  # the block of an address line goes on with a line starting with it again: "<a@...>... Unknown"
+        if starts and starts[-1][1] == address and (
+                (_continues(lines, starts[-1][0], i, indent_of_start) and
+                 line.lstrip(" \t>*-").lstrip("<\"'").lower().startswith(address)) or
+                (indent_of_start >= 0 and i - starts[-1][0] <= 4 and line.lstrip(" \t>*-")[:1].isdigit())):
+            # the block of an address line goes on with a line starting with it again ("<a@...>... Unknown"), or with
+            # the server's reply naming it, wrapped onto a line of its own in the same paragraph ("Reason: Remote SMTP
+            # Server Returned:" / "550 5.1.1 <a@...>... No such user")
+            continue
         starts.append((i, address, rest.strip()))
         indent_of_start = indent
     for n, (i, address, rest) in enumerate(starts):
