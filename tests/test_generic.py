@@ -187,3 +187,43 @@ def test_a_session_log_with_arrows_and_time_stamps_reads_as_a_transcript():
     # an arrow far into a line of prose is no transcript mark
     t = transcript_stages("The server we talked to (see the log of last week for the details) <-- 550 no\n")
     assert t.stages == {} and t.first is None
+
+
+def test_an_address_written_with_its_type_in_brackets_starts_a_block():
+    notice = ("  Recipient: [SMTP:ann@example.net]\n"
+              "  Reason: Remote SMTP Server Returned: 550 5.1.1 No such user\n\n"
+              "  Recipient: SMTP:bo@example.net\n"
+              "  Reason: Remote SMTP Server Returned: 452 4.2.2 Mailbox full\n")
+    assert recipient_blocks(notice) == {
+        "ann@example.net": ["Reason: Remote SMTP Server Returned: 550 5.1.1 No such user"],
+        "bo@example.net": ["Reason: Remote SMTP Server Returned: 452 4.2.2 Mailbox full"],
+    }
+
+
+def test_the_reply_naming_the_address_again_on_a_line_of_its_own_stays_in_its_block():
+    notice = ("  Recipient: ann@example.net\n"
+              "  Reason: Remote SMTP Server Returned:\n"
+              "  550 5.1.1 <ann@example.net>... No such user\n")
+    assert recipient_blocks(notice) == {
+        "ann@example.net": ["Reason: Remote SMTP Server Returned:\n550 5.1.1 <ann@example.net>... No such user"]}
+    # after a blank line it is a block of its own
+    assert len(recipient_blocks(notice.replace("\n  550", "\n\n  550"))["ann@example.net"]) == 2
+
+
+def test_an_original_address_line_is_the_address_the_recipient_was_sent_as():
+    from bounce_analyzer import analyze
+
+    raw = (b"From: postmaster@ms.example.org\nTo: news@example.com\n"
+           b"Subject: Delivery Notification: Delivery has failed\n"
+           b"\nThis report relates to a message you sent with the following header fields:\n\n"
+           b"  To: sales@example.net\n\n"
+           b"Your message cannot be delivered to the following recipients:\n\n"
+           b"  Recipient address: u.park@example.net\n"
+           b"  Original address: sales@example.net\n"
+           b"  Diagnostic code: smtp;550 5.1.1 <u.park@example.net>... User unknown\n")
+    [r] = analyze(raw).recipients
+    assert (r.address, r.final_recipient, r.original_recipient) == (
+        "sales@example.net", "u.park@example.net", "sales@example.net")
+    # under a blank line it is no longer the recipient's own: two recipients
+    apart = raw.replace(b"\n  Original address", b"\n\n  Original address")
+    assert sorted(x.address for x in analyze(apart).recipients) == ["sales@example.net", "u.park@example.net"]

@@ -31,6 +31,12 @@ KNOWN: dict[tuple[str, str], str] = {
     ("feedback/complaint-without-arf.eml", "neutral-subject"):
         "a complaint without the ARF format is told by its Subject ('complaint about message from ...'): "
         "without it, the copy alone is not a complaint",
+    ("generic/columns-server-spaces.eml", "html-only"):
+        "the table's columns are set apart by runs of spaces, which HTML shows as one space (as a browser does): the "
+        "server's name is then a word of a sentence, no longer a column",
+    ("generic/columns-server-spaces.eml", "rewrap-narrow"):
+        "re-flowing the text makes the runs of spaces that set the table's columns apart single spaces: the server's "
+        "name is then a word of a sentence, no longer a column",
     ("generic/recipient-rejected-by-host.eml", "neutral-subject"):
         "a MAILER-DAEMON notice that quotes a 550 reply but says none of the sentences of a bounce ('rejected a "
         "recipient'): without 'Returned mail' in the Subject it is not taken for one",

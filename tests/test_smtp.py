@@ -98,6 +98,14 @@ def test_retry_after(text, seconds):
      None),
     ("SMTP error from remote server for RCPT TO command, host: mx01.example.net (198.51.100.44) reason: 552 5.2.2 "
      "Mailbox quota exceeded", "remote", "mx01.example.net", "198.51.100.44"),
+    # a cue that says the remote server answered but not which is completed by a weaker one that names it, before
+    # or after it
+    ("Remote server (192.0.2.44) issued an error.\nRemote server replied: 550 No such user", "remote", "192.0.2.44",
+     "192.0.2.44"),
+    ("Remote Server returned '550 5.1.1 unknown'\nRemote system: dns;mx.example.net", "remote", "mx.example.net",
+     None),
+    # ... but not by a cue of the reporting MTA's own
+    ("Remote host said: 550 no such user\nGenerating server: mail.example.org", "remote", None, None),
 ])
 def test_server_cues(text, role, host, ip):
     cue = smtp.find_server(text)
@@ -114,8 +122,13 @@ def test_the_cue_index_tries_the_cues_a_loop_over_all_of_them_would_find_first()
     cues = default().servers
 
     def in_turn(text: str) -> smtp.ServerCue | None:
-        return smtp.find_server(text, cues[:3]) or next(
-            (c for c in (smtp.find_server(text, (cue,)) for cue in cues[3:]) if c is not None), None)
+        found = [c for c in (smtp.find_server(text, (cue,)) for cue in cues) if c is not None]
+        if not found or found[0].role != "remote" or found[0].host:
+            return found[0] if found else None
+        # a remote cue naming no server is completed by the first later one that names it
+        named = next((c for c in found[1:] if c.role == "remote" and c.host), None)
+        return found[0] if named is None else smtp.ServerCue(
+            "remote", named.host, named.ip, f"{found[0].evidence} / {named.evidence}")
 
     texts = ["Remote host said: 550 no\nhost mx.example.net[192.0.2.1] said: 550 no such user",
              "mx.example.net [192.0.2.1] refused: 554 blocked"]

@@ -38,7 +38,8 @@ _ADDR_LINE = rx.compile(
     rf"^[ \t>*-]{{0,8}}(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipient(?: address)?:\s*|"
     rf"Failed recipient:\s*|To:\s*|Address:\s*|"
     rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
-    rf"[<\"']?(?:mailto:)?({ADDR})[>\"']?"
+    # "[SMTP:alice@example.net]" (MailEnable, Exchange): the address with its type, in brackets
+    rf"(?:\[SMTP:|[<\"']?(?:mailto:|SMTP:)?)({ADDR})[>\"'\]]?"
     rf"(?:\s*(?:\.\.\.|:|,|\(|\s+on\s|\s+-\s|\s+\[)|\s*$|[ \t]+(?=<[^<>\s]+@)|"
     # "alice@example.net Invalid Address, ERROR_CODE :550, ...": words, then an SMTP code on the same line
     rf"[ \t]+(?=[^\n]{{0,200}}?(?<![\w.])[245](?:\d\d|\.\d{{1,3}}\.\d{{1,3}})(?!\w)))(.*)$",
@@ -70,13 +71,18 @@ _ADDR_SENTENCE = rx.compile(
     rf"\ball'indirizzo)\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
 # label that says what failed, then the address alone; the label is what the notice says about it
-_LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*[:：][ \t]*<?(?:mailto:)?({ADDR})>?[ \t.]*$")
+_LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*[:：][ \t]*"
+                         rf"(?:\[SMTP:|<?(?:mailto:|SMTP:)?)({ADDR})[>\]]?[ \t.]*$")
 _LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "domain", "fail", "error", "reject",
                 "invalid", "unknown", "quota", "full", "undeliverable", "bounced", "refused", "subscriber",
                 # Japanese, Chinese, Korean, Russian, German, French / Spanish / Portuguese / Italian, Dutch, Polish,
                 # Czech, Swedish, Turkish: "addressee", "recipient"
                 "宛先", "送信先", "受信者", "收件人", "收信人", "받는 사람", "받는사람", "수신자", "получател", "адрес",
                 "empfänger", "destinat", "ontvanger", "odbiorc", "adresat", "příjemce", "mottagare", "alıcı")
+# "Recipient address: final@example.net" / "Original address: alias@example.org" (Oracle Messaging Server): the
+# address the sender used, on a line of its own in the block of the one the message was finally sent to
+_ORIGINAL_LINE = rx.compile(rf"^[ \t>*-]{{0,8}}Original[- ](?:address|recipient)[ \t]*:[ \t]*(?:rfc822;[ \t]*)?"
+                            rf"<?({ADDR})>?[ \t]*$", rx.I | rx.M)
 # "<final@example.net> (expanded from <alias@example.org>): ..." (Postfix), "(generated from alias@example.org)"
 # (Exim): the address the sender used, under the one the message was finally sent to
 # (the opening parenthesis is missing from a block's text when the address line took it: "expanded from <...>): ...")
@@ -292,6 +298,9 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
             continue
         if len(line) > 1000 or "@" not in line:
             continue
+        if starts and indent_of_start >= 0 and i - starts[-1][0] <= 4 and "original" in line[:20].lower() and \
+                rx.match(_ORIGINAL_LINE, line):
+            continue  # the address the one above was sent as, in its block: no recipient of its own
         m = _addr_line(line)
         if m:
             address, rest = m.group(1), m.group(2)
@@ -304,9 +313,14 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
         if 0 <= indent_of_start < indent:
             continue  # a folded continuation of the block above that quotes the address again
         address = _clean(address)
-        if starts and starts[-1][1] == address and _continues(lines, starts[-1][0], i, indent_of_start) and \
-                line.lstrip(" \t>*-").lstrip("<\"'").lower().startswith(address):
-            continue  # the block of an address line goes on with a line starting with it again: "<a@...>... Unknown"
+        if starts and starts[-1][1] == address and (
+                (_continues(lines, starts[-1][0], i, indent_of_start) and
+                 line.lstrip(" \t>*-").lstrip("<\"'").lower().startswith(address)) or
+                (indent_of_start >= 0 and i - starts[-1][0] <= 4 and line.lstrip(" \t>*-")[:1].isdigit())):
+            # the block of an address line goes on with a line starting with it again ("<a@...>... Unknown"), or with
+            # the server's reply naming it, wrapped onto a line of its own in the same paragraph ("Reason: Remote SMTP
+            # Server Returned:" / "550 5.1.1 <a@...>... No such user")
+            continue
         starts.append((i, address, rest.strip()))
         indent_of_start = indent
     for n, (i, address, rest) in enumerate(starts):
@@ -631,6 +645,15 @@ class GenericText:
                 continue
             findings.append(Finding(address=address, diagnostic=_best_block(blocks.get(address, [])),
                                     source="text"))
+        for f in findings:
+            m = rx.search(_ORIGINAL_LINE, f.diagnostic) if "original" in f.diagnostic.lower() else None
+            if m:
+                f.original_recipient = _clean(m.group(1))
+                f.diagnostic = (f.diagnostic[:m.start()] + f.diagnostic[m.end():]).strip()
+        originals = {f.original_recipient for f in findings if f.original_recipient}
+        if originals:
+            # the address the sender used, named elsewhere too (the original's "To:" quoted above): one recipient
+            findings = [f for f in findings if f.address not in originals or f.original_recipient]
         if "generated from" in notice.lower() or "expanded from" in notice.lower():
             _as_sent(notice, findings, excluded)
         if not findings:

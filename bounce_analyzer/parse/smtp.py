@@ -210,7 +210,9 @@ def _cue_from(m: rx.Match, role: str, hg: int, ig: int) -> ServerCue:
 
 
 def find_server(text: str, cues: tuple[ServerRule, ...] | None = None) -> ServerCue | None:
-    """The first cue (of ``cues``, else the shipped ones) that tells which server produced the response."""
+    """The first cue (of ``cues``, else the shipped ones) that tells which server produced the response. A cue that
+    says the receiving server answered without naming it is completed by the first later cue naming a receiving
+    server, if any: cues are ordered by how telling their words are, not by whether they read a host."""
     if not text:
         return None
     if cues is None:
@@ -227,11 +229,23 @@ def find_server(text: str, cues: tuple[ServerRule, ...] | None = None) -> Server
                 _INDEXES.clear()
             index = _INDEXES[id(cues)] = (cues, _CueIndex(cues))
         tried = index[1].worth_trying(low)
+    found: ServerCue | None = None
     for c in tried:
+        if found is not None and (c.role != "remote" or not (c.host or c.ip)):
+            continue
         m = c.cue.search(text, low)
-        if m:
-            return _cue_from(m, c.role, c.host, c.ip)
-    return None
+        if not m:
+            continue
+        cue = _cue_from(m, c.role, c.host, c.ip)
+        if found is None:
+            if cue.role != "remote" or cue.host:
+                return cue
+            found = cue  # "Remote server replied: 550 ...": the receiving server answered, but which one?
+        elif cue.host:
+            # a later (weaker) cue that names the server the first one only spoke of: "Remote server
+            # (198.51.100.44) issued an error. ... Remote server replied: 550 ..."
+            return ServerCue("remote", cue.host, cue.ip, f"{found.evidence} / {cue.evidence}")
+    return found
 
 
 class _CueIndex:
