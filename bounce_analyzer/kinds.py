@@ -59,14 +59,22 @@ class Signals:
                 or header(b.msg, "x-failed-recipients") or dsn_mod.looks_like_dsn_text(b.notice):
             return True
         sender = _any(_local_part(b.sender), d.bounce_senders) or "mailer-daemon" in b.sender
+        if not sender and (header(b.msg, "list-unsubscribe") or header(b.msg, "list-id")):
+            # a list's post or a newsletter, sent by a person or a sender of bulk mail: a delivery system's notice
+            # carries no list headers of its own (the copy of the original inside it may)
+            return False
         subject = _any(self._subject, d.bounce_subjects)
         if sender and subject:
             return True
-        if not _any(self._notice, d.bounce_phrases):
-            return False
+        if not (_any(self._notice, d.bounce_phrases) or _any(self._notice, d.delay_phrases)):
+            return False  # (a warning that delivery goes on is a notice too: "has not yet been delivered")
         if not (sender or subject):
             # neither From nor Subject says so: the words of a notice still do, with a server's failure reply
-            # quoted in them or more than one of them, unless it is a person's reply
+            # quoted in them or more than one of them, unless it is a person's reply, or it names no address and
+            # carries no copy of an original (a notice tells which recipient failed; "the parcel could not be
+            # delivered" in a person's letter does not)
+            if "@" not in self._notice and b.original is None:
+                return False
             said = sum(1 for p in d.bounce_phrases if p in self._notice)
             return (said > 1 or bool(code_paragraphs(b.notice))) and not (
                 rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
