@@ -10,6 +10,7 @@ from functools import cached_property
 from .classify.rules import RuleSet
 from .formats import Bounce
 from .formats.generic import code_paragraphs
+from .original import verp_recipient
 from .parse import bounded as rx
 from .parse import dsn as dsn_mod
 from .parse.message import content_param, header, walk
@@ -71,9 +72,10 @@ class Signals:
         if not (sender or subject):
             # neither From nor Subject says so: the words of a notice still do, with a server's failure reply
             # quoted in them or more than one of them, unless it is a person's reply, or it names no address and
-            # carries no copy of an original (a notice tells which recipient failed; "the parcel could not be
-            # delivered" in a person's letter does not)
-            if "@" not in self._notice and b.original is None:
+            # carries no copy of an original and was not sent to a VERP return address (a notice tells which
+            # recipient failed; "the parcel could not be delivered" in a person's letter does not)
+            if "@" not in self._notice and b.original is None and not verp_recipient(
+                    header(b.msg, "to"), header(b.msg, "delivered-to"), header(b.msg, "x-original-to")):
                 return False
             said = sum(1 for p in d.bounce_phrases if p in self._notice)
             return (said > 1 or bool(code_paragraphs(b.notice))) and not (
