@@ -54,12 +54,22 @@ class Signals:
         return self.b.lead[:8000].lower()
 
     @cached_property
+    def bounce_sender(self) -> bool:
+        """Whether the From is one that sends delivery notices (MAILER-DAEMON, postmaster, ...)."""
+        return _any(_local_part(self.b.sender), self.d.bounce_senders) or "mailer-daemon" in self.b.sender
+
+    def own_addresses(self, addresses: list[str]) -> bool:
+        """Whether every one of these addresses is at the sender's own domain."""
+        domain = self.b.sender.rpartition("@")[2].strip(" >").lower()
+        return bool(domain and addresses) and all(a.rpartition("@")[2].lower() == domain for a in addresses)
+
+    @cached_property
     def bounce(self) -> bool:
         b, d = self.b, self.d
         if b.dsn_texts or b.report_type in ("delivery-status", "global-delivery-status") \
                 or header(b.msg, "x-failed-recipients") or dsn_mod.looks_like_dsn_text(b.notice):
             return True
-        sender = _any(_local_part(b.sender), d.bounce_senders) or "mailer-daemon" in b.sender
+        sender = self.bounce_sender
         if not sender and (header(b.msg, "list-unsubscribe") or header(b.msg, "list-id")):
             # a list's post or a newsletter, sent by a person or a sender of bulk mail: a delivery system's notice
             # carries no list headers of its own (the copy of the original inside it may)
