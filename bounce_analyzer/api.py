@@ -160,10 +160,10 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
     recipients = [classify(f, notice=b.lead or b.notice, reporting_mta=primary.reporting_mta,
                            dsn_gateway=primary.dsn_gateway, rules=rules) for f in primary.findings]
     if not (told or signals.bounce_sender) and signals.own_addresses([r.address for r in recipients]) \
-            and not any(r.status or r.reply_code for r in recipients):
-        # only a Subject or sentences said "notice", no server's reply stands by any address read, and each is at
-        # the sender's own domain: its contact address in mail about a delivery ("write to orders@..."), not a
-        # recipient a delivery system reports as failing
+            and not any(r.status or r.reply_code or r.reason != "undefined" for r in recipients):
+        # only a Subject or sentences said "notice", no server's reply nor any reason stands by an address read, and
+        # each is at the sender's own domain: its contact address in mail about a delivery ("write to orders@..."),
+        # not a recipient a delivery system reports as failing
         return _not_a_notice(b, signals, original, rules, source, problems)
     long = [f.address for f in primary.findings if len(" ".join(f.diagnostic.split())) > MAX_DIAGNOSTIC]
     if long:
