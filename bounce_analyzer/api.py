@@ -26,7 +26,7 @@ from .formats import CERTAIN, Bounce
 from .formats.generic import code_paragraphs
 from .formats.sesjson import complaint as ses_complaint
 from .kinds import Signals, unsubscribe_request
-from .model import Kind, Problem, Recipient, Report
+from .model import Kind, Original, Problem, Recipient, Report
 from .notice import read_notice
 from .options import DEFAULT, Options
 from .original import describe
@@ -139,15 +139,7 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
                       original=original if kind is Kind.AUTOREPLY else None, problems=tuple(problems))
     if not (signals.bounce or certain):
         inner = _embedded(b, source, rules, options, problems, depth)
-        if inner is not None:
-            return inner
-        if unsubscribe_request(b):
-            return opt_out_report(b, rules, source, problems)
-        if signals.autoreply:
-            return Report(source=source, is_bounce=False, kind=Kind.AUTOREPLY, subject=b.subject or None,
-                          original=original, recipients=autoreply_recipients(b, rules), problems=tuple(problems))
-        return Report(source=source, is_bounce=False, kind=Kind.NOT_BOUNCE, subject=b.subject or None,
-                      problems=tuple(problems))
+        return inner if inner is not None else _not_a_notice(b, signals, original, rules, source, problems)
 
     read = read_findings(b, sniffs)
     if read is None:
@@ -155,6 +147,10 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
         if inner is not None:
             return inner
         read = from_original(b)
+    if read is None and not (told or signals.bounce_sender):
+        # only a Subject or sentences said "notice", and nobody in it can be read as having failed: mail about a
+        # delivery that failed (a parcel, a letter), not a delivery system's notice
+        return _not_a_notice(b, signals, original, rules, source, problems)
     if read is None:
         problems.append(Problem(source, "no-recipient", "looks like a bounce, but no failed recipient could be read"))
         return Report(source=source, is_bounce=True, kind=Kind.FAILURE, subject=b.subject or None,
@@ -163,6 +159,12 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
     fill_actions(primary.findings, signals)
     recipients = [classify(f, notice=b.lead or b.notice, reporting_mta=primary.reporting_mta,
                            dsn_gateway=primary.dsn_gateway, rules=rules) for f in primary.findings]
+    if not (told or signals.bounce_sender) and signals.own_addresses([r.address for r in recipients]) \
+            and not any(r.status or r.reply_code or r.reason != "undefined" for r in recipients):
+        # only a Subject or sentences said "notice", no server's reply nor any reason stands by an address read, and
+        # each is at the sender's own domain: its contact address in mail about a delivery ("write to orders@..."),
+        # not a recipient a delivery system reports as failing
+        return _not_a_notice(b, signals, original, rules, source, problems)
     long = [f.address for f in primary.findings if len(" ".join(f.diagnostic.split())) > MAX_DIAGNOSTIC]
     if long:
         problems.append(Problem(source, "diagnostic-truncated",
@@ -179,6 +181,18 @@ def _analyze_message(msg: Message, source: str, rules: RuleSet, options: Options
         reporting_mta=primary.reporting_mta, arrival_date=primary.arrival_date, envelope_id=primary.envelope_id,
         subject=b.subject or None, original=original, recipients=tuple(recipients), problems=tuple(problems),
     )
+
+
+def _not_a_notice(b: Bounce, signals: Signals, original: Original | None, rules: RuleSet, source: str,
+                  problems: list[Problem]) -> Report:
+    """The report on a message that is no delivery notice: an unsubscribe request, an automatic reply or other mail."""
+    if unsubscribe_request(b):
+        return opt_out_report(b, rules, source, problems)
+    if signals.autoreply:
+        return Report(source=source, is_bounce=False, kind=Kind.AUTOREPLY, subject=b.subject or None,
+                      original=original, recipients=autoreply_recipients(b, rules), problems=tuple(problems))
+    return Report(source=source, is_bounce=False, kind=Kind.NOT_BOUNCE, subject=b.subject or None,
+                  problems=tuple(problems))
 
 
 def analyze(raw: bytes | str, *, source: str = "-", rules: RulesArg = None,

@@ -10,6 +10,7 @@ from functools import cached_property
 from .classify.rules import RuleSet
 from .formats import Bounce
 from .formats.generic import code_paragraphs
+from .original import verp_recipient
 from .parse import bounded as rx
 from .parse import dsn as dsn_mod
 from .parse.message import content_param, header, walk
@@ -53,21 +54,42 @@ class Signals:
         return self.b.lead[:8000].lower()
 
     @cached_property
+    def bounce_sender(self) -> bool:
+        """Whether the From is one that sends delivery notices (MAILER-DAEMON, postmaster, ...)."""
+        return _any(_local_part(self.b.sender), self.d.bounce_senders) or "mailer-daemon" in self.b.sender
+
+    def own_addresses(self, addresses: list[str]) -> bool:
+        """Whether every one of these addresses is at the sender's own domain."""
+        domain = self.b.sender.rpartition("@")[2].strip(" >").lower()
+        return bool(domain and addresses) and all(a.rpartition("@")[2].lower() == domain for a in addresses)
+
+    @cached_property
     def bounce(self) -> bool:
         b, d = self.b, self.d
         if b.dsn_texts or b.report_type in ("delivery-status", "global-delivery-status") \
                 or header(b.msg, "x-failed-recipients") or dsn_mod.looks_like_dsn_text(b.notice):
             return True
-        sender = _any(_local_part(b.sender), d.bounce_senders) or "mailer-daemon" in b.sender
+        sender = self.bounce_sender
+        if not sender and (header(b.msg, "list-unsubscribe") or header(b.msg, "list-id")):
+            # a list's post or a newsletter, sent by a person or a sender of bulk mail: a delivery system's notice
+            # carries no list headers of its own (the copy of the original inside it may)
+            return False
         subject = _any(self._subject, d.bounce_subjects)
         if sender and subject:
             return True
-        if not _any(self._notice, d.bounce_phrases):
-            return False
+        if not (_any(self._notice, d.bounce_phrases) or _any(self._notice, d.delay_phrases)):
+            return False  # (a warning that delivery goes on is a notice too: "has not yet been delivered")
         if not (sender or subject):
             # neither From nor Subject says so: the words of a notice still do, with a server's failure reply
-            # quoted in them or more than one of them, unless it is a person's reply
-            said = sum(1 for p in d.bounce_phrases if p in self._notice)
+            # quoted in them or more than one of them, unless it is a person's reply, or it names no address and
+            # carries no copy of an original and was not sent to a VERP return address (a notice tells which
+            # recipient failed; "the parcel could not be delivered" in a person's letter does not)
+            if "@" not in self._notice and b.original is None and not verp_recipient(
+                    header(b.msg, "to"), header(b.msg, "delivered-to"), header(b.msg, "x-original-to")):
+                return False
+            # (one sentence is counted once: "could not be delivered" also holds "not be delivered")
+            found = [p for p in d.bounce_phrases if p in self._notice]
+            said = sum(1 for p in found if not any(p != q and p in q for q in found))
             return (said > 1 or bool(code_paragraphs(b.notice))) and not (
                 rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
         # a person's reply that talks about a bounce is not one
