@@ -78,7 +78,9 @@ _LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "d
                 # Japanese, Chinese, Korean, Russian, German, French / Spanish / Portuguese / Italian, Dutch, Polish,
                 # Czech, Swedish, Turkish: "addressee", "recipient"
                 "宛先", "送信先", "受信者", "收件人", "收信人", "받는 사람", "받는사람", "수신자", "получател", "адрес",
-                "empfänger", "destinat", "ontvanger", "odbiorc", "adresat", "příjemce", "mottagare", "alıcı")
+                "empfänger", "destinat", "ontvanger", "odbiorc", "příjemce", "mottagare", "alıcı",
+                # "address" in Polish, Czech, Slovak, Dutch, Turkish, Swedish ("na adresu:", "adres:")
+                "adres")
 # "Recipient address: final@example.net" / "Original address: alias@example.org" (Oracle Messaging Server): the
 # address the sender used, on a line of its own in the block of the one the message was finally sent to
 _ORIGINAL_LINE = rx.compile(rf"^[ \t>*-]{{0,8}}Original[- ](?:address|recipient)[ \t]*:[ \t]*(?:rfc822;[ \t]*)?"
@@ -232,7 +234,8 @@ def _label_line(line: str) -> tuple[str, str] | None:
 # and says none of them, "Questions? Send a message to help@example.com", is no recipient's)
 _LEAD_IN_WORDS = ("deliver", "fail", "unable", "could not", "couldn't", "cannot", "can't", "not be", "blocked",
                   "reject", "bounce", "returned", "refused", "your message to", "доставить", "доставлено", "zugestellt",
-                  "zustell", "remis", "entregar", "entregue", "recapit", "bezorg", "afgeleverd", "送信", "投递", "반송")
+                  "zustell", "remis", "entregar", "entregue", "recapit", "bezorg", "afgeleverd", "doruč", "dostarcz",
+                  "送信", "投递", "반송")
 
 
 def _lead_in_line(line: str) -> tuple[str, str] | None:
