@@ -181,17 +181,18 @@ def test_a_spam_filter_named_by_its_product_name_is_no_virus_verdict() -> None:
 
 
 @pytest.mark.parametrize(("diagnostic", "status", "reason", "rule"), [
-    # a rate limit and a block list sent with an address code are the sender's, not the address's
-    ("550 5.1.1 Your server went over its hourly allowance", "5.1.1", "rate_limited", "cue-rate-over-address-code"),
-    ("550 5.1.1 Nicht angenommen: Ihr Server steht auf einer schwarzen Liste", "5.1.1", "blocked",
-     "cue-blocklist-over-address-code"),
+    # a rate limit and a block list sent with the unknown-address code are the sender's, not the address's
+    ("550 5.1.1 Your server went over its hourly allowance", "5.1.1", "rate_limited", "rate-limited-volume"),
+    ("550 5.1.1 Nicht angenommen: Ihr Server steht auf einer schwarzen Liste", "5.1.1", "blocked", "blocked-i18n"),
     ("550 5.1.1 Nicht angenommen: dieser Benutzer ist unbekannt", "5.1.1", "user_unknown", "status:X.1.1"),
-    # a size refusal sent with the mailbox-full code
+    # a size refusal sent with the mailbox-full code, and a mailbox-full one
     ("552 5.2.2 This message is bigger than the limit here", "5.2.2", "email_too_large",
-     "cue-message-too-large-mailbox-code"),
+     "too-large-despite-mailbox-code"),
+    ("552 5.2.2 This message is larger than the current limit or the recipient's mailbox is full", "5.2.2",
+     "mailbox_full", "mailbox-full-over-quota"),
     ("552 5.2.2 Das Postfach ist bis zum Limit belegt", "5.2.2", "mailbox_full", "status:X.2.2"),
 ])
-def test_sender_side_cues_beat_an_address_code(diagnostic: str, status: str, reason: str, rule: str) -> None:
+def test_sender_side_words_beat_an_address_code(diagnostic: str, status: str, reason: str, rule: str) -> None:
     raw = ("From: MAILER-DAEMON@mail.example.org\nTo: a@example.org\nSubject: Undelivered Mail Returned to Sender\n"
            "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\n"
            "Content-Type: text/plain\n\nYour message could not be delivered.\n\n--b\n"
