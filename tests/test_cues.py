@@ -169,3 +169,44 @@ def test_words_grouped_by_their_first_characters_find_the_longest_word_at_each_p
     assert Cue(lex, ("a",)).match("nothing") == "nothing"  # the stem, when no longer word matches
     assert Cue(lex, ("a",)).match("no") == "no"
     assert Cue(lex, ("b",)).match("then x   y") == "x   y"  # a space in a word matches any run of spaces
+
+
+def test_a_word_that_names_both_the_subject_and_its_state_is_said_of_itself() -> None:
+    """"no mailbox" says a mailbox is missing: the server named a few words before it is not what it is said of."""
+    lex = Lexicon({"recipient": ["mailbox", "no mailbox"], "system": ["server"], "unknown": ["no mailbox", "unknown"]},
+                  subjects=("recipient", "system"))
+    assert Cue(lex, ("recipient", "unknown")).match("the server answered: no mailbox with that name") == "no mailbox"
+    # a state word of its own is still said of the subject before it
+    assert Cue(lex, ("recipient", "unknown")).match("the server is unknown") is None
+
+
+def test_a_spam_filter_named_by_its_product_name_is_no_virus_verdict() -> None:
+    rules = load()
+    cue = {r.id: r for r in rules.rules}
+    text = "550 5.7.1 refused by the spam & virus firewall"
+    assert cue["cue-virus"].text_matches(text) is None
+    assert cue["cue-spam"].text_matches(text) == "spam & virus firewall"
+    assert cue["cue-virus"].text_matches("550 5.7.1 refused: a virus was found") == "virus"
+
+
+@pytest.mark.parametrize(("diagnostic", "status", "reason", "rule"), [
+    # a rate limit and a block list sent with the unknown-address code are the sender's, not the address's
+    ("550 5.1.1 Your server went over its hourly allowance", "5.1.1", "rate_limited", "rate-limited-volume"),
+    ("550 5.1.1 Nicht angenommen: Ihr Server steht auf einer schwarzen Liste", "5.1.1", "blocked", "blocked-i18n"),
+    ("550 5.1.1 Nicht angenommen: dieser Benutzer ist unbekannt", "5.1.1", "user_unknown", "status:X.1.1"),
+    # a size refusal sent with the mailbox-full code, and a mailbox-full one
+    ("552 5.2.2 This message is bigger than the limit here", "5.2.2", "email_too_large",
+     "too-large-despite-mailbox-code"),
+    ("552 5.2.2 This message is larger than the current limit or the recipient's mailbox is full", "5.2.2",
+     "mailbox_full", "mailbox-full-over-quota"),
+    ("552 5.2.2 Das Postfach ist bis zum Limit belegt", "5.2.2", "mailbox_full", "status:X.2.2"),
+])
+def test_sender_side_words_beat_an_address_code(diagnostic: str, status: str, reason: str, rule: str) -> None:
+    raw = ("From: MAILER-DAEMON@mail.example.org\nTo: a@example.org\nSubject: Undelivered Mail Returned to Sender\n"
+           "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\n"
+           "Content-Type: text/plain\n\nYour message could not be delivered.\n\n--b\n"
+           "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.org\n\n"
+           f"Final-Recipient: rfc822; b@example.com\nAction: failed\nStatus: {status}\n"
+           f"Diagnostic-Code: smtp; {diagnostic}\n\n--b--\n").encode()
+    r = analyze(raw).recipients[0]
+    assert (r.reason, r.rule) == (reason, rule)

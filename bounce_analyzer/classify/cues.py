@@ -77,7 +77,10 @@ class Found:
     def nearest_subject(self, start: int, end: int, window: int) -> str | None:
         """The subject a state at ``start:end`` is said of: the closest one before it (most languages put the
         subject first: "the mailbox you tried to reach cannot be found on this server"), else the closest after it
-        ("unknown user")."""
+        ("unknown user"). A word that names both ("no mailbox" is a missing mailbox) is said of itself."""
+        for s, e, c in self.subjects:
+            if s == start and e == end:
+                return c
         before = [(start - e, c) for s, e, c in self.subjects if e <= start and start - e <= window]
         if before:
             return min(before)[1]

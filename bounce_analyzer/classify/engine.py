@@ -206,6 +206,8 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
             m = rule.regex.search(low, timeout=timeout)
             matched = str(m.group(0)) if m else None
         if matched is None and rule.cue is not None:
+            if not rule.guards_hold(status, reply, hosts, command):
+                continue  # (a cue rule guarded by a code is not worth a scan of the text when the code is another)
             if cue_low is None:
                 cue_low = server_words(low)
             matched = rule.cue.match(cue_low)
