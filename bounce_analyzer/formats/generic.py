@@ -68,7 +68,10 @@ _ADDR_SENTENCE = rx.compile(
     # "to the address" in other languages: Russian, German, French, Spanish, Portuguese, Italian
     rf"\bпо\s+адресу|\bадресату|\ban\s+(?:die\s+Adresse|den\s+Empfänger)|\bà\s+l'adresse|"
     rf"\b(?:a|para)\s+(?:la\s+)?(?:dirección|o\s+endereço|o\s+destinatário|el\s+destinatario)|"
-    rf"\ball'indirizzo)\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
+    rf"\ball'indirizzo|"
+    # "bound for": French, Spanish, Portuguese, Italian
+    rf"\bà\s+destination\s+de|\b(?:destin|adress)[ée]e?s?\s+à|\bcon\s+destino\s+a|\b(?:dirigid|destinad|destinat)[oa]s?\s+a)"
+    rf"\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
 # label that says what failed, then the address alone; the label is what the notice says about it
 _LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*[:：][ \t]*"
