@@ -76,12 +76,13 @@ def pick_codes(f: Finding) -> tuple[str | None, int | None, list[Evidence]]:
 def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_gateway: str | None,
                   rules: RuleSet, notice: str = "") -> Responder:
     cue = smtp.find_server(f.diagnostic, rules.servers)
-    if f.context and (cue is None or (cue.role == "remote" and not cue.host)):
+    if f.context and (cue is None or cue.unnamed):
         # the notice's own words about the recipient, for a server the diagnostic does not name
         named = smtp.find_server(f.context, rules.servers)
-        if cue is None or (named is not None and named.role == "remote" and named.host):
-            cue = named if cue is None or named is None else smtp.ServerCue(
-                "remote", named.host, named.ip, f"{cue.evidence} / {named.evidence}")
+        if cue is None:
+            cue = named
+        elif named is not None and named.role == "remote" and named.host:
+            cue = cue.named_by(named)
     dtype = f.diagnostic_type.lower()
     if cue is not None and cue.role == "remote":
         host = cue.host or f.remote_mta

@@ -180,6 +180,15 @@ class ServerCue:
     ip: str | None
     evidence: str
 
+    @property
+    def unnamed(self) -> bool:
+        """Whether it says the receiving server answered without saying which ("Remote server replied: 550")."""
+        return self.role == "remote" and not self.host
+
+    def named_by(self, other: ServerCue) -> ServerCue:
+        """This unnamed cue with the receiving server another cue names, both cues' words as evidence."""
+        return ServerCue("remote", other.host, other.ip, f"{self.evidence} / {other.evidence}")
+
 
 @dataclass(frozen=True, slots=True)
 class ServerRule:
@@ -238,13 +247,13 @@ def find_server(text: str, cues: tuple[ServerRule, ...] | None = None) -> Server
             continue
         cue = _cue_from(m, c.role, c.host, c.ip)
         if found is None:
-            if cue.role != "remote" or cue.host:
+            if not cue.unnamed:
                 return cue
             found = cue  # "Remote server replied: 550 ...": the receiving server answered, but which one?
         elif cue.host:
             # a later (weaker) cue that names the server the first one only spoke of: "Remote server
             # (198.51.100.44) issued an error. ... Remote server replied: 550 ..."
-            return ServerCue("remote", cue.host, cue.ip, f"{found.evidence} / {cue.evidence}")
+            return found.named_by(cue)
     return found
 
 
