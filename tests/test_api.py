@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+
 import pytest
 
-from bounce_analyzer import STRICT, InputError, Kind, Options, analyze, analyze_file
+from bounce_analyzer import STRICT, InputError, Kind, Options, Report, analyze, analyze_file
+from bounce_analyzer.batch.workers import analyze_batch
+from bounce_analyzer.classify.rules import load
 
 DSN = """From: MAILER-DAEMON@mx.example.com
 To: bounces+alice=example.net@lists.example.org
@@ -84,6 +89,25 @@ def test_a_runaway_pattern_is_stopped_and_reported(tmp_path):
     assert [p.kind for p in report.problems] == ["regex-timeout"]
     with pytest.raises(TimeoutError):
         analyze(raw, rules=[rules], options=STRICT.replace(regex_timeout=0.05))
+    # the same in a thread, where patterns keep time without the timer signal, which only the main thread gets
+    found: list[Report] = []
+    thread = threading.Thread(target=lambda: found.append(analyze(raw, rules=[rules],
+                                                                  options=Options(regex_timeout=0.05))))
+    thread.start()
+    thread.join()
+    assert [p.kind for p in found[0].problems] == ["regex-timeout"]
+
+
+def test_a_batch_goes_on_after_a_runaway_pattern_and_gives_the_timer_back(tmp_path):
+    rules = tmp_path / "slow.toml"
+    rules.write_text("schema = 1\n[[rule]]\nid = \"slow-one\"\nreason = \"blocked\"\nregex = '''(a|aa)+$'''\n"
+                     "priority = 90\n")
+    slow, fine = DSN.replace("User unknown", "a" * 60 + "!"), DSN
+    tasks = [(name, raw.encode(), len(raw), None) for name, raw in (("slow", slow), ("fine", fine), ("slow2", slow))]
+    done = analyze_batch(tasks, load([rules]), Options(regex_timeout=0.05))
+    assert [[p.kind for p in a.report.problems] for a in done] == [["regex-timeout"], [], ["regex-timeout"]]
+    assert done[1].report.recipients[0].reason == "user_unknown"
+    assert signal.getsignal(signal.SIGVTALRM) == signal.SIG_DFL and signal.getitimer(signal.ITIMER_VIRTUAL) == (0, 0)
 
 
 def test_raw_8bit_headers_are_read():

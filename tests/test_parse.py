@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import signal
+import threading
 import time
 
 import pytest
@@ -93,6 +95,48 @@ def test_every_pattern_runs_under_the_time_limit():
                 run(runaway, "a" * 40 + "!")
     finally:
         rx.TIMEOUT.reset(token)
+
+
+@pytest.mark.parametrize("held", [True, False])
+def test_every_way_of_running_a_pattern_is_stopped_with_and_without_the_timer(held):
+    runaway = rx.compile(r"(a|aa)+$")
+    text = "a" * 40 + "!"
+    token = rx.TIMEOUT.set(0.05)
+    took = rx.hold_timer(0.05) if held else False
+    try:
+        assert took == held and rx.timing() == held  # (pytest runs the tests in the main thread)
+        runs = [lambda: rx.search(runaway, text), lambda: rx.match(runaway, text), lambda: rx.sub(runaway, "", text),
+                lambda: list(rx.finditer(runaway, text)), lambda: rx.split(runaway, text),
+                lambda: rx.Gated(r"(a|aa)+$").search(text, text)]
+        for run in runs:
+            with pytest.raises(TimeoutError):
+                run()
+        # a pattern that ends in time is not stopped, however long the thread has held the timer
+        assert rx.search(rx.compile("(a|aa)+!"), text) is not None
+    finally:
+        if took:
+            rx.release_timer()
+        rx.TIMEOUT.reset(token)
+
+
+def test_the_timer_is_taken_only_where_it_is_free_and_given_back_as_it_was():
+    assert not rx.timing()
+    assert rx.hold_timer(0.5)
+    assert not rx.hold_timer(0.5)  # held already
+    rx.release_timer()
+    assert signal.getsignal(signal.SIGVTALRM) == signal.SIG_DFL and signal.getitimer(signal.ITIMER_VIRTUAL) == (0, 0)
+    assert not rx.hold_timer(0) and not rx.hold_timer(None)  # no limit: nothing to keep time for
+    calls = []
+    previous = signal.signal(signal.SIGVTALRM, lambda *a: calls.append(a))  # the program's own use of the signal
+    try:
+        assert not rx.hold_timer(0.5)
+    finally:
+        signal.signal(signal.SIGVTALRM, previous)
+    results: list[bool] = []
+    thread = threading.Thread(target=lambda: results.append(rx.hold_timer(0.5)))  # signals reach the main thread only
+    thread.start()
+    thread.join()
+    assert results == [False] and calls == []
 
 
 def test_a_needing_pattern_answers_as_the_pattern_alone_and_runs_under_the_time_limit():

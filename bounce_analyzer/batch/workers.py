@@ -18,6 +18,7 @@ from ..classify.rules import RuleSet
 from ..display import to_json
 from ..model import Kind, Problem, Report
 from ..options import Options
+from ..parse import bounded as rx
 from .rows import Rows, rows_of
 from .sources import OVER, Item
 
@@ -125,7 +126,12 @@ def _analyze_one(sid: str, raw: bytes, size: int, error: str | None, rules: Rule
 
 
 def analyze_batch(tasks: Sequence[_Task], rules: RuleSet, options: Options) -> list[Analyzed]:
-    reports = [_analyze_one(sid, raw, size, error, rules, options) for sid, raw, size, error in tasks]
+    timer = rx.hold_timer(options.regex_timeout)  # once for the batch, rather than once a message
+    try:
+        reports = [_analyze_one(sid, raw, size, error, rules, options) for sid, raw, size, error in tasks]
+    finally:
+        if timer:
+            rx.release_timer()
     # the JSON form is made here, in the worker: the parent only stores and prints it
     return [Analyzed(r, to_json(r.to_dict())) for r in reports]
 

@@ -120,12 +120,13 @@ class _Group:
         self._code, self.owners, self.subject, self.bounded, self.starts, self.short = state
         self._pattern = None
 
-    def match(self, low: str, i: int, timeout: float) -> regex.Match[str] | None:
-        """The longest word of the group that starts at ``i`` (lookbehinds see the text before it)."""
+    def match(self, low: str, i: int, timeout: float | None) -> regex.Match[str] | None:
+        """The longest word of the group that starts at ``i`` (lookbehinds see the text before it); ``timeout``
+        None when the scan runs under the timer."""
         pattern = self._pattern
         if pattern is None:  # (two threads may both read it: each gets a pattern that works alike)
             pattern = self._pattern = pickle.loads(self._code)
-        return pattern.match(low, i, timeout=timeout)
+        return pattern.match(low, i) if timeout is None else pattern.match(low, i, timeout=timeout)
 
 
 class Lexicon:
@@ -168,13 +169,11 @@ class Lexicon:
             self._by_head = pickle.loads(self._packed)
         return self._by_head
 
-    def scan(self, low: str) -> Found:
-        """Where each concept occurs in a lower-cased text."""
-        if self._last[0] == low:
-            return self._last[1]
+    @staticmethod
+    def _hits(low: str, by_head: dict[str, _Group], deadline: float | None) -> list[Span]:
+        """Each word of the lexicon found in the text, with the concepts it names; ``deadline`` (of the monotonic
+        clock) None when the scan runs under the timer."""
         hits: list[Span] = []
-        by_head = self._groups()
-        deadline = monotonic() + rx.TIMEOUT.get()  # one time limit for the whole text, as for one pattern
         for i, ch in enumerate(low):
             pair = low[i:i + 2]
             for group in (by_head.get(pair), by_head.get(ch) if pair != ch else None):
@@ -184,9 +183,11 @@ class Lexicon:
                     break  # inside a word: no word that starts with this character may start here
                 if not (low[i:i + 3] in group.starts or pair in group.starts or group.short):
                     continue  # none of the group's words begins with what is here
-                left = deadline - monotonic()
-                if left <= 0:
-                    raise TimeoutError("regex timed out")
+                left = None
+                if deadline is not None:
+                    left = deadline - monotonic()
+                    if left <= 0:
+                        raise TimeoutError("regex timed out")
                 m = group.match(low, i, left)
                 if m is None:
                     continue
@@ -195,6 +196,16 @@ class Lexicon:
                 if not (group.subject[k] and _host_label(low, s, e)):
                     hits.extend((s, e, name) for name in group.owners[k])
                 break
+        return hits
+
+    def scan(self, low: str) -> Found:
+        """Where each concept occurs in a lower-cased text."""
+        if self._last[0] == low:
+            return self._last[1]
+        by_head = self._groups()
+        # one time limit for the whole text, as for one pattern
+        hits = rx.timed(self._hits, low, by_head, None) if rx.timing() else \
+            self._hits(low, by_head, monotonic() + rx.TIMEOUT.get())
         hits.sort(key=lambda h: (h[0], h[0] - h[1]))
         found = Found()
         cover = (-1, -1)  # the kept span that reaches furthest

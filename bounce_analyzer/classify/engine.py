@@ -194,7 +194,6 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
     """The winning decision for one recipient: the highest-priority rule that matches, or the code tables."""
     by_code = _code_decision(status, reply, rules)
     low = text.lower()
-    timeout = rx.TIMEOUT.get()
     found, gated = rules.index.matches(low)
     cue_low: str | None = None
     # only rules that can match: a string of theirs is in the text, their regex may match, or they need no text
@@ -204,7 +203,7 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
             break
         matched = "" if rule.guards_only else found.get(n)
         if matched is None and rule.regex is not None and n in gated:
-            m = rule.regex.search(low, timeout=timeout)
+            m = rx.search(rule.regex, low)
             matched = str(m.group(0)) if m else None
         if matched is None and rule.cue is not None:
             if not rule.guards_hold(status, reply, hosts, command):

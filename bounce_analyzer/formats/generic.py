@@ -164,8 +164,8 @@ class _Excluded:
         found in one pass: looking again at every place each address asked about is named took time in the product
         of the two."""
         if self._sender_set is None:
-            self._sender_set = {_clean(m.group(1)) for m in _SENDER_CONTEXT.finditer(
-                self.bounce.notice, overlapped=True, timeout=rx.TIMEOUT.get())}
+            self._sender_set = {_clean(m.group(1)) for m in rx.finditer(
+                _SENDER_CONTEXT, self.bounce.notice, overlapped=True)}
         return self._sender_set
 
 

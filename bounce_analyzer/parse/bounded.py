@@ -1,16 +1,29 @@
 """Time-limited regular expressions for untrusted text.
 
-Every pattern that runs on message text goes through here, so that no input can make a pattern run for long: the
-``regex`` package stops a match after ``timeout`` seconds with the built-in ``TimeoutError``, which the analyzer
-turns into a problem on the report.
+Every pattern that runs on message text goes through here, so that no input can make a pattern run for long: a
+pattern that runs for more than ``TIMEOUT`` seconds of processor time raises the built-in ``TimeoutError``, which
+the analyzer turns into a problem on the report.
+
+The time is kept in one of two ways:
+
+- in the thread that holds the timer (``hold_timer``: the main thread, when nothing else handles the process's
+  virtual timer signal, ``SIGVTALRM``), the timer goes off every quarter of the limit while a message (or a batch of
+  them) is analyzed, and a pattern during whose run it goes off a fourth time is stopped: ``regex`` looks for
+  signals while it matches. Each pattern costs setting two attributes;
+- elsewhere, the ``regex`` package's own ``timeout=``, which reads the process's processor clock as each pattern
+  starts: a system call that costs more than most searches of a short text (about 1.6 µs, some 30 patterns a
+  message).
 """
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # (signal without its enums, which take a millisecond to load)
 import re
-from collections.abc import Iterator
+import threading
+from _thread import get_ident
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from typing import TypeAlias, cast
+from typing import Any, TypeAlias, TypeVar, cast
 
 import regex
 
@@ -50,7 +63,13 @@ class Gated:
 
 def holds(gates: tuple[frozenset[str], ...], low: str) -> bool:
     """Whether a lower-cased text holds one string of each set."""
-    return all(any(map(low.__contains__, gate)) for gate in gates)
+    for gate in gates:  # (loops, not all() of any(): no generator to make on each of some 30 calls a message)
+        for s in gate:
+            if s in low:
+                break
+        else:
+            return False
+    return True
 
 
 # what makes a pattern's width vary or its matching backtrack: repetition, groups, alternatives
@@ -82,16 +101,101 @@ class Needing:
 
 
 def search(pattern: Pattern, text: str, pos: int = 0) -> Match | None:
+    if _timer.owner == get_ident():
+        return timed(pattern.search, text, pos)
     return pattern.search(text, pos, timeout=TIMEOUT.get())
 
 
-def match(pattern: Pattern, text: str) -> Match | None:
-    return pattern.match(text, timeout=TIMEOUT.get())
+def match(pattern: Pattern, text: str, pos: int = 0) -> Match | None:
+    if _timer.owner == get_ident():
+        return timed(pattern.match, text, pos)
+    return pattern.match(text, pos, timeout=TIMEOUT.get())
 
 
-def finditer(pattern: Pattern, text: str) -> Iterator[Match]:
-    return pattern.finditer(text, timeout=TIMEOUT.get())
+def finditer(pattern: Pattern, text: str, *, overlapped: bool = False) -> Iterator[Match]:
+    """Every match, found under one time limit for them all."""
+    if _timer.owner == get_ident():
+        # found here, under the timer: a lazy iterator would match after it is cleared
+        return iter(timed(lambda: list(pattern.finditer(text, overlapped=overlapped))))
+    return pattern.finditer(text, overlapped=overlapped, timeout=TIMEOUT.get())
 
 
 def sub(pattern: Pattern, repl: str, text: str) -> str:
+    if _timer.owner == get_ident():
+        return timed(pattern.sub, repl, text)
     return pattern.sub(repl, text, timeout=TIMEOUT.get())
+
+
+def split(pattern: Pattern, text: str) -> list[str]:
+    if _timer.owner == get_ident():
+        return timed(pattern.split, text)
+    return cast(list[str], pattern.split(text, timeout=TIMEOUT.get()))
+
+
+# ---- the timer -------------------------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+_MAIN = threading.main_thread().ident  # signals are handled in the main thread only
+
+
+class _Timer:
+    __slots__ = ("inside", "owner", "started", "ticks")
+
+    def __init__(self) -> None:
+        self.owner: int | None = None  # the thread that holds the timer
+        self.ticks = 0  # how many times it went off
+        self.inside = False  # a pattern of that thread is running
+        self.started = 0  # the ticks when it started
+
+
+_timer = _Timer()
+_TICKS = 4  # the timer goes off this many times in each time limit
+
+
+def _tick(signum: int, frame: Any) -> None:
+    _timer.ticks += 1
+    if _timer.inside and _timer.ticks - _timer.started >= _TICKS:
+        raise TimeoutError("regex timed out")
+
+
+def timing() -> bool:
+    """Whether this thread holds the timer: a caller that runs patterns itself (``timed``) leaves out ``timeout=``."""
+    return _timer.owner == get_ident()
+
+
+def timed(run: Callable[..., T], *args: Any) -> T:
+    """``run(*args)`` (a pattern's run) under the time limit, kept by the timer that this thread holds: given up
+    when the timer goes off a fourth time during the run, after three quarters of the limit and at most all of it."""
+    if _timer.inside:  # (within a run timed already)
+        return run(*args)
+    _timer.started = _timer.ticks
+    _timer.inside = True
+    try:
+        return run(*args)
+    finally:
+        _timer.inside = False
+
+
+def hold_timer(seconds: float | None) -> bool:
+    """Keep time for this thread's patterns with the timer signal, when this is the main thread and nothing else
+    handles the signal: the process's virtual timer goes off every quarter of ``seconds`` of processor time (in
+    user mode, which is what a pattern spends) while it is held. True when it took the timer, which the caller gives
+    back with ``release_timer``; False when it could not, or a thread holds it already (this one, for a batch of
+    messages, say)."""
+    if _timer.owner is not None or not seconds or seconds <= 0 or not hasattr(_signal, "setitimer") \
+            or get_ident() != _MAIN:
+        return False
+    if _signal.getsignal(_signal.SIGVTALRM) != _signal.SIG_DFL:
+        return False  # the program handles the signal for its own ends
+    _signal.signal(_signal.SIGVTALRM, _tick)
+    _timer.owner = _MAIN
+    _timer.inside = False
+    _signal.setitimer(_signal.ITIMER_VIRTUAL, seconds / _TICKS, seconds / _TICKS)
+    return True
+
+
+def release_timer() -> None:
+    """Give back the timer ``hold_timer`` took: the signal handled as it was before."""
+    _signal.setitimer(_signal.ITIMER_VIRTUAL, 0)
+    _timer.owner = None
+    _signal.signal(_signal.SIGVTALRM, _signal.SIG_DFL)

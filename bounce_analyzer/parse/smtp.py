@@ -296,7 +296,7 @@ def ip_next_to(host: str, *texts: str) -> str | None:
         low = text.lower() if text else ""
         i = low.find(needle)
         while i >= 0:
-            m = _HOST_IP.match(text, i + len(needle), timeout=rx.TIMEOUT.get())
+            m = rx.match(_HOST_IP, text, i + len(needle))
             if m:
                 return m.group(1) or m.group(2)
             i = low.find(needle, i + 1)
