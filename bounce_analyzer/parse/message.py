@@ -19,7 +19,7 @@ from typing import Any
 
 import regex
 
-from bounce_analyzer.parse.mime import Uncommon, compat32, read_message
+from bounce_analyzer.parse.mime import Uncommon, compat32, raw_fields, read_message
 
 ORIGINAL_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global",
                             "message/global-headers", "text/rfc822-header"})
@@ -224,26 +224,9 @@ def _decode_word(encoding: str, data: str) -> bytes | None:
         return None
 
 
-_CACHE = "_bounce_analyzer_headers"
-
-
-def _raw_headers(msg: Message) -> dict[str, str]:
-    """Lower-cased header name → first raw value, built once per message (``Message.get`` scans every header)."""
-    cache: dict[str, str] | None = msg.__dict__.get(_CACHE)
-    if cache is None:
-        cache = {}
-        try:
-            for name, value in msg.raw_items():
-                cache.setdefault(name.lower(), value)
-        except Exception:
-            pass
-        msg.__dict__[_CACHE] = cache
-    return cache
-
-
 def header(msg: Message, name: str) -> str:
     """The first value of a header, decoded and unfolded; "" when absent or unreadable."""
-    value = _raw_headers(msg).get(name.lower())
+    value = raw_fields(msg).get(name.lower())
     if not value:
         return ""
     if value.isascii() and "=?" not in value:  # nothing to decode: the common case
@@ -253,7 +236,7 @@ def header(msg: Message, name: str) -> str:
 
 def content_type(msg: Message) -> str:
     """The part's type as ``maintype/subtype`` in lower case; text/plain when missing or malformed (RFC 2045)."""
-    cache = _raw_headers(msg)
+    cache = raw_fields(msg)
     ctype = cache.get("\0type")
     if ctype is None:
         value = cache.get("content-type")
@@ -272,7 +255,7 @@ _PARAM = regex.compile(r';\s*([A-Za-z0-9_-]+)\s*=\s*"?([^";\s]*)')
 
 def content_param(msg: Message, name: str) -> str:
     """A parameter of the Content-Type header (``report-type``, ``charset``), lower-cased; "" when absent."""
-    value = _raw_headers(msg).get("content-type") or ""
+    value = raw_fields(msg).get("content-type") or ""
     if name not in value.lower():
         return ""
     for m in _PARAM.finditer(" ".join(value.split())):
@@ -287,7 +270,7 @@ _ENCODINGS = frozenset({"quoted-printable", "base64", "x-uuencode", "uuencode", 
 def part_bytes(part: Message) -> bytes:
     """The decoded body of a leaf part (transfer encoding undone), or b"" if there is none."""
     payload = part._payload  # type: ignore[attr-defined]
-    if isinstance(payload, str) and (_raw_headers(part).get("content-transfer-encoding") or "").lower() \
+    if isinstance(payload, str) and (raw_fields(part).get("content-transfer-encoding") or "").lower() \
             not in _ENCODINGS:
         # nothing to undo (7bit, 8bit, binary, none or unknown): the bytes as read, as get_payload(decode=True)
         # gives them (text read from bytes holds ASCII and the surrogates that stand for other bytes)

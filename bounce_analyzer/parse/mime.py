@@ -46,13 +46,29 @@ _FIELD = re.compile(r"([\041-\071\073-\176]*):[ \t]*([^\n]*(?:\n[\t ][^\n]*)*)\n
 # standard methods go through the policy and rebuild the parameter list on every call. A value with bytes outside
 # ASCII (which compat32 turns into a Header object) or an RFC 2231 parameter or a backslash (which the standard
 # library unescapes in steps) is left to the standard methods.
+HEADER_CACHE = "_bounce_analyzer_headers"  # the attribute of a message that holds its fields by name
+
+
+def raw_fields(msg: Message) -> dict[str, str]:
+    """Lower-cased header name → first raw value, built once per message (``Message.get`` scans every header, and
+    so would a lookup here by each name)."""
+    cache: dict[str, str] | None = msg.__dict__.get(HEADER_CACHE)
+    if cache is None:
+        cache = {}
+        try:
+            for name, value in msg.raw_items():
+                cache.setdefault(name.lower(), value)
+        except Exception:
+            pass
+        msg.__dict__[HEADER_CACHE] = cache
+    return cache
+
+
 def _field(msg: Any, name: str) -> str | None:
     """The first raw value of the header ``name`` (lower case), ``None`` when absent: what compat32's ``get`` gives
     for a value in ASCII."""
-    for key, value in msg._headers:
-        if key.lower() == name:
-            return str(value)
-    return None
+    value = raw_fields(msg).get(name)
+    return None if value is None else str(value)
 
 
 def _content_type(msg: Any) -> str:
