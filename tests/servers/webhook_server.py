@@ -34,7 +34,11 @@ count = 0
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         global count
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        length = int(self.headers.get("Content-Length", 0))
+        body = self.rfile.read(length)
+        if len(body) < length:  # the sender went away mid-request (a killed scan): nothing was taken
+            self.close_connection = True
+            return
         key = self.headers.get("Idempotency-Key", "")
         with lock:
             count += 1
