@@ -211,6 +211,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         from .batch.sources import open_source
         from .batch.workers import analyze_items
     from .errors import BounceAnalyzerError
+    from .parse import bounded as rx
 
     options = _options(args)
     rules = _load_rules(args.rules)
@@ -219,38 +220,44 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     failures = 0
     reports: list[dict[str, Any]] = []
     single = len(args.inputs) == 1  # json: one object for one message given alone, else a list
-    for spec in args.inputs:
-        try:
-            source = open_source(spec, options.max_size, as_given=True)
-            found = 0
-            for item, analyzed in analyze_items(source.items(lambda _: False), rules=rules, options=options, jobs=1):
-                report, as_json = analyzed.report, analyzed.json
-                found += 1
-                single = single and found == 1 and item.id == spec
-                if item.error is not None:
-                    _err(f"{item.id}: {item.error}")
-                    failures += 1
-                    continue
-                for problem in report.problems:
-                    if problem.kind not in ("no-recipient",):
-                        _err(str(problem))
-                if fmt == "jsonl":
-                    out.write(as_json + "\n")
-                elif fmt == "sisimai":
-                    from .sisimai import records
+    timer = rx.hold_timer(options.regex_timeout)  # for every file at once, rather than taken again for each
+    try:
+        for spec in args.inputs:
+            try:
+                source = open_source(spec, options.max_size, as_given=True)
+                found = 0
+                items = source.items(lambda _: False)
+                for item, analyzed in analyze_items(items, rules=rules, options=options, jobs=1):
+                    report, as_json = analyzed.report, analyzed.json
+                    found += 1
+                    single = single and found == 1 and item.id == spec
+                    if item.error is not None:
+                        _err(f"{item.id}: {item.error}")
+                        failures += 1
+                        continue
+                    for problem in report.problems:
+                        if problem.kind not in ("no-recipient",):
+                            _err(str(problem))
+                    if fmt == "jsonl":
+                        out.write(as_json + "\n")
+                    elif fmt == "sisimai":
+                        from .sisimai import records
 
-                    for record in records(report):
-                        out.write(to_json(record) + "\n")
-                elif fmt == "json":
-                    reports.append(report.to_dict())
-                else:
-                    _print_report(report, out)
-            if not found:
-                _err(f"{spec}: folder holds no messages")
+                        for record in records(report):
+                            out.write(to_json(record) + "\n")
+                    elif fmt == "json":
+                        reports.append(report.to_dict())
+                    else:
+                        _print_report(report, out)
+                if not found:
+                    _err(f"{spec}: folder holds no messages")
+                    failures += 1
+            except BounceAnalyzerError as e:
+                _err(str(e))
                 failures += 1
-        except BounceAnalyzerError as e:
-            _err(str(e))
-            failures += 1
+    finally:
+        if timer:
+            rx.release_timer()
     if fmt == "json":
         doc: Any = reports[0] if single and len(reports) == 1 else reports
         out.write(to_json(doc, indent=2) + "\n")

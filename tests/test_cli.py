@@ -65,6 +65,21 @@ def test_unreadable_inputs_are_named_and_the_rest_goes_on(tmp_path):
     assert len(out.stdout.decode().splitlines()) == 1
 
 
+def test_a_runaway_pattern_is_stopped_and_the_next_file_read(tmp_path):
+    rules = tmp_path / "slow.toml"  # a rule whose pattern takes exponential time on a run of "a"
+    rules.write_text("schema = 1\n[[rule]]\nid = \"slow-one\"\nreason = \"blocked\"\nregex = '''(a|aa)+$'''\n"
+                     "priority = 90\n")
+    slow = tmp_path / "slow.eml"
+    slow.write_bytes(b"From: MAILER-DAEMON@mx.example.com\nTo: list@example.org\nSubject: Undelivered Mail Returned to "
+                     b"Sender\n\nThis is the mail system at host mx.example.com.\n\n<ada@example.net>: host "
+                     b"mx.example.net[192.0.2.1] said: 550 5.1.1 " + b"a" * 60 + b"!\n")
+    out = run_cli("analyze", "--rules", str(rules), "--format", "jsonl", str(slow), str(SAMPLE), str(slow))
+    reports = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    assert [[p["kind"] for p in r["problems"]] for r in reports] == [["regex-timeout"], [], ["regex-timeout"]]
+    assert out.stderr.decode().count("a pattern took too long") == 2 and "Traceback" not in out.stderr.decode()
+    assert reports[1]["recipients"] and reports[1]["recipients"][0]["rule"] != "slow-one"
+
+
 def test_garbage_input_gives_a_report_not_a_traceback(tmp_path):
     junk = tmp_path / "junk.eml"
     junk.write_bytes(b"\xff\xfe\x00garbage" * 1000)
