@@ -16,6 +16,7 @@ import regex
 from ..cache import PATTERNS
 from ..errors import RulesError
 from ..parse import bounded as rx
+from ..parse.literals import Finder
 from ..parse.smtp import HOST, IP, ServerRule
 from .cues import Cue, Lexicon
 
@@ -177,10 +178,8 @@ class Gateway(NamedTuple):
 
 class NeedleIndex:
     """Finds which rules' ``contains`` strings occur in a text without testing every string of every rule, and which
-    rules' regexes are worth running at all (see ``literals.required_all``).
-
-    Each string is filed under one of its three-character pieces (the one fewest other strings share); a text is
-    cut into its own pieces, and only the strings filed under those are tested with ``in``."""
+    rules' regexes are worth running at all (see ``literals.required_all``): the strings of three characters or more
+    are found in one pass (``literals.Finder``), the few shorter ones tested one by one."""
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         entries: list[tuple[int, str, bool]] = []  # (rule position, string, is a regex gate)
@@ -199,34 +198,27 @@ class NeedleIndex:
                     entries.extend((n, gate, True) for gate in gates[0])
                     if len(gates) > 1:
                         self.also[n] = gates[1:]
-        counts: dict[tuple[str, ...], int] = {}
-        for _, needle, _ in entries:
-            for gram in set(_grams(needle)):
-                counts[gram] = counts.get(gram, 0) + 1
-        self.buckets: dict[tuple[str, ...], list[tuple[int, str, bool]]] = {}
+        self.by_string: dict[str, list[tuple[int, bool]]] = {}
         self.short: list[tuple[int, str, bool]] = []
-        for entry in entries:
-            needle = entry[1]
+        for n, needle, is_gate in entries:
             if len(needle) < 3:
-                self.short.append(entry)
-                continue
-            gram = min(_grams(needle), key=lambda g: counts[g])
-            self.buckets.setdefault(gram, []).append(entry)
-        self.keys = frozenset(self.buckets)
+                self.short.append((n, needle, is_gate))
+            else:
+                self.by_string.setdefault(needle, []).append((n, is_gate))
+        self.finder = Finder(self.by_string)
 
     def matches(self, low: str) -> tuple[dict[int, str], set[int]]:
         """For a lower-cased text: rule position → the first of its strings found, and the rules whose regex
         may match."""
         found: dict[int, str] = {}
         gated = set(self.ungated)
-        buckets = self.buckets
         also = self.also
-        for gram in self.keys.intersection(_grams(low)):
-            for n, needle, is_gate in buckets[gram]:
+        for needle in self.finder.present(low):
+            for n, is_gate in self.by_string[needle]:
                 if is_gate:
-                    if n not in gated and needle in low and (n not in also or rx.holds(also[n], low)):
+                    if n not in gated and (n not in also or rx.holds(also[n], low)):
                         gated.add(n)
-                elif needle in low and (n not in found or needle < found[n]):
+                elif n not in found or needle < found[n]:
                     # of a rule's strings found, the first in alphabetical order: the same one in every process,
                     # whatever the order of the set
                     found[n] = needle
@@ -237,11 +229,6 @@ class NeedleIndex:
             elif n not in found and needle in low:
                 found[n] = needle
         return found, gated
-
-
-def _grams(text: str) -> zip[tuple[str, ...]]:
-    """The text's three-character pieces, as tuples (cheaper to make than slices)."""
-    return zip(text, text[1:], text[2:], strict=False)
 
 
 @dataclass(frozen=True, slots=True)

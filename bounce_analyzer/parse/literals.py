@@ -10,8 +10,11 @@ a text lacking any one of them cannot match.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib import import_module
 from typing import Any
+
+import ahocorasick  # type: ignore[import-not-found]  # (an extension module without type information)
 
 # The standard library's own regex parser reads the pattern; syntax only the regex package knows simply gets no
 # shortcut (the pattern then always runs).
@@ -96,3 +99,39 @@ def _candidates(items: list[tuple[Any, Any]]) -> list[set[str]]:
             candidates.append(sub)
     flush()
     return candidates
+
+
+class Finder:
+    """Which of many strings occur in a text, found in one pass over it (an Aho-Corasick automaton, in C) rather than
+    by a test of each string: the rules' 1,800 strings in about 4 µs for a reply of 170 characters, against 20 µs
+    for a three-character index and a test of each string it names.
+
+    The automaton is built on first use, about 2 ms for those strings, and never pickled: read back from the rules
+    cache it would take about as long, from a file about 750 KB larger."""
+
+    __slots__ = ("_automaton", "strings")
+
+    def __init__(self, strings: Iterable[str]) -> None:
+        self.strings = tuple(sorted(set(strings)))
+        self._automaton: Any = None
+
+    def __getstate__(self) -> tuple[str, ...]:
+        return self.strings
+
+    def __setstate__(self, state: tuple[str, ...]) -> None:
+        self.strings = state
+        self._automaton = None
+
+    def present(self, text: str) -> set[str]:
+        """The strings that occur in ``text``."""
+        automaton = self._automaton
+        if automaton is None:
+            if not self.strings:
+                return set()
+            # (two threads may both build it: each gets one that works alike)
+            automaton = ahocorasick.Automaton()
+            for s in self.strings:
+                automaton.add_word(s, s)
+            automaton.make_automaton()
+            self._automaton = automaton
+        return {s for _, s in automaton.iter(text)}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from . import bounded as rx
+from .literals import Finder
 
 IP = r"(?:\d{1,3}(?:\.\d{1,3}){3}|(?:IPv6:)?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})"
 HOST = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}(?:\.[A-Za-z0-9_-]{1,63}){0,10}\.?"
@@ -258,8 +259,8 @@ def find_server(text: str, cues: tuple[ServerRule, ...] | None = None) -> Server
 
 
 class _CueIndex:
-    """Which cues of a list a text can match, from one test of each string their gates name (many cues share
-    "host" or "server"), rather than testing each cue's gates in turn."""
+    """Which cues of a list a text can match, from the strings their first gates name (many cues share "host" or
+    "server"), all found in one pass (``literals.Finder``), rather than testing each cue's gates in turn."""
 
     def __init__(self, cues: tuple[ServerRule, ...]) -> None:
         self.cues = cues
@@ -271,13 +272,13 @@ class _CueIndex:
                 continue
             for s in sorted(c.cue.gates[0]):
                 self.needing.setdefault(s, []).append(n)
+        self.finder = Finder(self.needing)
 
     def worth_trying(self, low: str) -> list[ServerRule]:
         """The cues whose first gate the text passes, in their order (``Gated.search`` tests the others)."""
         found = set(self.always)
-        for s, opened in self.needing.items():
-            if s in low:
-                found.update(opened)
+        for s in self.finder.present(low):
+            found.update(self.needing[s])
         cues = self.cues
         return [cues[n] for n in sorted(found)]
 
