@@ -259,3 +259,16 @@ def test_the_comment_on_a_status_code_is_what_the_mta_says_of_the_failure():
         "mx.example.net: host name lookup failure")
     assert dsn.status_comment("5.1.1") == dsn.status_comment("") == dsn.status_comment(None) == ""
     assert dsn.status_comment("(5.1.1)") == ""  # no code before it
+
+
+def test_a_finder_finds_every_string_present_overlapping_or_not_and_survives_pickling():
+    import pickle
+
+    from bounce_analyzer.parse.literals import Finder
+
+    finder = Finder(["user unknown", "unknown", "know", "ab", "b", "überfüllt", "\udcff", "missing"])
+    text = "550 user unknown, postfach überfüllt \udcff ab"
+    assert finder.present(text) == {"user unknown", "unknown", "know", "ab", "b", "überfüllt", "\udcff"}
+    again = pickle.loads(pickle.dumps(finder))  # (the rules cache keeps it: the strings, not the automaton)
+    assert again.present(text) == finder.present(text) and again.present("") == set()
+    assert Finder([]).present(text) == set()
