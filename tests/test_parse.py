@@ -272,3 +272,18 @@ def test_a_finder_finds_every_string_present_overlapping_or_not_and_survives_pic
     again = pickle.loads(pickle.dumps(finder))  # (the rules cache keeps it: the strings, not the automaton)
     assert again.present(text) == finder.present(text) and again.present("") == set()
     assert Finder([]).present(text) == set()
+
+
+def test_a_child_forked_while_the_timer_is_held_keeps_time_with_timeout():
+    import os
+
+    assert rx.hold_timer(0.5)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: no timer of its own (timers are not inherited), so patterns must not rely on it
+            code = 0 if not rx.timing() and signal.getsignal(signal.SIGVTALRM) == signal.SIG_DFL else 1
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        rx.release_timer()
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -18,6 +18,7 @@ The time is kept in one of two ways:
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # (signal without its enums, which take a millisecond to load)
+import os
 import re
 import threading
 from _thread import get_ident
@@ -192,6 +193,17 @@ def hold_timer(seconds: float | None) -> bool:
     _timer.inside = False
     _signal.setitimer(_signal.ITIMER_VIRTUAL, seconds / _TICKS, seconds / _TICKS)
     return True
+
+
+def _forked() -> None:
+    # a child process does not inherit the timer: patterns there keep time with timeout= until it takes its own
+    if _timer.owner is not None:
+        _timer.owner = None
+        _signal.signal(_signal.SIGVTALRM, _signal.SIG_DFL)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
 
 
 def release_timer() -> None:
