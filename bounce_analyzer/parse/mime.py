@@ -42,10 +42,6 @@ _LAST_HEADER_LINE = re.compile(r"[\041-\071\073-\176]*:|[\t ]")
 _FIELD = re.compile(r"([\041-\071\073-\176]*):[ \t]*([^\n]*(?:\n[\t ][^\n]*)*)\n?")
 
 
-# What Message.get, get_content_type and get_boundary give, read straight from the header list the reader built: the
-# standard methods go through the policy and rebuild the parameter list on every call. A value with bytes outside
-# ASCII (which compat32 turns into a Header object) or an RFC 2231 parameter or a backslash (which the standard
-# library unescapes in steps) is left to the standard methods.
 HEADER_CACHE = "_bounce_analyzer_headers"  # the attribute of a message that holds its fields by name
 
 
@@ -64,6 +60,10 @@ def raw_fields(msg: Message) -> dict[str, str]:
     return cache
 
 
+# What Message.get, get_content_type and get_boundary give, read straight from the header list the reader built: the
+# standard methods go through the policy and rebuild the parameter list on every call. A value with bytes outside
+# ASCII (which compat32 turns into a Header object) or an RFC 2231 parameter or a backslash (which the standard
+# library unescapes in steps) is left to the standard methods.
 def _field(msg: Any, name: str) -> str | None:
     """The first raw value of the header ``name`` (lower case), ``None`` when absent: what compat32's ``get`` gives
     for a value in ASCII."""
