@@ -36,16 +36,21 @@ def _bounded(ch: str) -> bool:
     return ch.isalnum() and ord(ch) < 0x2E80
 
 
+# a letter or digit of an alphabetic script: what a word of such a script may not touch ("spf" in "spfcheck"); an
+# ideograph or kana next to it is a word of its own ("SPF验证失败", "您的IP")
+_LETTER = r"[^\W_\u2E80-\U0010FFFF]"
+
+
 def _word_pattern(word: str) -> str:
     stem = word.endswith("*")
     core = word[:-1] if stem else word
     pattern = regex.escape(core).replace(r"\ ", r"\s+")
     if _bounded(core[0]):
-        pattern = r"(?<![^\W_])" + pattern
+        pattern = rf"(?<!{_LETTER})" + pattern
     if stem:
         pattern += r"\w{0,30}"  # the rest of the word, so that the evidence shows it whole
     elif _bounded(core[-1]):
-        pattern += r"(?![^\W_])"
+        pattern += rf"(?!{_LETTER})"
     return pattern
 
 
@@ -180,7 +185,7 @@ class Lexicon:
             for group in (by_head.get(pair), by_head.get(ch) if pair != ch else None):
                 if group is None:
                     continue
-                if group.bounded and i and (low[i - 1].isalpha() or low[i - 1].isdecimal()):
+                if group.bounded and i and _bounded(low[i - 1]):
                     break  # inside a word: no word that starts with this character may start here
                 if not (low[i:i + 3] in group.starts or pair in group.starts or group.short):
                     continue  # none of the group's words begins with what is here
