@@ -29,6 +29,7 @@ import regex
 from ..parse import bounded as rx
 
 Span = tuple[int, int, str]  # start, end, concept
+_SPLIT = 24  # words in a group of two-character heads above which it is split by the first three characters
 
 
 def _bounded(ch: str) -> bool:
@@ -38,7 +39,7 @@ def _bounded(ch: str) -> bool:
 
 # a letter or digit of an alphabetic script: what a word of such a script may not touch ("spf" in "spfcheck"); an
 # ideograph or kana next to it is a word of its own ("SPF验证失败", "您的IP")
-_LETTER = r"[^\W_\u2E80-\U0010FFFF]"
+_LETTER = r"[^\W_\u2E80-\uFFFF]"
 
 
 def _word_pattern(word: str) -> str:
@@ -102,27 +103,31 @@ class _Group:
     text reaches few of the groups (a dozen or so; some fifty over the whole development corpus, of 450), and
     reading all of them back took a first cue scan 12 to 20 ms."""
 
-    __slots__ = ("_code", "_pattern", "bounded", "owners", "short", "starts", "subject")
+    __slots__ = ("_code", "_pattern", "bounded", "owners", "short", "starts", "sub", "subject")
 
-    def __init__(self, words: list[str], owners: Mapping[str, list[str]], subjects: frozenset[str]) -> None:
-        self._pattern: regex.Pattern[str] | None = regex.compile("|".join(f"({_word_pattern(w)})" for w in words))
+    def __init__(self, words: list[str], owners: Mapping[str, list[str]], subjects: frozenset[str],
+                 bounded: bool, sub: dict[str, _Group] | None = None) -> None:
+        # (a group whose words all went to its three-character groups matches nothing of its own)
+        self._pattern: regex.Pattern[str] | None = regex.compile(
+            "|".join(f"({_word_pattern(w)})" for w in words) if words else "(?!)")
         self._code = b""
         self.owners = tuple(tuple(owners[w]) for w in words)
         # words that only name subjects: such a word is none where it is a label of a host name or an address's
         # domain ("mx" in "mx.example.net" names a server, not what the sentence is about); a state may be named by
         # a host ("spamhaus" in "zen.spamhaus.org")
         self.subject = tuple(all(o in subjects for o in owners[w]) for w in words)
-        self.bounded = _bounded(words[0][0])  # an alphabetic character: every word here starts at a word's start
+        self.bounded = bounded  # an alphabetic character: every word here starts at a word's start
         heads = [w.rstrip("*").split(" ", 1)[0][:3] for w in words]
         self.starts = frozenset(h for h in heads if len(h) > 1)
         self.short = any(len(h) < 2 for h in heads)
+        self.sub = sub or {}  # a large group's words by their first three characters, tried before its others
 
     def __getstate__(self) -> tuple[Any, ...]:
         code = self._code if self._pattern is None else pickle.dumps(self._pattern, protocol=pickle.HIGHEST_PROTOCOL)
-        return code, self.owners, self.subject, self.bounded, self.starts, self.short
+        return code, self.owners, self.subject, self.bounded, self.starts, self.short, self.sub
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self._code, self.owners, self.subject, self.bounded, self.starts, self.short = state
+        self._code, self.owners, self.subject, self.bounded, self.starts, self.short, self.sub = state
         self._pattern = None
 
     def match(self, low: str, i: int, timeout: float) -> regex.Match[str] | None:
@@ -154,10 +159,29 @@ class Lexicon:
         groups: dict[str, list[str]] = {}
         for w in ordered:
             groups.setdefault(_head(w), []).append(w)
-        self._by_head: dict[str, _Group] | None = {head: _Group(words, owners, self.subjects)
+        self._by_head: dict[str, _Group] | None = {head: self._group(words, owners)
                                                            for head, words in groups.items()}
         self._packed = b""
         self._last: tuple[str, Found] = ("\0", Found())
+
+    def _group(self, words: list[str], owners: Mapping[str, list[str]]) -> _Group:
+        """One group; a large one of two-character heads ("no": "no such", "not found", "non valido" ... two hundred
+        words in a dozen languages) keeps its words that go on past three characters in groups of their first three,
+        tried first, so that one place is tried against a few words, not all of them. A word of three characters or
+        more found there is the one the whole group would find: the group's other words are shorter, or go on with a
+        space where it has a letter. (A group with a two-letter stem, which could match further, is kept whole.)"""
+        bounded = _bounded(words[0][0])
+        if len(words) < _SPLIT or any(len(w) == 3 and w.endswith("*") for w in words):
+            return _Group(words, owners, self.subjects, bounded)
+        by_three: dict[str, list[str]] = {}
+        rest: list[str] = []
+        for w in words:
+            if len(w) > 2 and w[2] not in " *":
+                by_three.setdefault(w[:3], []).append(w)
+            else:
+                rest.append(w)
+        sub = {three: _Group(ws, owners, self.subjects, bounded) for three, ws in by_three.items()}
+        return _Group(rest, owners, self.subjects, bounded, sub)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (in the rules cache) with the compiled groups as bytes of their own, read back on the first scan:
@@ -182,10 +206,16 @@ class Lexicon:
         deadline = monotonic() + rx.TIMEOUT.get()  # one time limit for the whole text, as for one pattern
         for i, ch in enumerate(low):
             pair = low[i:i + 2]
-            for group in (by_head.get(pair), by_head.get(ch) if pair != ch else None):
+            first = by_head.get(pair)
+            if first is not None and first.sub:
+                tried: tuple[_Group | None, ...] = (first.sub.get(low[i:i + 3]), first,
+                                                    by_head.get(ch) if pair != ch else None)
+            else:
+                tried = (first, by_head.get(ch) if pair != ch else None)
+            for group in tried:
                 if group is None:
                     continue
-                if group.bounded and i and _bounded(low[i - 1]):
+                if group.bounded and i and (low[i - 1].isalnum() and low[i - 1] < "\u2e80"):
                     break  # inside a word: no word that starts with this character may start here
                 if not (low[i:i + 3] in group.starts or pair in group.starts or group.short):
                     continue  # none of the group's words begins with what is here
