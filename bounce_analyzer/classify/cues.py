@@ -255,15 +255,22 @@ class Cue:
     unless: tuple[str, ...] = ()
     window: int = 60
 
-    def match(self, low: str) -> str | None:
-        """The stretch of ``low`` that the concepts span, or None."""
+    def match(self, low: str, implied: str | None = None) -> str | None:
+        """The stretch of ``low`` that the concepts span, or None. ``implied`` is the subject the SMTP stage names
+        when the words name none (a bare "550 Unknown" in reply to RCPT TO is said of the recipient): a cue that
+        names it needs no word for it, provided no other subject is near its state."""
         found = self.lexicon.scan(low)
         lists = [found.spans.get(c) for c in self.concepts]
-        if not all(lists):
-            return None
         subjects = self.lexicon.subjects
         named = [c for c in self.concepts if c in subjects]
         states = [c for c in self.concepts if c not in subjects]
+        said_of = None
+        if not all(lists):
+            if implied is None or not states or found.subjects or any(
+                    not spans and c != implied for c, spans in zip(self.concepts, lists, strict=True)):
+                return None
+            lists = [spans for spans in lists if spans]  # the state's own place stands for the subject's
+            said_of = implied
         anchor = states[0] if states else self.concepts[0]
         w = self.window
         for a_start, a_end, _ in found.spans[anchor]:
@@ -275,7 +282,7 @@ class Cue:
                 best = min(near, key=lambda sp: abs(sp[0] - a_start))
                 lo, hi = min(lo, best[0]), max(hi, best[1])
             else:
-                if named and states and found.nearest_subject(a_start, a_end, w) not in named:
+                if named and states and (said_of or found.nearest_subject(a_start, a_end, w)) not in named:
                     continue
                 if any(s < hi and e > lo for c in self.unless for s, e, _ in found.spans.get(c, ())):
                     continue
