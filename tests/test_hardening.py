@@ -96,11 +96,12 @@ def test_a_full_disk_names_the_store_and_what_it_holds(tmp_path):
     mnt = tmp_path / "small"
     mnt.mkdir()
     mounted = os.geteuid() == 0 and subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True).returncode == 0
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True).returncode == 0
     need("a small tmpfs to fill", mounted, "run as root where mount is allowed")
     try:
         box = tmp_path / "box"
-        # about 4 MB of results, more than the disk holds: five distinct copies of each (identical bytes are one)
+        # about 4 MB of results, more than the disk holds: five distinct copies of each (identical bytes are one); the
+        # disk holds the first group of results stored at once (some 200 messages, one of each sample), not all
         box.write_bytes(_mbox([b"X-Copy: %d\n" % i + m for i in range(5) for m in _sample_messages()]))
         db = mnt / "r.sqlite"
         r = run_cli("scan", "--db", str(db), "--format", "none", "--jobs", "2", str(box))

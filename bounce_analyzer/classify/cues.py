@@ -29,6 +29,7 @@ import regex
 from ..parse import bounded as rx
 
 Span = tuple[int, int, str]  # start, end, concept
+_SPLIT = 24  # words in a group of two-character heads above which it is split by the first three characters
 
 
 def _bounded(ch: str) -> bool:
@@ -36,16 +37,21 @@ def _bounded(ch: str) -> bool:
     return ch.isalnum() and ord(ch) < 0x2E80
 
 
+# a letter or digit of an alphabetic script: what a word of such a script may not touch ("spf" in "spfcheck"); an
+# ideograph or kana next to it is a word of its own ("SPF验证失败", "您的IP")
+_LETTER = r"[^\W_\u2E80-\uFFFF]"
+
+
 def _word_pattern(word: str) -> str:
     stem = word.endswith("*")
     core = word[:-1] if stem else word
     pattern = regex.escape(core).replace(r"\ ", r"\s+")
     if _bounded(core[0]):
-        pattern = r"(?<![^\W_])" + pattern
+        pattern = rf"(?<!{_LETTER})" + pattern
     if stem:
         pattern += r"\w{0,30}"  # the rest of the word, so that the evidence shows it whole
     elif _bounded(core[-1]):
-        pattern += r"(?![^\W_])"
+        pattern += rf"(?!{_LETTER})"
     return pattern
 
 
@@ -97,27 +103,31 @@ class _Group:
     text reaches few of the groups (a dozen or so; some fifty over the whole development corpus, of 450), and
     reading all of them back took a first cue scan 12 to 20 ms."""
 
-    __slots__ = ("_code", "_pattern", "bounded", "owners", "short", "starts", "subject")
+    __slots__ = ("_code", "_pattern", "bounded", "owners", "short", "starts", "sub", "subject")
 
-    def __init__(self, words: list[str], owners: Mapping[str, list[str]], subjects: frozenset[str]) -> None:
-        self._pattern: regex.Pattern[str] | None = regex.compile("|".join(f"({_word_pattern(w)})" for w in words))
+    def __init__(self, words: list[str], owners: Mapping[str, list[str]], subjects: frozenset[str],
+                 bounded: bool, sub: dict[str, _Group] | None = None) -> None:
+        # (a group whose words all went to its three-character groups matches nothing of its own)
+        self._pattern: regex.Pattern[str] | None = regex.compile(
+            "|".join(f"({_word_pattern(w)})" for w in words) if words else "(?!)")
         self._code = b""
         self.owners = tuple(tuple(owners[w]) for w in words)
         # words that only name subjects: such a word is none where it is a label of a host name or an address's
         # domain ("mx" in "mx.example.net" names a server, not what the sentence is about); a state may be named by
         # a host ("spamhaus" in "zen.spamhaus.org")
         self.subject = tuple(all(o in subjects for o in owners[w]) for w in words)
-        self.bounded = _bounded(words[0][0])  # an alphabetic character: every word here starts at a word's start
+        self.bounded = bounded  # an alphabetic character: every word here starts at a word's start
         heads = [w.rstrip("*").split(" ", 1)[0][:3] for w in words]
         self.starts = frozenset(h for h in heads if len(h) > 1)
         self.short = any(len(h) < 2 for h in heads)
+        self.sub = sub or {}  # a large group's words by their first three characters, tried before its others
 
     def __getstate__(self) -> tuple[Any, ...]:
         code = self._code if self._pattern is None else pickle.dumps(self._pattern, protocol=pickle.HIGHEST_PROTOCOL)
-        return code, self.owners, self.subject, self.bounded, self.starts, self.short
+        return code, self.owners, self.subject, self.bounded, self.starts, self.short, self.sub
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self._code, self.owners, self.subject, self.bounded, self.starts, self.short = state
+        self._code, self.owners, self.subject, self.bounded, self.starts, self.short, self.sub = state
         self._pattern = None
 
     def match(self, low: str, i: int, timeout: float | None) -> regex.Match[str] | None:
@@ -150,10 +160,29 @@ class Lexicon:
         groups: dict[str, list[str]] = {}
         for w in ordered:
             groups.setdefault(_head(w), []).append(w)
-        self._by_head: dict[str, _Group] | None = {head: _Group(words, owners, self.subjects)
+        self._by_head: dict[str, _Group] | None = {head: self._group(words, owners)
                                                            for head, words in groups.items()}
         self._packed = b""
         self._last: tuple[str, Found] = ("\0", Found())
+
+    def _group(self, words: list[str], owners: Mapping[str, list[str]]) -> _Group:
+        """One group; a large one of two-character heads ("no": "no such", "not found", "non valido" ... two hundred
+        words in a dozen languages) keeps its words that go on past three characters in groups of their first three,
+        tried first, so that one place is tried against a few words, not all of them. A word of three characters or
+        more found there is the one the whole group would find: the group's other words are shorter, or go on with a
+        space where it has a letter. (A group with a two-letter stem, which could match further, is kept whole.)"""
+        bounded = _bounded(words[0][0])
+        if len(words) < _SPLIT or any(len(w) == 3 and w.endswith("*") for w in words):
+            return _Group(words, owners, self.subjects, bounded)
+        by_three: dict[str, list[str]] = {}
+        rest: list[str] = []
+        for w in words:
+            if len(w) > 2 and w[2] not in " *":
+                by_three.setdefault(w[:3], []).append(w)
+            else:
+                rest.append(w)
+        sub = {three: _Group(ws, owners, self.subjects, bounded) for three, ws in by_three.items()}
+        return _Group(rest, owners, self.subjects, bounded, sub)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (in the rules cache) with the compiled groups as bytes of their own, read back on the first scan:
@@ -176,10 +205,16 @@ class Lexicon:
         hits: list[Span] = []
         for i, ch in enumerate(low):
             pair = low[i:i + 2]
-            for group in (by_head.get(pair), by_head.get(ch) if pair != ch else None):
+            first = by_head.get(pair)
+            if first is not None and first.sub:
+                tried: tuple[_Group | None, ...] = (first.sub.get(low[i:i + 3]), first,
+                                                    by_head.get(ch) if pair != ch else None)
+            else:
+                tried = (first, by_head.get(ch) if pair != ch else None)
+            for group in tried:
                 if group is None:
                     continue
-                if group.bounded and i and (low[i - 1].isalpha() or low[i - 1].isdecimal()):
+                if group.bounded and i and (low[i - 1].isalnum() and low[i - 1] < "\u2e80"):
                     break  # inside a word: no word that starts with this character may start here
                 if not (low[i:i + 3] in group.starts or pair in group.starts or group.short):
                     continue  # none of the group's words begins with what is here
@@ -231,15 +266,22 @@ class Cue:
     unless: tuple[str, ...] = ()
     window: int = 60
 
-    def match(self, low: str) -> str | None:
-        """The stretch of ``low`` that the concepts span, or None."""
+    def match(self, low: str, implied: str | None = None) -> str | None:
+        """The stretch of ``low`` that the concepts span, or None. ``implied`` is the subject the SMTP stage names
+        when the words name none (a bare "550 Unknown" in reply to RCPT TO is said of the recipient): a cue that
+        names it needs no word for it, provided no other subject is near its state."""
         found = self.lexicon.scan(low)
         lists = [found.spans.get(c) for c in self.concepts]
-        if not all(lists):
-            return None
         subjects = self.lexicon.subjects
         named = [c for c in self.concepts if c in subjects]
         states = [c for c in self.concepts if c not in subjects]
+        said_of = None
+        if not all(lists):
+            if implied is None or not states or found.subjects or any(
+                    not spans and c != implied for c, spans in zip(self.concepts, lists, strict=True)):
+                return None
+            lists = [spans for spans in lists if spans]  # the state's own place stands for the subject's
+            said_of = implied
         anchor = states[0] if states else self.concepts[0]
         w = self.window
         for a_start, a_end, _ in found.spans[anchor]:
@@ -251,7 +293,7 @@ class Cue:
                 best = min(near, key=lambda sp: abs(sp[0] - a_start))
                 lo, hi = min(lo, best[0]), max(hi, best[1])
             else:
-                if named and states and found.nearest_subject(a_start, a_end, w) not in named:
+                if named and states and (said_of or found.nearest_subject(a_start, a_end, w)) not in named:
                     continue
                 if any(s < hi and e > lo for c in self.unless for s, e, _ in found.spans.get(c, ())):
                     continue

@@ -176,6 +176,8 @@ def _rule_decision(rule: Rule, matched: str, text: str, field: str) -> Decision:
                     verdict=rule.verdict, hint=rule.hint, fault=rule.fault)
 
 
+# the subject a reply at an SMTP stage is about when its words name none ("550 Unknown" in reply to RCPT TO)
+STAGE_SUBJECT = {"RCPT": "recipient", "MAIL": "sender"}
 _QUOTED_REPLY = rx.compile(r"(?<![\w.])[245]\d\d(?=[ -]|$)")
 _CODED_SUMMARY = rx.compile(r"^\s*[245]\.\d{1,3}\.\d{1,3}\b")
 
@@ -210,7 +212,7 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
                 continue  # (a cue rule guarded by a code is not worth a scan of the text when the code is another)
             if cue_low is None:
                 cue_low = server_words(low)
-            matched = rule.cue.match(cue_low)
+            matched = rule.cue.match(cue_low, STAGE_SUBJECT.get(command or ""))
         if matched is not None and rule.guards_hold(status, reply, hosts, command):
             return _rule_decision(rule, matched, text, field)
     return by_code
