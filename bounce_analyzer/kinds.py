@@ -108,8 +108,15 @@ class Signals:
 
     @cached_property
     def challenge(self) -> bool:
-        """A challenge/response system asks the sender to prove to be a person before the message is delivered."""
-        return _any(self._lead, self.d.challenge_phrases)
+        """A challenge/response system asks the sender to prove to be a person before the message is delivered: in
+        words it is known by, or with a link, a request to confirm or verify and the message said to be held
+        ("Ihre Nachricht wurde zurückgehalten. Bitte bestätigen Sie ...: https://..."), unless the words are a
+        lure's ("click here to verify your account") or a list moderator's ("held until the list moderator")."""
+        lead, d = self._lead, self.d
+        if _any(lead, d.challenge_phrases):
+            return True
+        return ("http://" in lead or "https://" in lead) and _any(lead, d.challenge_verbs) \
+            and _any(lead, d.held_phrases) and not (_any(lead, d.lure_phrases) or _any(lead, d.list_phrases))
 
     @cached_property
     def look_alike(self) -> bool:

@@ -160,6 +160,8 @@ class Detect(NamedTuple):
     autoreply_subjects: tuple[str, ...] = ()
     moved_phrases: tuple[str, ...] = ()
     challenge_phrases: tuple[str, ...] = ()
+    challenge_verbs: tuple[str, ...] = ()
+    held_phrases: tuple[str, ...] = ()
     list_phrases: tuple[str, ...] = ()
     lure_phrases: tuple[str, ...] = ()
     lure_attachments: tuple[str, ...] = ()
