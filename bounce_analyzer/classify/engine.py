@@ -13,6 +13,7 @@ from ..formats.base import Finding
 from ..model import Evidence, Recipient, Responder, Role
 from ..parse import bounded as rx
 from ..parse import smtp
+from ..parse.address import PATTERN
 from ..parse.dsn import status_comment
 from .rules import CodeEntry, Reason, Rule, RuleSet
 
@@ -83,15 +84,28 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
             cue = named
         elif named is not None and named.role == "remote" and named.host:
             cue = cue.named_by(named)
+    if notice and reply is not None and not f.remote_mta and (cue is None or cue.unnamed):
+        # a reply that names no server, quoted again in a transcript of the session in which it was given, away
+        # from the recipient's own lines ("... while talking to mx.example.net.: >>> DATA <<< 552 ...")
+        named = _server_of_reply(f, notice, rules)
+        if named is not None:
+            cue = named if cue is None else cue.named_by(named)
+    if cue is None and notice and f.remote_mta and _bare_domain(f.remote_mta, f.address):
+        # a Remote-MTA field that names only the recipient's domain: the notice's lines about the recipient tell
+        # whether a server there answered ("550 5.1.2 <a@example.net>... Host unknown (Name server: ...)")
+        cue = _said_of(f.address, notice, rules)
     dtype = f.diagnostic_type.lower()
     if cue is not None and cue.role == "remote":
         host = cue.host or f.remote_mta
         ip = cue.ip or (smtp.ip_next_to(host, f.diagnostic, f.context) if host else None)
         role, evidence = Role.REMOTE, cue.evidence
     elif f.remote_mta and (dtype == "smtp" or reply is not None) and (cue is None or (
-            reply is not None and not _same_org(f.remote_mta, reporting_mta))):
+            reply is not None and not _same_org(f.remote_mta, reporting_mta)
+            and not _bare_domain(f.remote_mta, f.address))):
         # a Remote-MTA field that names another organisation's server, with its reply quoted, tells more than
-        # words the reporting MTA uses of its own refusals (Exchange's "RESOLVER.ADR..." from a remote Exchange)
+        # words the reporting MTA uses of its own refusals (Exchange's "RESOLVER.ADR..." from a remote Exchange);
+        # one that names only the recipient's domain is where the MTA meant to go, and its own words that it gave
+        # up ("Host unknown (Name server: ...)") say that no server there answered
         host, ip = f.remote_mta, smtp.ip_next_to(f.remote_mta, f.diagnostic, f.context)
         role, evidence = Role.REMOTE, f"Remote-MTA: {f.remote_mta}"
     elif cue is not None:
@@ -124,6 +138,57 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
             role, evidence = Role.GATEWAY, f"the notice was written by {gw.name}, a content filter"
             host = host or reporting_mta
     return Responder(role=role, host=host, ip=ip, evidence=evidence)
+
+
+_REPLY_START = rx.compile(r"(?<![\w.])[245]\d\d[ -]")
+_WINDOW = 300  # how far before the quoted reply the server that gave it is looked for
+
+
+def _server_of_reply(f: Finding, notice: str, rules: RuleSet) -> smtp.ServerCue | None:
+    """The receiving server a notice names just before it quotes this recipient's reply again (a transcript of
+    the session: "... while talking to mx.example.net.: >>> DATA <<< 552-5.7.0 ..."), with no other recipient's
+    address in between. The reply is matched by its first 40 characters, white space made single."""
+    flat = " ".join(f.diagnostic.split())
+    m = rx.search(_REPLY_START, flat)
+    words = flat[m.start():m.start() + 40] if m else ""
+    if len(words) < 16:
+        return None
+    text = " ".join(notice[:8000].split())
+    own = f.address.lower()
+    strong = tuple(c for c in rules.servers if not c.weak)  # (a host next to an address is often the client's)
+    i = text.find(words)
+    for _ in range(4):
+        if i < 0:
+            break
+        window = text[max(0, i - _WINDOW):i]
+        others = [a for a in rx.finditer(PATTERN, window) if a.group(0).strip(".").lower() != own]
+        if others:
+            window = window[others[-1].end():]
+        cue = smtp.find_server(window, strong)
+        if cue is not None and cue.role == "remote" and cue.host:
+            return cue
+        i = text.find(words, i + 1)
+    return None
+
+
+def _bare_domain(remote_mta: str, address: str) -> bool:
+    """Whether a Remote-MTA field names the recipient's domain itself, not a server."""
+    return remote_mta.lower().rstrip(".") == address.rpartition("@")[2].lower()
+
+
+def _said_of(address: str, notice: str, rules: RuleSet) -> smtp.ServerCue | None:
+    """The first server cue on the notice's lines that name this address (at most four of them)."""
+    low = notice[:8000].lower()
+    i = low.find(address.lower())
+    for _ in range(4):
+        if i < 0:
+            break
+        start, end = low.rfind("\n", 0, i) + 1, low.find("\n", i)
+        cue = smtp.find_server(notice[start:end if end >= 0 else len(low)], rules.servers)
+        if cue is not None:
+            return cue
+        i = low.find(address.lower(), i + len(address))
+    return None
 
 
 def _generating_server(notice: str, rules: RuleSet) -> str | None:
