@@ -147,7 +147,9 @@ _WINDOW = 300  # how far before the quoted reply the server that gave it is look
 def _server_of_reply(f: Finding, notice: str, rules: RuleSet) -> smtp.ServerCue | None:
     """The receiving server a notice names just before it quotes this recipient's reply again (a transcript of
     the session: "... while talking to mx.example.net.: >>> DATA <<< 552-5.7.0 ..."), with no other recipient's
-    address in between. The reply is matched by its first 40 characters, white space made single."""
+    address in between; a weak cue (a host next to an address) only after the recipient's own address, since
+    before it such a host is often the client's. The reply is matched by its first 40 characters, white space made
+    single."""
     flat = " ".join(f.diagnostic.split())
     m = rx.search(_REPLY_START, flat)
     words = flat[m.start():m.start() + 40] if m else ""
@@ -161,10 +163,13 @@ def _server_of_reply(f: Finding, notice: str, rules: RuleSet) -> smtp.ServerCue 
         if i < 0:
             break
         window = text[max(0, i - _WINDOW):i]
-        others = [a for a in rx.finditer(PATTERN, window) if a.group(0).strip(".").lower() != own]
-        if others:
-            window = window[others[-1].end():]
-        cue = smtp.find_server(window, strong)
+        found = list(rx.finditer(PATTERN, window))
+        others = [a for a in found if a.group(0).strip(".").lower() != own]
+        cue = smtp.find_server(window[others[-1].end():] if others else window, strong)
+        if (cue is None or cue.role != "remote") and found and not others:
+            # after the recipient's own address, on the way to its reply, any cue will do: "<a@example.jp> :
+            # 192.0.2.250 : mx.example.jp:[192.0.2.153] : 550 ..."
+            cue = smtp.find_server(window[found[-1].end():], rules.servers)
         if cue is not None and cue.role == "remote" and cue.host:
             return cue
         i = text.find(words, i + 1)
