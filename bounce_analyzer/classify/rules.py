@@ -167,6 +167,7 @@ class Detect(NamedTuple):
     lure_attachments: tuple[str, ...] = ()
     complaint_subjects: tuple[str, ...] = ()
     complaint_recipient_headers: tuple[str, ...] = ()
+    complaint_copy_headers: tuple[str, ...] = ()
 
 
 class Gateway(NamedTuple):
