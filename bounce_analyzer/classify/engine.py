@@ -141,6 +141,22 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
 
 
 _REPLY_START = rx.compile(r"(?<![\w.])[245]\d\d[ -]")
+_FlatNotice = tuple[str, RuleSet, str, tuple[smtp.ServerRule, ...]]  # notice, rules, flat text, cues not weak
+_last_flat: _FlatNotice | None = None
+
+
+def _flat_notice(notice: str, rules: RuleSet) -> tuple[str, tuple[smtp.ServerRule, ...]]:
+    """The notice's first 8000 characters with white space made single, or "" when no cue in them names a receiving
+    server at all; and the cues that are not weak (a host next to an address is often the client's). Worked out once
+    for a notice, which may list thousands of recipients."""
+    global _last_flat
+    last = _last_flat
+    if last is None or last[0] is not notice or last[1] is not rules:
+        text = " ".join(notice[:8000].split())
+        low = text.lower()
+        named = any(c.role == "remote" and (c.host or c.ip) and c.cue.search(text, low) for c in rules.servers)
+        last = _last_flat = (notice, rules, text if named else "", tuple(c for c in rules.servers if not c.weak))
+    return last[2], last[3]
 _WINDOW = 300  # how far before the quoted reply the server that gave it is looked for
 
 
@@ -155,9 +171,10 @@ def _server_of_reply(f: Finding, notice: str, rules: RuleSet) -> smtp.ServerCue 
     words = flat[m.start():m.start() + 40] if m else ""
     if len(words) < 16:
         return None
-    text = " ".join(notice[:8000].split())
+    text, strong = _flat_notice(notice, rules)
+    if not text:
+        return None
     own = f.address.lower()
-    strong = tuple(c for c in rules.servers if not c.weak)  # (a host next to an address is often the client's)
     i = text.find(words)
     for _ in range(4):
         if i < 0:
