@@ -8,14 +8,14 @@ entry naming the rule or table that decided it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from ..formats.base import Finding
 from ..model import Evidence, Recipient, Responder, Role
 from ..parse import bounded as rx
 from ..parse import smtp
-from ..parse.address import PATTERN
 from ..parse.dsn import status_comment
-from .rules import CodeEntry, Reason, Rule, RuleSet
+from .rules import CodeEntry, Gateway, Reason, Rule, RuleSet
 
 NON_FAILURE_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 LOCAL_DIAGNOSTIC_TYPES = ("x-", "unix", "local")
@@ -133,7 +133,7 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
         role, evidence = Role.GATEWAY, f"{host or dsn_gateway} is a {gw.name} filtering gateway"
     elif notice and (role is Role.REPORTING or host is None):
         # a notice a filtering product signed, naming no other server: the filter refused the message itself
-        gw = rules.gateway_signed(" ".join(notice[:4000].lower().split()))
+        gw = _reading_of(notice, rules).signed
         if gw is not None:
             role, evidence = Role.GATEWAY, f"the notice was written by {gw.name}, a content filter"
             host = host or reporting_mta
@@ -141,23 +141,71 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
 
 
 _REPLY_START = rx.compile(r"(?<![\w.])[245]\d\d[ -]")
-_FlatNotice = tuple[str, RuleSet, str, tuple[smtp.ServerRule, ...]]  # notice, rules, flat text, cues not weak
-_last_flat: _FlatNotice | None = None
+class _NoticeReading:
+    """What is read of one notice for the responders of its recipients, kept while they are classified (a notice
+    may list thousands): its first 8000 characters with white space made single, the cues that are not weak (a host
+    next to an address is often the client's), the cue found in each window of it already looked at, and the
+    filtering product that signed it."""
+
+    def __init__(self, notice: str, rules: RuleSet) -> None:
+        self.notice, self.rules = notice, rules
+        self.seen: dict[tuple[str, bool], smtp.ServerCue | None] = {}
+        self.asked = self.found = 0  # recipients asked about, and those whose server was found
+
+    @property
+    def strong(self) -> tuple[smtp.ServerRule, ...]:
+        return _cues_of(self.rules).strong
+
+    @cached_property
+    def signed(self) -> Gateway | None:
+        """The filtering product whose signature the notice's words carry, if any."""
+        return self.rules.gateway_signed(" ".join(self.notice[:4000].lower().split()))
+
+    def server(self, window: str, strong: bool) -> smtp.ServerCue | None:
+        key = (window, strong)
+        if key not in self.seen:
+            if len(self.seen) > 256:
+                self.seen.clear()
+            self.seen[key] = smtp.find_server(window, self.strong if strong else self.rules.servers)
+        return self.seen[key]
 
 
-def _flat_notice(notice: str, rules: RuleSet) -> tuple[str, tuple[smtp.ServerRule, ...]]:
-    """The notice's first 8000 characters with white space made single, or "" when no cue in them names a receiving
-    server at all; and the cues that are not weak (a host next to an address is often the client's). Worked out once
-    for a notice, which may list thousands of recipients."""
-    global _last_flat
-    last = _last_flat
-    if last is None or last[0] is not notice or last[1] is not rules:
-        text = " ".join(notice[:8000].split())
-        low = text.lower()
-        named = any(c.role == "remote" and (c.host or c.ip) and c.cue.search(text, low) for c in rules.servers)
-        last = _last_flat = (notice, rules, text if named else "", tuple(c for c in rules.servers if not c.weak))
-    return last[2], last[3]
+_last_reading: _NoticeReading | None = None
+
+
+@dataclass(frozen=True)
+class _Cues:
+    """Lists of a rule set's server cues, made once for it (``find_server`` indexes a list by its identity)."""
+
+    rules: RuleSet
+    strong: tuple[smtp.ServerRule, ...]  # the cues that are not weak
+    naming_writer: tuple[smtp.ServerRule, ...]  # reporting and writer cues that read a host
+
+
+_cues: dict[int, _Cues] = {}
+
+
+def _cues_of(rules: RuleSet) -> _Cues:
+    found = _cues.get(id(rules))
+    if found is None or found.rules is not rules:
+        if len(_cues) >= 8:
+            _cues.clear()
+        found = _cues[id(rules)] = _Cues(
+            rules, tuple(c for c in rules.servers if not c.weak),
+            tuple(c for c in rules.servers if c.role in ("reporting", "writer") and c.host))
+    return found
+
+
+def _reading_of(notice: str, rules: RuleSet) -> _NoticeReading:
+    global _last_reading
+    last = _last_reading
+    if last is None or last.notice is not notice or last.rules is not rules:
+        last = _last_reading = _NoticeReading(notice, rules)
+    return last
+
+
 _WINDOW = 300  # how far before the quoted reply the server that gave it is looked for
+_TRIES = 32  # recipients of one notice looked for before giving up when none has been found
 
 
 def _server_of_reply(f: Finding, notice: str, rules: RuleSet) -> smtp.ServerCue | None:
@@ -165,32 +213,60 @@ def _server_of_reply(f: Finding, notice: str, rules: RuleSet) -> smtp.ServerCue 
     the session: "... while talking to mx.example.net.: >>> DATA <<< 552-5.7.0 ..."), with no other recipient's
     address in between; a weak cue (a host next to an address) only after the recipient's own address, since
     before it such a host is often the client's. The reply is matched by its first 40 characters, white space made
-    single."""
+    single, at its first four places in the notice."""
     flat = " ".join(f.diagnostic.split())
     m = rx.search(_REPLY_START, flat)
     words = flat[m.start():m.start() + 40] if m else ""
     if len(words) < 16:
         return None
-    text, strong = _flat_notice(notice, rules)
-    if not text:
-        return None
+    reading = _reading_of(notice, rules)
+    if reading.asked >= _TRIES and not reading.found:
+        return None  # a long list whose first replies no server is named for: a list of replies, no transcript
+    reading.asked += 1
     own = f.address.lower()
-    i = text.find(words)
-    for _ in range(4):
-        if i < 0:
-            break
-        window = text[max(0, i - _WINDOW):i]
-        found = list(rx.finditer(PATTERN, window))
-        others = [a for a in found if a.group(0).strip(".").lower() != own]
-        cue = smtp.find_server(window[others[-1].end():] if others else window, strong)
+    places = _places(notice[:8000], words)
+    again = len(places) > 1  # (only a reply quoted again may be in a transcript)
+    for i in places:
+        window = " ".join(notice[max(0, i - _WINDOW):i].split())
+        found = _addresses(window) if "@" in window else []
+        others = [a for a in found if a != own]
+        cue = reading.server(_after(window, others[-1]) if others else window, True) if again else None
         if (cue is None or cue.role != "remote") and found and not others:
             # after the recipient's own address, on the way to its reply, any cue will do: "<a@example.jp> :
             # 192.0.2.250 : mx.example.jp:[192.0.2.153] : 550 ..."
-            cue = smtp.find_server(window[found[-1].end():], rules.servers)
+            cue = reading.server(_after(window, found[-1]), False)
         if cue is not None and cue.role == "remote" and cue.host:
+            reading.found += 1
             return cue
-        i = text.find(words, i + 1)
     return None
+
+
+_NOT_IN_ADDRESS = str.maketrans({c: " " for c in "<>()[],;:\"'"})
+
+
+def _addresses(window: str) -> list[str]:
+    """The addresses a short text names, in order, lower-cased (the words with an "@" inside, between the marks
+    that set an address apart): looking for the address pattern at every place cost far more."""
+    return [w.strip(".").lower() for w in window.translate(_NOT_IN_ADDRESS).split()
+            if "@" in w.strip("@") and "." in w.rpartition("@")[2]]
+
+
+def _after(window: str, address: str) -> str:
+    """The text after the last place the address is named in it."""
+    i = window.lower().rfind(address)
+    return window[i + len(address):] if i >= 0 else window
+
+
+def _places(text: str, words: str) -> list[int]:
+    """Where a reply starts in the text (its first four places), its white space read as single spaces: the
+    reply's first twelve characters are looked for, and what follows each is compared."""
+    out: list[int] = []
+    i = text.find(words[:12])
+    while i >= 0 and len(out) < 4:
+        if " ".join(text[i:i + 2 * len(words)].split()).startswith(words):
+            out.append(i)
+        i = text.find(words[:12], i + 1)
+    return out
 
 
 def _bare_domain(remote_mta: str, address: str) -> bool:
@@ -219,8 +295,7 @@ def _generating_server(notice: str, rules: RuleSet) -> str | None:
     notice's own text."""
     if not notice:
         return None
-    named = tuple(c for c in rules.servers if c.role in ("reporting", "writer") and c.host)
-    cue = smtp.find_server(notice[:4000], named, writers=True)
+    cue = smtp.find_server(notice[:4000], _cues_of(rules).naming_writer, writers=True)
     return cue.host if cue is not None else None
 
 
