@@ -8,7 +8,6 @@ entry naming the rule or table that decided it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cached_property
 
 from ..formats.base import Finding
 from ..model import Evidence, Recipient, Responder, Role
@@ -133,7 +132,7 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
         role, evidence = Role.GATEWAY, f"{host or dsn_gateway} is a {gw.name} filtering gateway"
     elif notice and (role is Role.REPORTING or host is None):
         # a notice a filtering product signed, naming no other server: the filter refused the message itself
-        gw = _reading_of(notice, rules).signed
+        gw = _reading_of(notice, rules).signed()
         if gw is not None:
             role, evidence = Role.GATEWAY, f"the notice was written by {gw.name}, a content filter"
             host = host or reporting_mta
@@ -141,6 +140,9 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
 
 
 _REPLY_START = rx.compile(r"(?<![\w.])[245]\d\d[ -]")
+_UNREAD = object()
+
+
 class _NoticeReading:
     """What is read of one notice for the responders of its recipients, kept while they are classified (a notice
     may list thousands): its first 8000 characters with white space made single, the cues that are not weak (a host
@@ -151,15 +153,17 @@ class _NoticeReading:
         self.notice, self.rules = notice, rules
         self.seen: dict[tuple[str, bool], smtp.ServerCue | None] = {}
         self.asked = self.found = 0  # recipients asked about, and those whose server was found
+        self._signed: Gateway | object | None = _UNREAD
 
     @property
     def strong(self) -> tuple[smtp.ServerRule, ...]:
         return _cues_of(self.rules).strong
 
-    @cached_property
     def signed(self) -> Gateway | None:
         """The filtering product whose signature the notice's words carry, if any."""
-        return self.rules.gateway_signed(" ".join(self.notice[:4000].lower().split()))
+        if self._signed is _UNREAD:
+            self._signed = self.rules.gateway_signed(" ".join(self.notice[:4000].lower().split()))
+        return self._signed  # type: ignore[return-value]
 
     def server(self, window: str, strong: bool) -> smtp.ServerCue | None:
         key = (window, strong)
