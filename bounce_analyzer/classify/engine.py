@@ -235,10 +235,11 @@ def _server_of_reply(f: Finding, notice: str, rules: RuleSet) -> smtp.ServerCue 
         found = _addresses(window) if "@" in window else []
         others = [a for a in found if a != own]
         cue = reading.server(_after(window, others[-1]) if others else window, True) if again else None
-        if (cue is None or cue.role != "remote") and found and not others:
+        tail = _after(window, found[-1]) if found and not others else ""
+        if (cue is None or cue.role != "remote") and "." in tail:
             # after the recipient's own address, on the way to its reply, any cue will do: "<a@example.jp> :
-            # 192.0.2.250 : mx.example.jp:[192.0.2.153] : 550 ..."
-            cue = reading.server(_after(window, found[-1]), False)
+            # 192.0.2.250 : mx.example.jp:[192.0.2.153] : 550 ..." (a server's name or address holds a dot)
+            cue = reading.server(tail, False)
         if cue is not None and cue.role == "remote" and cue.host:
             reading.found += 1
             return cue
