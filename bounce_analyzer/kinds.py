@@ -98,9 +98,9 @@ class Signals:
     @cached_property
     def complaint(self) -> bool:
         """A complaint that is not an ARF report: a feedback loop's notice whose Subject says so, carrying a copy of
-        the message complained about."""
-        return self.b.original is not None and _any(self._subject, self.d.complaint_subjects) \
-            and not self.b.dsn_texts
+        the message complained about, or that copy sent bare (``bare_complaint``)."""
+        return (self.b.original is not None and _any(self._subject, self.d.complaint_subjects)
+                and not self.b.dsn_texts) or bare_complaint(self.b, self.d.complaint_copy_headers)
 
     @cached_property
     def delay(self) -> bool:
@@ -108,8 +108,15 @@ class Signals:
 
     @cached_property
     def challenge(self) -> bool:
-        """A challenge/response system asks the sender to prove to be a person before the message is delivered."""
-        return _any(self._lead, self.d.challenge_phrases)
+        """A challenge/response system asks the sender to prove to be a person before the message is delivered: in
+        words it is known by, or with a link, a request to confirm or verify and the message said to be held
+        ("Ihre Nachricht wurde zurückgehalten. Bitte bestätigen Sie ...: https://..."), unless the words are a
+        lure's ("click here to verify your account") or a list moderator's ("held until the list moderator")."""
+        lead, d = self._lead, self.d
+        if _any(lead, d.challenge_phrases):
+            return True
+        return ("http://" in lead or "https://" in lead) and _any(lead, d.challenge_verbs) \
+            and _any(lead, d.held_phrases) and not (_any(lead, d.lure_phrases) or _any(lead, d.list_phrases))
 
     @cached_property
     def look_alike(self) -> bool:
@@ -133,6 +140,12 @@ class Signals:
             or header(b.msg, "precedence").lower() in ("auto_reply", "auto-reply")
             or _any(self._subject, d.autoreply_subjects)
         )
+
+
+def bare_complaint(b: Bounce, copy_headers: tuple[str, ...]) -> bool:
+    """Whether the message is a feedback loop's copy of a message complained about, sent with no report around it:
+    its own headers hold one that only such a copy carries."""
+    return not b.dsn_texts and any(header(b.msg, h) for h in copy_headers)
 
 
 def _lure_attached(msg: Message, endings: tuple[str, ...]) -> bool:

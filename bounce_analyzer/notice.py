@@ -223,8 +223,10 @@ _marker_cache: dict[tuple[str, ...], _Markers] = {}
 
 
 def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
-    """Split the notice where the quoted original message starts: at the first marker that starts its line (after
-    nothing but indentation, rules and quote marks: a marker inside a sentence is a word of it)."""
+    """Split the notice where the quoted original message starts: at the start of the line of the first marker that
+    starts its line (after nothing but indentation, rules and quote marks: a marker inside a sentence is a word of
+    it). The rule of dashes before a marker goes with it, so that a forwarded notice's "-----Original
+    Message-----" line is read whole where the copy is looked at."""
     known = _marker_cache.get(markers)
     if known is None:
         known = _marker_cache[markers] = _Markers(markers)
@@ -237,7 +239,7 @@ def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
         candidates = by_first.get(content[:1]) if content else None
         # (all of them tested at once, against the text: a marker may run over its line, "original message:\n")
         if candidates and low.startswith(candidates, offset + len(line) - len(content)):
-            cut = offset + len(line) - len(content)
+            cut = offset  # (the marker's line goes whole with the copy: "-----Original Message-----" stays one line)
             break
         offset += len(line) + 1
     for marker in known.others:
@@ -245,7 +247,7 @@ def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
         while 0 <= i < cut:
             line_start = low.rfind("\n", 0, i) + 1
             if not low[line_start:i].strip(_LEAD):
-                cut = i
+                cut = line_start
                 break
             i = low.find(marker, i + 1, cut + len(marker) - 1)
     return notice[:cut], notice[cut:]

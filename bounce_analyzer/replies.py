@@ -9,6 +9,7 @@ from typing import Any
 from .classify.rules import RuleSet
 from .formats import sesjson
 from .formats.base import Bounce
+from .kinds import bare_complaint
 from .model import Evidence, Kind, Original, Problem, Recipient, Report
 from .options import Options
 from .original import describe
@@ -31,10 +32,12 @@ def feedback_report(b: Bounce, texts: list[str], rules: RuleSet, source: str, op
     # which such a report may give instead)
     address = dsn_mod.address_of(fields.get("original-rcpt-to", "")) or dsn_mod.address_of(
         fields.get("removal-recipient", ""))
-    if not address and b.original is not None:
+    bare = not texts and b.original is None and bare_complaint(b, rules.detect.complaint_copy_headers)
+    copy = b.msg if bare else b.original  # (a complaint sent as the bare original is its own copy)
+    if not address and copy is not None:
         # the complainer is the original's recipient: a header some providers add to the copy names it, else To
         for name in (*rules.detect.complaint_recipient_headers, "to"):
-            address = dsn_mod.address_of(header(b.original, name))
+            address = dsn_mod.address_of(header(copy, name))
             if address:
                 break
     arf = bool(texts) or b.report_type == "feedback-report"
@@ -43,16 +46,26 @@ def feedback_report(b: Bounce, texts: list[str], rules: RuleSet, source: str, op
     recipients: tuple[Recipient, ...] = ()
     if address:
         said = (Evidence("reason", "message/feedback-report", f"Feedback-Type: {fields.get('feedback-type', '')}")
-                if arf else Evidence("reason", "subject", b.subject[:200]))
+                if arf else Evidence("reason", "header", _copy_header(b, rules)[:200]) if bare
+                else Evidence("reason", "subject", b.subject[:200]))
+        rule = "feedback-report" if arf else "complaint-bare-copy" if bare else "complaint-with-copy"
         recipients = (Recipient(address=address, action="complained", reason="feedback", verdict=None,
-                                hint=reason.hint, rule="feedback-report" if arf else "complaint-with-copy",
-                                evidence=(said,)),)
+                                hint=reason.hint, rule=rule, evidence=(said,)),)
     return Report(source=source, is_bounce=False, kind=Kind.FEEDBACK, format="arf" if arf else "complaint",
                   reporting_mta=(fields.get("reporting-mta") and dsn_mod.host_of(fields["reporting-mta"])) or None,
                   arrival_date=fields.get("arrival-date") or fields.get("received-date") or None,
                   subject=b.subject or None, feedback_type=feedback_type,
-                  original=describe(b.original, b.msg, options.extra_headers), recipients=recipients,
+                  original=describe(copy, b.msg, options.extra_headers), recipients=recipients,
                   problems=tuple(problems))
+
+
+def _copy_header(b: Bounce, rules: RuleSet) -> str:
+    """The feedback loop's header that marks a bare copy, as the message carries it."""
+    for name in rules.detect.complaint_copy_headers:
+        value = header(b.msg, name)
+        if value:
+            return f"{name}: {value}"
+    return ""
 
 
 def ses_complaint_report(b: Bounce, obj: dict[str, Any], rules: RuleSet, source: str,

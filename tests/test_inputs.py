@@ -37,7 +37,7 @@ def _kinds(eml: Path) -> str:
 
 def _stored(db: Path) -> list[tuple[str, str | None]]:
     with sqlite3.connect(db) as c:
-        return c.execute("SELECT source_id, message_key FROM messages ORDER BY source_id").fetchall()
+        return c.execute("SELECT source_id, message_key FROM messages ORDER BY rowid").fetchall()
 
 
 def test_message_key_ignores_line_endings_and_mbox_quoting_but_not_content():

@@ -175,21 +175,25 @@ def test_the_quoted_original_starts_at_the_first_line_that_begins_with_a_marker(
     head = "Delivery failed.\nThe original message follows this notice, below.\n"  # a marker inside a sentence
     for lead in ("", "   ", "-- ", "> > ", "\t[(", "=====|"):
         notice = f"{head}{lead}Original message follows:\nSubject: hi\n"
-        assert _cut_original(notice, markers) == (head + lead, "Original message follows:\nSubject: hi\n")
+        # (the marker's line goes whole with the copy, its leading rule or quote marks too)
+        assert _cut_original(notice, markers) == (head, f"{lead}Original message follows:\nSubject: hi\n")
     # drawn with any number of dashes; at the very start of the text; a marker that itself begins with a leading
     # character is looked for on its own
     assert _cut_original("--- This is a copy of the message\nx", markers) == (
-        "--- ", "This is a copy of the message\nx")
+        "", "--- This is a copy of the message\nx")
     assert _cut_original("Original message follows\n", markers) == ("", "Original message follows\n")
-    assert _cut_original("a\n  | quoted below\nb", markers) == ("a\n  ", "| quoted below\nb")
+    assert _cut_original("a\n  | quoted below\nb", markers) == ("a\n", "  | quoted below\nb")
     assert _cut_original("no marker here\n", markers) == ("no marker here\n", "")
     # a marker may hold the end of its line
     assert _cut_original("x\n-- Original message:\nFrom: a\n", ("original message:\n",)) == (
-        "x\n-- ", "Original message:\nFrom: a\n")
+        "x\n", "-- Original message:\nFrom: a\n")
     assert _cut_original("x\nOriginal message: see below\n", ("original message:\n",))[1] == ""
     # a line of nothing but leading characters is read once: linear time
     long = "-" * 200_000 + "x\n" + "original message follows"
     assert _cut_original(long, markers)[1] == "original message follows"
+    # a forwarded notice's "-----Original Message-----" line stays whole, for the forward to be read
+    assert _cut_original("See below.\n\n-----Original Message-----\nFrom: a\n", ("-----original message-----",)) == (
+        "See below.\n\n", "-----Original Message-----\nFrom: a\n")
 
 
 def test_delivery_status_fields_in_a_text_part_are_read_as_the_part_they_stand_for():
@@ -211,8 +215,8 @@ def test_delivery_status_fields_in_a_text_part_are_read_as_the_part_they_stand_f
     more = fields + "\nX-Vendor-Class: bad-mailbox\nDiagnostic-Code: smtp; 550 5.1.1 no such\n    user here"
     original = "----- Original message -----\n\nSubject: hi\n\nFinal-Recipient: rfc822; b@example.net\nAction: failed\n"
     one = ("Content-Type: text/plain\n\nNot delivered. The report:\n\n" + more + "\n\n" + original).encode()
-    # (the notice ends where the marker's words start; the fields quoted in the original stay there)
-    assert read(one) == ("Not delivered. The report:\n\n----- ", [more])
+    # (the notice ends where the marker's line starts; the fields quoted in the original stay there)
+    assert read(one) == ("Not delivered. The report:\n\n", [more])
     prose = one.replace(b"Reporting-MTA: dns", b"The report follows.\nReporting-MTA: dns")
     assert read(prose)[1] == [more.split("\n\n", 1)[1]]
     # a notice that is nothing but fields keeps them as its text

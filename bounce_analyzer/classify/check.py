@@ -114,13 +114,13 @@ def _check_servers(rules: RuleSet) -> list[str]:
         if not server.match_examples or not server.no_match_examples:
             out.append(f"{where}: needs examples.match and examples.no_match")
         for text, host, ip in server.match_examples:
-            cue = smtp.find_server(text, (server,))
+            cue = smtp.find_server(text, (server,), writers=True)
             if cue is None:
                 out.append(f"{where}: example should match but does not: {text!r}")
             elif (host and cue.host != host) or (ip and cue.ip != ip):
                 out.append(f"{where}: example {text!r} reads host {cue.host!r} and IP {cue.ip!r}, not {host!r} and "
                            f"{ip!r}")
         for text, _, _ in server.no_match_examples:
-            if smtp.find_server(text, (server,)) is not None:
+            if smtp.find_server(text, (server,), writers=True) is not None:
                 out.append(f"{where}: example should not match but does: {text!r}")
     return out

@@ -14,7 +14,7 @@ from ..model import Evidence, Recipient, Responder, Role
 from ..parse import bounded as rx
 from ..parse import smtp
 from ..parse.dsn import status_comment
-from .rules import CodeEntry, Reason, Rule, RuleSet
+from .rules import CodeEntry, Gateway, Reason, Rule, RuleSet
 
 NON_FAILURE_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 LOCAL_DIAGNOSTIC_TYPES = ("x-", "unix", "local")
@@ -83,15 +83,28 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
             cue = named
         elif named is not None and named.role == "remote" and named.host:
             cue = cue.named_by(named)
+    if notice and reply is not None and not f.remote_mta and (cue is None or cue.unnamed):
+        # a reply that names no server, quoted again in a transcript of the session in which it was given, away
+        # from the recipient's own lines ("... while talking to mx.example.net.: >>> DATA <<< 552 ...")
+        named = _server_of_reply(f, notice, rules)
+        if named is not None:
+            cue = named if cue is None else cue.named_by(named)
+    if cue is None and notice and f.remote_mta and _bare_domain(f.remote_mta, f.address):
+        # a Remote-MTA field that names only the recipient's domain: the notice's lines about the recipient tell
+        # whether a server there answered ("550 5.1.2 <a@example.net>... Host unknown (Name server: ...)")
+        cue = _said_of(f.address, notice, rules)
     dtype = f.diagnostic_type.lower()
     if cue is not None and cue.role == "remote":
         host = cue.host or f.remote_mta
         ip = cue.ip or (smtp.ip_next_to(host, f.diagnostic, f.context) if host else None)
         role, evidence = Role.REMOTE, cue.evidence
     elif f.remote_mta and (dtype == "smtp" or reply is not None) and (cue is None or (
-            reply is not None and not _same_org(f.remote_mta, reporting_mta))):
+            reply is not None and not _same_org(f.remote_mta, reporting_mta)
+            and not _bare_domain(f.remote_mta, f.address))):
         # a Remote-MTA field that names another organisation's server, with its reply quoted, tells more than
-        # words the reporting MTA uses of its own refusals (Exchange's "RESOLVER.ADR..." from a remote Exchange)
+        # words the reporting MTA uses of its own refusals (Exchange's "RESOLVER.ADR..." from a remote Exchange);
+        # one that names only the recipient's domain is where the MTA meant to go, and its own words that it gave
+        # up ("Host unknown (Name server: ...)") say that no server there answered
         host, ip = f.remote_mta, smtp.ip_next_to(f.remote_mta, f.diagnostic, f.context)
         role, evidence = Role.REMOTE, f"Remote-MTA: {f.remote_mta}"
     elif cue is not None:
@@ -119,20 +132,175 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
         role, evidence = Role.GATEWAY, f"{host or dsn_gateway} is a {gw.name} filtering gateway"
     elif notice and (role is Role.REPORTING or host is None):
         # a notice a filtering product signed, naming no other server: the filter refused the message itself
-        gw = rules.gateway_signed(" ".join(notice[:4000].lower().split()))
+        gw = _reading_of(notice, rules).signed()
         if gw is not None:
             role, evidence = Role.GATEWAY, f"the notice was written by {gw.name}, a content filter"
             host = host or reporting_mta
     return Responder(role=role, host=host, ip=ip, evidence=evidence)
 
 
+_REPLY_START = rx.compile(r"(?<![\w.])[245]\d\d[ -]")
+_UNREAD = object()
+
+
+class _NoticeReading:
+    """What is read of one notice for the responders of its recipients, kept while they are classified (a notice
+    may list thousands): its first 8000 characters with white space made single, the cues that are not weak (a host
+    next to an address is often the client's), the cue found in each window of it already looked at, and the
+    filtering product that signed it."""
+
+    def __init__(self, notice: str, rules: RuleSet) -> None:
+        self.notice, self.rules = notice, rules
+        self.seen: dict[tuple[str, bool], smtp.ServerCue | None] = {}
+        self.asked = self.found = 0  # recipients asked about, and those whose server was found
+        self._signed: Gateway | object | None = _UNREAD
+
+    @property
+    def strong(self) -> tuple[smtp.ServerRule, ...]:
+        return _cues_of(self.rules).strong
+
+    def signed(self) -> Gateway | None:
+        """The filtering product whose signature the notice's words carry, if any."""
+        if self._signed is _UNREAD:
+            self._signed = self.rules.gateway_signed(" ".join(self.notice[:4000].lower().split()))
+        return self._signed  # type: ignore[return-value]
+
+    def server(self, window: str, strong: bool) -> smtp.ServerCue | None:
+        key = (window, strong)
+        if key not in self.seen:
+            if len(self.seen) > 256:
+                self.seen.clear()
+            self.seen[key] = smtp.find_server(window, self.strong if strong else self.rules.servers)
+        return self.seen[key]
+
+
+_last_reading: _NoticeReading | None = None
+
+
+@dataclass(frozen=True)
+class _Cues:
+    """Lists of a rule set's server cues, made once for it (``find_server`` indexes a list by its identity)."""
+
+    rules: RuleSet
+    strong: tuple[smtp.ServerRule, ...]  # the cues that are not weak
+    naming_writer: tuple[smtp.ServerRule, ...]  # reporting and writer cues that read a host
+
+
+_cues: dict[int, _Cues] = {}
+
+
+def _cues_of(rules: RuleSet) -> _Cues:
+    found = _cues.get(id(rules))
+    if found is None or found.rules is not rules:
+        if len(_cues) >= 8:
+            _cues.clear()
+        found = _cues[id(rules)] = _Cues(
+            rules, tuple(c for c in rules.servers if not c.weak),
+            tuple(c for c in rules.servers if c.role in ("reporting", "writer") and c.host))
+    return found
+
+
+def _reading_of(notice: str, rules: RuleSet) -> _NoticeReading:
+    global _last_reading
+    last = _last_reading
+    if last is None or last.notice is not notice or last.rules is not rules:
+        last = _last_reading = _NoticeReading(notice, rules)
+    return last
+
+
+_WINDOW = 300  # how far before the quoted reply the server that gave it is looked for
+_TRIES = 32  # recipients of one notice looked for before giving up when none has been found
+
+
+def _server_of_reply(f: Finding, notice: str, rules: RuleSet) -> smtp.ServerCue | None:
+    """The receiving server a notice names just before it quotes this recipient's reply again (a transcript of
+    the session: "... while talking to mx.example.net.: >>> DATA <<< 552-5.7.0 ..."), with no other recipient's
+    address in between; a weak cue (a host next to an address) only after the recipient's own address, since
+    before it such a host is often the client's. The reply is matched by its first 40 characters, white space made
+    single, at its first four places in the notice."""
+    flat = " ".join(f.diagnostic.split())
+    m = rx.search(_REPLY_START, flat)
+    words = flat[m.start():m.start() + 40] if m else ""
+    if len(words) < 16:
+        return None
+    reading = _reading_of(notice, rules)
+    if reading.asked >= _TRIES and not reading.found:
+        return None  # a long list whose first replies no server is named for: a list of replies, no transcript
+    reading.asked += 1
+    own = f.address.lower()
+    places = _places(notice[:8000], words)
+    again = len(places) > 1  # (only a reply quoted again may be in a transcript)
+    for i in places:
+        window = " ".join(notice[max(0, i - _WINDOW):i].split())
+        found = _addresses(window) if "@" in window else []
+        others = [a for a in found if a != own]
+        cue = reading.server(_after(window, others[-1]) if others else window, True) if again else None
+        tail = _after(window, found[-1]) if found and not others else ""
+        if (cue is None or cue.role != "remote") and "." in tail:
+            # after the recipient's own address, on the way to its reply, any cue will do: "<a@example.jp> :
+            # 192.0.2.250 : mx.example.jp:[192.0.2.153] : 550 ..." (a server's name or address holds a dot)
+            cue = reading.server(tail, False)
+        if cue is not None and cue.role == "remote" and cue.host:
+            reading.found += 1
+            return cue
+    return None
+
+
+_NOT_IN_ADDRESS = str.maketrans({c: " " for c in "<>()[],;:\"'"})
+
+
+def _addresses(window: str) -> list[str]:
+    """The addresses a short text names, in order, lower-cased (the words with an "@" inside, between the marks
+    that set an address apart): looking for the address pattern at every place cost far more."""
+    return [w.strip(".").lower() for w in window.translate(_NOT_IN_ADDRESS).split()
+            if "@" in w.strip("@") and "." in w.rpartition("@")[2]]
+
+
+def _after(window: str, address: str) -> str:
+    """The text after the last place the address is named in it."""
+    i = window.lower().rfind(address)
+    return window[i + len(address):] if i >= 0 else window
+
+
+def _places(text: str, words: str) -> list[int]:
+    """Where a reply starts in the text (its first four places), its white space read as single spaces: the
+    reply's first twelve characters are looked for, and what follows each is compared."""
+    out: list[int] = []
+    i = text.find(words[:12])
+    while i >= 0 and len(out) < 4:
+        if " ".join(text[i:i + 2 * len(words)].split()).startswith(words):
+            out.append(i)
+        i = text.find(words[:12], i + 1)
+    return out
+
+
+def _bare_domain(remote_mta: str, address: str) -> bool:
+    """Whether a Remote-MTA field names the recipient's domain itself, not a server."""
+    return remote_mta.lower().rstrip(".") == address.rpartition("@")[2].lower()
+
+
+def _said_of(address: str, notice: str, rules: RuleSet) -> smtp.ServerCue | None:
+    """The first server cue on the notice's lines that name this address (at most four of them)."""
+    low = notice[:8000].lower()
+    i = low.find(address.lower())
+    for _ in range(4):
+        if i < 0:
+            break
+        start, end = low.rfind("\n", 0, i) + 1, low.find("\n", i)
+        cue = smtp.find_server(notice[start:end if end >= 0 else len(low)], rules.servers)
+        if cue is not None:
+            return cue
+        i = low.find(address.lower(), i + len(address))
+    return None
+
+
 def _generating_server(notice: str, rules: RuleSet) -> str | None:
-    """The host a notice names as the one that wrote it ("Generating server: ..."), for a refusal of its own
-    whose words name no host: a reporting cue that reads a host, looked for in the notice's own text."""
+    """The host a notice names as the one that wrote it ("Generating server: ...", "DSN generated by: ..."), for a
+    refusal of its own whose words name no host: a reporting or writer cue that reads a host, looked for in the
+    notice's own text."""
     if not notice:
         return None
-    named = tuple(c for c in rules.servers if c.role == "reporting" and c.host)
-    cue = smtp.find_server(notice[:4000], named)
+    cue = smtp.find_server(notice[:4000], _cues_of(rules).naming_writer, writers=True)
     return cue.host if cue is not None else None
 
 

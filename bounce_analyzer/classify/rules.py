@@ -161,11 +161,14 @@ class Detect(NamedTuple):
     autoreply_subjects: tuple[str, ...] = ()
     moved_phrases: tuple[str, ...] = ()
     challenge_phrases: tuple[str, ...] = ()
+    challenge_verbs: tuple[str, ...] = ()
+    held_phrases: tuple[str, ...] = ()
     list_phrases: tuple[str, ...] = ()
     lure_phrases: tuple[str, ...] = ()
     lure_attachments: tuple[str, ...] = ()
     complaint_subjects: tuple[str, ...] = ()
     complaint_recipient_headers: tuple[str, ...] = ()
+    complaint_copy_headers: tuple[str, ...] = ()
 
 
 class Gateway(NamedTuple):
@@ -548,8 +551,8 @@ def _server(d: dict[str, Any], p: str, i: int) -> ServerRule:
     sid, where = _identified(d, p, "server", i, {"id", "role", "pattern", "host", "ip", "gates", "weak", "examples"},
                              _ID, 'kebab-case like "host-said"')
     role = _str(d, "role", p, where)
-    if role not in ("remote", "reporting"):
-        raise _err(p, where, f'field "role" must be "remote" or "reporting", got {role!r}')
+    if role not in ("remote", "reporting", "writer"):
+        raise _err(p, where, f'field "role" must be "remote", "reporting" or "writer", got {role!r}')
     pattern = _str(d, "pattern", p, where).replace("{HOST}", HOST).replace("{IP}", IP)
     gates = _strs(d, "gates", p, where)
     try:

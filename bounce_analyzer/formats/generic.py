@@ -112,6 +112,7 @@ _ABOUT_WORDS = ("information", "reason", "log", "error", "transcript", "diagnost
 _SECTION_STARTS = ("... while talking", ">>>", "<<<", "-----", "=====")
 _HOSTNAME = re.compile(r"[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,10}")  # a host's name, lower case: a fixed shape
 _SELF_LOCALS = ("mailer-daemon", "postmaster", "mailer_daemon", "maildaemon", "mail-daemon", "abuse", "noreply")
+_SELF_NAMES = ("mail delivery subsystem", "mail delivery system", '"mail delivery subsystem"', '"mail delivery system"')
 
 
 class _Excluded:
@@ -585,14 +586,16 @@ def _scored(notice: str, excluded: _Excluded, bounce: Bounce) -> list[Finding]:
 
 
 def reporting_host(bounce: Bounce) -> str | None:
-    """The host the notice names as its own, else that of a MAILER-DAEMON / postmaster sender: its domain, or the
-    host in that domain that gave the notice its Message-ID ("<...@mx1.example.org>" from postmaster@example.org)."""
+    """The host the notice names as its own, else that of a MAILER-DAEMON / postmaster sender (or one whose name is
+    "Mail Delivery Subsystem"): its domain, or the host in that domain that gave the notice its Message-ID
+    ("<...@mx1.example.org>" from postmaster@example.org)."""
     head = bounce.notice[:600]
     m = _SELF_HOST.search(head, head.lower())
     if m:
         return m.group(1).rstrip(".").lower()
     local, _, domain = bounce.sender.partition("@")
-    if domain and "." in domain and local.lower() in (*_SELF_LOCALS, "mail-delivery-subsystem", "mailer", "mdaemon"):
+    if domain and "." in domain and (local.lower() in (*_SELF_LOCALS, "mail-delivery-subsystem", "mailer", "mdaemon")
+                                     or header(bounce.msg, "from").lower().startswith(_SELF_NAMES)):
         domain = domain.strip(">").lower()
         host = header(bounce.msg, "message-id").rpartition("@")[2].strip(" >").rstrip(".").lower()
         return host if host.endswith("." + domain) and _HOSTNAME.fullmatch(host) else domain

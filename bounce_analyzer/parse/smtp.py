@@ -219,10 +219,11 @@ def _cue_from(m: rx.Match, role: str, hg: int, ig: int) -> ServerCue:
     return ServerCue(role, host, ip, " ".join(m.string[start:m.end()].split())[:160])
 
 
-def find_server(text: str, cues: tuple[ServerRule, ...] | None = None) -> ServerCue | None:
+def find_server(text: str, cues: tuple[ServerRule, ...] | None = None, *, writers: bool = False) -> ServerCue | None:
     """The first cue (of ``cues``, else the shipped ones) that tells which server produced the response. A cue that
     says the receiving server answered without naming it is completed by the first later cue naming a receiving
-    server, if any: cues are ordered by how telling their words are, not by whether they read a host."""
+    server, if any: cues are ordered by how telling their words are, not by whether they read a host. A "writer"
+    cue only names the host that wrote the notice, and is tried only when ``writers`` asks for it."""
     if not text:
         return None
     if cues is None:
@@ -241,7 +242,7 @@ def find_server(text: str, cues: tuple[ServerRule, ...] | None = None) -> Server
         tried = index[1].worth_trying(low)
     found: ServerCue | None = None
     for c in tried:
-        if found is not None and (c.role != "remote" or not (c.host or c.ip)):
+        if (found is not None and (c.role != "remote" or not (c.host or c.ip))) or (c.role == "writer" and not writers):
             continue
         m = c.cue.search(text, low)
         if not m:
