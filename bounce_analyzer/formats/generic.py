@@ -96,8 +96,10 @@ _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-pat
                              rx.I)
 _CODE_LINE = rx.Needing(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d",
                         need=r"[245][.\d]\d")
-# "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com."
-_SELF_HOST = rx.Gated(r"\b(?:mail\s+system|mail\s+transport|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|"
+# "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com."; not a
+# server said to be another's ("rejected by the recipient's mail server mx.example.net")
+_SELF_HOST = rx.Gated(r"(?<!recipient's )(?<!recipients )(?<!remote )(?<!receiving )(?<!destination )"
+                      r"\b(?:mail\s+system|mail\s+transport|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|"
                       r"mail\s+delivery\s+(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program)\s+(?:at|on|of)?"
                       r"\s*(?:host\s+)?([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})\b", rx.I)
 # "   ----- The following addresses had permanent fatal errors -----", "|----- Message log follows: -----|"
