@@ -210,6 +210,8 @@ def _damaged_gzip_mbox(messages: list[bytes]) -> tuple[bytes, int]:
             begun = out.count(b"\nFrom sender@") + 1
         except (OSError, EOFError):
             continue
+        else:
+            continue  # zlib did not notice this damage
         read = 0
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(bad)) as fh:
