@@ -96,10 +96,12 @@ _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-pat
                              rx.I)
 _CODE_LINE = rx.Needing(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d",
                         need=r"[245][.\d]\d")
-# "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com."
+# "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com."; not a
+# server said to be another's ("rejected by the recipient's mail server mx.example.net")
 _SELF_HOST = rx.Gated(r"\b(?:mail\s+system|mail\s+transport|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|"
                       r"mail\s+delivery\s+(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program)\s+(?:at|on|of)?"
                       r"\s*(?:host\s+)?([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})\b", rx.I)
+_OTHERS_SERVER = ("recipient's ", "recipients ", "remote ", "receiving ", "destination ")
 # "   ----- The following addresses had permanent fatal errors -----", "|----- Message log follows: -----|"
 # (read one short line at a time: the title starts with no framing character, so the opening run is read once)
 _HEADING = rx.compile(r"^[ \t]*[-=|*]{3,}[ \t]*([^-=|*\s][^\n]{2,80}?)[ \t]*:?[ \t]*[-=|*]{3,}[ \t]*$")
@@ -590,8 +592,9 @@ def reporting_host(bounce: Bounce) -> str | None:
     "Mail Delivery Subsystem"): its domain, or the host in that domain that gave the notice its Message-ID
     ("<...@mx1.example.org>" from postmaster@example.org)."""
     head = bounce.notice[:600]
-    m = _SELF_HOST.search(head, head.lower())
-    if m:
+    low = head.lower()
+    m = _SELF_HOST.search(head, low)
+    if m and not low[:m.start()].endswith(_OTHERS_SERVER):
         return m.group(1).rstrip(".").lower()
     local, _, domain = bounce.sender.partition("@")
     if domain and "." in domain and (local.lower() in (*_SELF_LOCALS, "mail-delivery-subsystem", "mailer", "mdaemon")
