@@ -9,9 +9,9 @@ The time is kept in one of two ways:
 - in the thread that holds the timer (``hold_timer``: the main thread, when nothing else handles the process's
   virtual timer signal, ``SIGVTALRM``), the timer goes off every quarter of the limit while a message (or a batch of
   them) is analyzed, and a pattern during whose run it goes off a fourth time is stopped: ``regex`` looks for
-  signals while it matches. Each pattern costs setting two attributes;
+  signals while it matches. Each pattern then costs a few attribute writes;
 - elsewhere, the ``regex`` package's own ``timeout=``, which reads the process's processor clock as each pattern
-  starts: a system call that costs more than most searches of a short text (about 1.6 µs, some 30 patterns a
+  starts: a system call that costs more than most searches of a short text (about 1.6 µs, some 38 patterns a
   message).
 """
 
