@@ -220,9 +220,9 @@ def _run(raw: bytes, source: str, ruleset: RuleSet, options: Options, size: int)
                                                      f"{options.max_size:,} were analyzed"))
         raw = raw[:options.max_size]
     token = rx.TIMEOUT.set(options.regex_timeout)
-    timer = rx.hold_timer(options.regex_timeout)  # (a batch may hold it already, for all its messages)
     try:
-        return _analyze(raw, source, ruleset, options, problems)
+        with rx.timer_held(options.regex_timeout):  # (a batch may hold it already, for all its messages)
+            return _analyze(raw, source, ruleset, options, problems)
     except TimeoutError:
         if options.strict:
             raise
@@ -236,8 +236,6 @@ def _run(raw: bytes, source: str, ruleset: RuleSet, options: Options, size: int)
             raise
         problems.append(Problem(source, "internal-error", f"could not be analyzed ({type(e).__name__}: {e})"))
     finally:
-        if timer:
-            rx.release_timer()
         rx.TIMEOUT.reset(token)
     return Report(source=source, is_bounce=False, kind=Kind.NOT_BOUNCE, problems=tuple(problems))
 

@@ -220,8 +220,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     failures = 0
     reports: list[dict[str, Any]] = []
     single = len(args.inputs) == 1  # json: one object for one message given alone, else a list
-    timer = rx.hold_timer(options.regex_timeout)  # for every file at once, rather than taken again for each
-    try:
+    with rx.timer_held(options.regex_timeout):  # for every file at once, rather than taken again for each
         for spec in args.inputs:
             try:
                 source = open_source(spec, options.max_size, as_given=True)
@@ -255,9 +254,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             except BounceAnalyzerError as e:
                 _err(str(e))
                 failures += 1
-    finally:
-        if timer:
-            rx.release_timer()
     if fmt == "json":
         doc: Any = reports[0] if single and len(reports) == 1 else reports
         out.write(to_json(doc, indent=2) + "\n")

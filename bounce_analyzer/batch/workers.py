@@ -126,12 +126,8 @@ def _analyze_one(sid: str, raw: bytes, size: int, error: str | None, rules: Rule
 
 
 def analyze_batch(tasks: Sequence[_Task], rules: RuleSet, options: Options) -> list[Analyzed]:
-    timer = rx.hold_timer(options.regex_timeout)  # once for the batch, rather than once a message
-    try:
+    with rx.timer_held(options.regex_timeout):  # once for the batch, rather than once a message
         reports = [_analyze_one(sid, raw, size, error, rules, options) for sid, raw, size, error in tasks]
-    finally:
-        if timer:
-            rx.release_timer()
     # the JSON form is made here, in the worker: the parent only stores and prints it
     return [Analyzed(r, to_json(r.to_dict())) for r in reports]
 

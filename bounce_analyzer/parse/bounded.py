@@ -195,6 +195,24 @@ def hold_timer(seconds: float | None) -> bool:
     return True
 
 
+class timer_held:  # (named as what follows "with": ``with timer_held(seconds):``)
+    """Holds the timer for what runs inside (``hold_timer``), when this thread can take it, and gives it back after;
+    a thread that holds it already (a batch, for each of its messages) keeps it."""
+
+    __slots__ = ("_seconds", "_took")
+
+    def __init__(self, seconds: float | None) -> None:
+        self._seconds = seconds
+        self._took = False
+
+    def __enter__(self) -> None:
+        self._took = hold_timer(self._seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._took:
+            release_timer()
+
+
 def _forked() -> None:
     # a child process does not inherit the timer: patterns there keep time with timeout= until it takes its own
     if _timer.owner is not None:
