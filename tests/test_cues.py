@@ -66,6 +66,7 @@ def test_thai_words_match_without_word_boundaries_and_latin_ones_keep_theirs() -
     ("550 ไม่พบผู้รับนี้ในระบบ", "user_unknown", "cue-recipient-unknown"),  # Thai
     ("550 הנמען לא נמצא", "user_unknown", "cue-recipient-unknown"),  # Hebrew
     ("421 Liiga palju ühendusi", "rate_limited", "cue-rate"),  # Estonian
+    ("451 Privremena greška poslužitelja, pokušajte kasnije", "system_error", "cue-system-temporary-error"),  # Croatian
 ])
 def test_shipped_cues_read_languages_the_phrase_rules_do_not(reply: str, reason: str, rule: str) -> None:
     raw = ("From: MAILER-DAEMON@mail.example.org\nTo: a@example.org\nSubject: Undelivered Mail Returned to Sender\n"
