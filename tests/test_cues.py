@@ -49,6 +49,35 @@ def test_ideographs_match_without_word_boundaries() -> None:
     assert Cue(lex, ("recipient", "unknown")).match("该收件人地址不存在") == "收件人地址不存在"
 
 
+def test_thai_words_match_without_word_boundaries_and_latin_ones_keep_theirs() -> None:
+    # Thai is written without spaces between words: "ไม่มีผู้ใช้นี้" is "there is no such user"
+    lex = Lexicon({"recipient": ["ผู้ใช้", "user"], "unknown": ["ไม่พบ", "unknown"]}, subjects=("recipient",))
+    assert Cue(lex, ("recipient", "unknown")).match("ไม่พบผู้ใช้นี้ในระบบ") == "ไม่พบผู้ใช้"
+    # a Latin word still starts where a word starts: "user" inside "superuser" is none
+    assert Cue(lex, ("recipient", "unknown")).match("superuser unknown") is None
+
+
+@pytest.mark.parametrize(("reply", "reason", "rule"), [
+    ("550 Поштанско сандуче не постоји", "user_unknown", "cue-recipient-unknown"),  # Serbian
+    ("452 Pastkastīte ir pārpildīta", "mailbox_full", "cue-recipient-full"),  # Latvian
+    ("550 Akun pengguna telah dinonaktifkan", "suspend", "cue-recipient-disabled"),  # Indonesian
+    ("552 Mesej ini terlalu besar", "email_too_large", "cue-message-too-large"),  # Malay
+    ("554 Adresa IP este pe lista neagră", "blocked", "cue-listed"),  # Romanian
+    ("550 ไม่พบผู้รับนี้ในระบบ", "user_unknown", "cue-recipient-unknown"),  # Thai
+    ("550 הנמען לא נמצא", "user_unknown", "cue-recipient-unknown"),  # Hebrew
+    ("421 Liiga palju ühendusi", "rate_limited", "cue-rate"),  # Estonian
+    ("451 Privremena greška poslužitelja, pokušajte kasnije", "system_error", "cue-system-temporary-error"),  # Croatian
+    ("554 پیام حاوی ویروس است", "virus_detected", "cue-virus"),  # Persian
+    ("550 Reputasi IP Anda terlalu rendah", "bad_reputation", "cue-reputation"),  # Indonesian
+])
+def test_shipped_cues_read_languages_the_phrase_rules_do_not(reply: str, reason: str, rule: str) -> None:
+    raw = ("From: MAILER-DAEMON@mail.example.org\nTo: a@example.org\nSubject: Undelivered Mail Returned to Sender\n"
+           "Content-Type: text/plain; charset=utf-8\n\nYour message could not be delivered.\n\n"
+           f"<b@example.com>: host mx.example.com[192.0.2.7] said: {reply} (in reply to RCPT TO command)\n")
+    r = analyze(raw.encode()).recipients[0]
+    assert (r.reason, r.rule) == (reason, rule)
+
+
 def test_shipped_cues_read_wording_no_phrase_rule_lists() -> None:
     raw = (b"From: MAILER-DAEMON@mx.example.net\nTo: a@example.org\nSubject: Undelivered Mail Returned to Sender\n\n"
            b"Your message could not be delivered.\n\n<b@example.com>:\nLa casella postale del destinatario risulta "

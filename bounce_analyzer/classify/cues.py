@@ -11,8 +11,8 @@ the recipient, "the sender address does not exist" about the sender.
 
 Words match at the start of a word (a word ending in ``*`` is a stem and matches any ending; other words must end
 where the word ends); a word inside a longer word or phrase of the lexicon that was found at the same place belongs
-to that phrase ("address" inside "sender address"). Words in scripts without spaces (Japanese, Chinese) match
-anywhere. One pass of one time-limited pattern finds every concept in a text; the last text's result is kept,
+to that phrase ("address" inside "sender address"). Words in scripts without spaces (Japanese, Chinese, Thai)
+match anywhere. One pass of one time-limited pattern finds every concept in a text; the last text's result is kept,
 since every cue rule asks about the same diagnostic.
 """
 
@@ -33,8 +33,9 @@ _SPLIT = 24  # words in a group of two-character heads above which it is split b
 
 
 def _bounded(ch: str) -> bool:
-    """Whether a word edge needs a word boundary: letters of alphabetic scripts do, ideographs and kana do not."""
-    return ch.isalnum() and ord(ch) < 0x2E80
+    """Whether a word edge needs a word boundary: letters of alphabetic scripts do; ideographs, kana and Thai, which
+    are written without spaces between words, do not."""
+    return ch.isalnum() and ord(ch) < 0x2E80 and not "\u0e00" <= ch <= "\u0e7f"
 
 
 # a letter or digit of an alphabetic script: what a word of such a script may not touch ("spf" in "spfcheck"); an
