@@ -69,6 +69,13 @@ _ADDR_SENTENCE = rx.compile(
     rf"\bпо\s+адресу|\bадресату|\ban\s+(?:die\s+Adresse|den\s+Empfänger)|\bà\s+l'adresse|"
     rf"\b(?:a|para)\s+(?:la\s+)?(?:dirección|o\s+endereço|o\s+destinatário|el\s+destinatario)|"
     rf"\ball'indirizzo|"
+    # "to the recipient" / "to the address", swept by language: Czech and Slovak, Polish, Slovenian, Croatian and
+    # Serbian, Bulgarian, Ukrainian, Lithuanian, Latvian, Estonian, Hungarian, Romanian, Greek, Turkish, Finnish,
+    # Swedish, Danish and Norwegian, Indonesian and Malay, Vietnamese ("sent to"), Hebrew, Arabic, Persian
+    rf"\b(?:příjemci|príjemcovi|adresátovi|do\s+odbiorcy|prejemniku|primatelju|primaocu|примаоцу|до\s+получателя|"
+    rf"одержувачу|отримувачу|gavėjui|adresātam|saņēmējam|adressaadile|címzettnek|destinatarului|"
+    rf"στον\s+παραλήπτη|alıcıya|vastaanottajalle|till\s+mottagaren|til\s+(?:modtageren|mottakeren)|"
+    rf"(?:kepada|ke)\s+penerima|gửi\s+(?:tới|đến)|לנמען|إلى\s+المستلم|به\s+گیرنده)|"
     # "bound for": French, Spanish, Portuguese, Italian
     rf"\bà\s+destination\s+de|\b(?:destin|adress)[ée]e?s?\s+à|\bcon\s+destino\s+a|\b(?:dirigid|destinad|destinat)[oa]s?\s+a)"
     rf"\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
@@ -83,7 +90,13 @@ _LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "d
                 "宛先", "送信先", "受信者", "收件人", "收信人", "받는 사람", "받는사람", "수신자", "получател", "адрес",
                 "empfänger", "destinat", "ontvanger", "odbiorc", "příjemce", "mottagare", "alıcı",
                 # "address" in Polish, Czech, Slovak, Dutch, Turkish, Swedish ("na adresu:", "adres:")
-                "adres")
+                "adres",
+                # "recipient", swept by language: Slovak, Slovenian, Croatian and Serbian, Lithuanian, Latvian,
+                # Estonian, Finnish, Danish and Norwegian, Hungarian, Greek, Ukrainian, Indonesian and Malay,
+                # Vietnamese, Hebrew, Arabic, Persian, Hindi, Thai, Icelandic
+                "príjemc", "prejemnik", "primatelj", "primalac", "прималац", "gavėj", "saņēmēj", "adressaat", "saaja",
+                "vastaanottaja", "modtager", "mottaker", "címzett", "παραλήπτ", "одержувач", "отримувач", "penerima",
+                "người nhận", "נמען", "مستلم", "گیرنده", "प्राप्तकर्ता", "ผู้รับ", "viðtakand")
 # "Recipient address: final@example.net" / "Original address: alias@example.org" (Oracle Messaging Server): the
 # address the sender used, on a line of its own in the block of the one the message was finally sent to
 _ORIGINAL_LINE = rx.compile(rf"^[ \t>*-]{{0,8}}Original[- ](?:address|recipient)[ \t]*:[ \t]*(?:rfc822;[ \t]*)?"
