@@ -73,9 +73,9 @@ _MAX_DEPTH = 3  # notices inside notices: how deep to look
 # the line mail programs put above a message forwarded or quoted whole, in the languages they write it in: "Forwarded
 # message" and "Original Message" between dashes (German, French, Spanish, Italian, Portuguese, Dutch, Swedish,
 # Danish, Norwegian, Finnish, Polish, Czech, Slovak, Slovenian, Croatian and Serbian, Hungarian, Romanian, Turkish,
-# Greek, Russian, Ukrainian, Bulgarian, Lithuanian, Latvian, Estonian, Catalan, Indonesian, Vietnamese, Hebrew,
-# Arabic, Persian, Japanese, Chinese, Korean), and Apple Mail's "Begin forwarded message:"; the headers that follow
-# may be named in the same language ("Lähettäjä:", "Від:", "差出人:")
+# Greek, Russian, Ukrainian, Bulgarian, Lithuanian, Latvian, Estonian, Catalan, Indonesian and Malay, Vietnamese,
+# Hebrew, Arabic, Persian, Hindi, Thai, Icelandic, Afrikaans, Japanese, Chinese, Korean), and Apple Mail's "Begin
+# forwarded message:"; the headers that follow may be named in the same language ("Lähettäjä:", "Від:", "差出人:")
 _FORWARD_TITLES = (
     r"(?:(?:Forwarded|Original)[ \t]+Message|Weitergeleitete[ \t]+Nachricht|Urspr(?:ü|ue)ngliche[ \t]+Nachricht|"
     r"Message[ \t]+(?:transf[ée]r[ée]|d'origine|original)|Mensaje[ \t]+(?:reenviado|original)|"
@@ -97,6 +97,8 @@ _FORWARD_TITLES = (
     r"Edastatud[ \t]+sõnum|Algne[ \t]+sõnum|Missatge[ \t]+(?:reenviat|original)|Pesan[ \t]+(?:terusan|asli)|"
     r"Thư[ \t]+(?:chuyển[ \t]+tiếp|gốc)|הודעה[ \t]+(?:שהועברה|מקורית|מועברת)|"
     r"الرسالة[ \t]+(?:المعاد[ \t]+توجيهها|الأصلية)|پیام[ \t]+(?:بازارسال[ \t]+شده|اصلی)|"
+    r"Mesej[ \t]+(?:asal|dimajukan)|मूल[ \t]+संदेश|अग्रेषित[ \t]+संदेश|ข้อความต้นฉบับ|ข้อความที่ส่งต่อ|"
+    r"Upprunaleg[ \t]+skilaboð|Áframsend[ \t]+skilaboð|Oorspronklike[ \t]+boodskap|Aangestuurde[ \t]+boodskap|"
     r"転送されたメッセージ|元のメッセージ|转发的邮件|原始邮件|전달된[ \t]+메일|원본[ \t]+메시지)"
 )
 _FORWARDED = rx.compile(r"^[ \t>]*(?:-{2,}[ \t]*" + _FORWARD_TITLES + r"[ \t]*-{2,}|"

@@ -228,6 +228,25 @@ def _because(notice: str) -> str:
     return " ".join(m.group(1).split())[:1000] if m else ""
 
 
+# "Reason:" in other languages, on the line under which a notice explains the failure: German, French, Spanish,
+# Italian and Portuguese, Dutch, Swedish, Danish and Norwegian, Finnish, Polish, Czech and Slovak, Slovenian,
+# Croatian and Serbian, Bulgarian, Russian and Ukrainian, Lithuanian, Latvian, Estonian, Hungarian, Romanian, Greek,
+# Turkish, Catalan, Indonesian and Malay, Vietnamese, Hebrew, Arabic, Persian, Hindi, Thai, Icelandic, Afrikaans,
+# Japanese, Chinese, Korean, Tagalog
+_REASON_LINE = rx.compile(
+    r"^[ \t]*(?:Grund|Fehlergrund|Raison|Motif|Motivo|Reden|Orsak|Årsa[gk]|Syy|Powód|D(?:ů|ô)vod|Razlog|Разлог|"
+    r"Причина|Priežastis|Iemesls|Põhjus|Hiba oka|Motiv|Αιτία|Neden|Sebep|Motiu|Alasan|Sebab|Lý do|סיבה|السبب|"
+    r"دلیل|कारण|สาเหตุ|Ástæða|Rede|理由|原因|사유|원인|Dahilan)[ \t]*[:：][ \t]*(?:\n(?:[ \t]*\n)?)?"
+    r"((?:[ \t]*\S[^\n]*\n?){1,6})", rx.I | rx.M)
+
+
+def _reason_line(notice: str) -> str:
+    """The lines under a "Reason:" label written in another language than English (asked only of a notice whose
+    one recipient has no words of its own)."""
+    m = rx.search(_REASON_LINE, notice[:20_000])
+    return " ".join(m.group(1).split())[:1000] if m else ""
+
+
 def _answered(texts: list[str]) -> bool:
     """Whether one of an address's blocks quotes a server's failure reply (a 4xx/5xx reply or status code)."""
     for text in texts:
@@ -691,6 +710,8 @@ class GenericText:
         if not findings:
             return Extract()
         self._finish(notice, findings)
-        if len(findings) == 1 and not findings[0].diagnostic.strip() and about:
-            findings[0].diagnostic = about
+        if len(findings) == 1 and not findings[0].diagnostic.strip():
+            about = about or _reason_line(notice)
+            if about:
+                findings[0].diagnostic = about
         return Extract(findings=findings, reporting_mta=reporting_host(bounce))
