@@ -247,13 +247,13 @@ def test_a_reason_label_in_another_language_gives_the_only_recipient_its_words()
 
 
 def test_recipients_named_in_a_sentence_of_other_languages():
-    from bounce_analyzer.formats.generic import _ADDR_SENTENCE
+    from bounce_analyzer.formats.generic import _ADDR_SENTENCE_MORE
     from bounce_analyzer.parse import bounded as rx
 
     for sentence in ("Thư của bạn gửi tới minh@example.org không thể gửi được.",
                      "Az üzenete a címzettnek anna@example.org nem kézbesíthető.",
                      "ההודעה שלך לנמען dana@example.org לא נמסרה"):
-        m = rx.search(_ADDR_SENTENCE, sentence)
+        m = rx.search(_ADDR_SENTENCE_MORE, sentence)
         assert m is not None and m.group(1).split("@")[1] == "example.org", sentence
-    assert rx.search(_ADDR_SENTENCE, "Vastaanottaja ei ole tavoitettavissa, kirjoita osoitteeseen help@example.org") \
-        is None
+    assert rx.search(_ADDR_SENTENCE_MORE,
+                     "Vastaanottaja ei ole tavoitettavissa, kirjoita osoitteeseen help@example.org") is None

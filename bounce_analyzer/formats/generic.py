@@ -69,15 +69,18 @@ _ADDR_SENTENCE = rx.compile(
     rf"\bпо\s+адресу|\bадресату|\ban\s+(?:die\s+Adresse|den\s+Empfänger)|\bà\s+l'adresse|"
     rf"\b(?:a|para)\s+(?:la\s+)?(?:dirección|o\s+endereço|o\s+destinatário|el\s+destinatario)|"
     rf"\ball'indirizzo|"
-    # "to the recipient" / "to the address", swept by language: Czech and Slovak, Polish, Slovenian, Croatian and
-    # Serbian, Bulgarian, Ukrainian, Lithuanian, Latvian, Estonian, Hungarian, Romanian, Greek, Turkish, Finnish,
-    # Swedish, Danish and Norwegian, Indonesian and Malay, Vietnamese ("sent to"), Hebrew, Arabic, Persian
+    # "bound for": French, Spanish, Portuguese, Italian
+    rf"\bà\s+destination\s+de|\b(?:destin|adress)[ée]e?s?\s+à|\bcon\s+destino\s+a|\b(?:dirigid|destinad|destinat)[oa]s?\s+a)"
+    rf"\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
+# ... and "to the recipient" in more languages, read only when nothing else named a recipient (the words at the
+# start of a pattern are tried at every place of a text): Czech and Slovak, Polish, Slovenian, Croatian and Serbian,
+# Bulgarian, Ukrainian, Lithuanian, Latvian, Estonian, Hungarian, Romanian, Greek, Turkish, Finnish, Swedish, Danish
+# and Norwegian, Indonesian and Malay, Vietnamese ("sent to"), Hebrew, Arabic, Persian
+_ADDR_SENTENCE_MORE = rx.compile(
     rf"\b(?:příjemci|príjemcovi|adresátovi|do\s+odbiorcy|prejemniku|primatelju|primaocu|примаоцу|до\s+получателя|"
     rf"одержувачу|отримувачу|gavėjui|adresātam|saņēmējam|adressaadile|címzettnek|destinatarului|"
     rf"στον\s+παραλήπτη|alıcıya|vastaanottajalle|till\s+mottagaren|til\s+(?:modtageren|mottakeren)|"
-    rf"(?:kepada|ke)\s+penerima|gửi\s+(?:tới|đến)|לנמען|إلى\s+المستلم|به\s+گیرنده)|"
-    # "bound for": French, Spanish, Portuguese, Italian
-    rf"\bà\s+destination\s+de|\b(?:destin|adress)[ée]e?s?\s+à|\bcon\s+destino\s+a|\b(?:dirigid|destinad|destinat)[oa]s?\s+a)"
+    rf"(?:kepada|ke)\s+penerima|gửi\s+(?:tới|đến)|לנמען|إلى\s+المستلم|به\s+گیرنده)"
     rf"\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
 # label that says what failed, then the address alone; the label is what the notice says about it
@@ -700,8 +703,10 @@ class GenericText:
             findings = [f for f in findings if f.address not in originals or f.original_recipient]
         if "generated from" in notice.lower() or "expanded from" in notice.lower():
             _as_sent(notice, findings, excluded)
-        if not findings:
-            for m in rx.finditer(_ADDR_SENTENCE, notice):
+        for sentence in (_ADDR_SENTENCE, _ADDR_SENTENCE_MORE):
+            if findings:
+                break
+            for m in rx.finditer(sentence, notice):
                 address = _clean(m.group(1))
                 if all(f.address != address for f in findings) and address not in excluded:
                     findings.append(Finding(address=address, source="text"))
