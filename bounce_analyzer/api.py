@@ -70,8 +70,44 @@ def _kind(recipients: list[Recipient]) -> Kind:
 
 
 _MAX_DEPTH = 3  # notices inside notices: how deep to look
-_FORWARDED = rx.compile(r"^[ \t>]*(?:-{2,}[ \t]*(?:Forwarded|Original)[ \t]+Message[ \t]*-{2,}|"
-                        r"Begin forwarded message:)[ \t]*\n(?:[ \t>]*\n)?(?=[ \t>]*[A-Za-z-]{2,40}:)", rx.I | rx.M)
+# the line mail programs put above a message forwarded or quoted whole, in the languages they write it in: "Forwarded
+# message" and "Original Message" between dashes (German, French, Spanish, Italian, Portuguese, Dutch, Swedish,
+# Danish, Norwegian, Finnish, Polish, Czech, Slovak, Slovenian, Croatian and Serbian, Hungarian, Romanian, Turkish,
+# Greek, Russian, Ukrainian, Bulgarian, Lithuanian, Latvian, Estonian, Catalan, Indonesian and Malay, Vietnamese,
+# Hebrew, Arabic, Persian, Hindi, Thai, Icelandic, Afrikaans, Japanese, Chinese, Korean), and Apple Mail's "Begin
+# forwarded message:"; the headers that follow may be named in the same language ("Lähettäjä:", "Від:", "差出人:")
+_FORWARD_TITLES = (
+    r"(?:(?:Forwarded|Original)[ \t]+Message|Weitergeleitete[ \t]+Nachricht|Urspr(?:ü|ue)ngliche[ \t]+Nachricht|"
+    r"Message[ \t]+(?:transf[ée]r[ée]|d'origine|original)|Mensaje[ \t]+(?:reenviado|original)|"
+    r"Messaggio[ \t]+(?:inoltrato|originale)|Mensagem[ \t]+(?:encaminhada|original|reencaminhada)|"
+    r"Doorgestuurd[ \t]+bericht|Oorspronkelijk[ \t]+bericht|Vidarebefordrat[ \t]+meddelande|"
+    r"Ursprungligt[ \t]+meddelande|Videresendt[ \t]+(?:meddelelse|melding)|Oprindelig[ \t]+meddelelse|"
+    r"Opprinnelig[ \t]+melding|V(?:ä|a)litetty[ \t]+viesti|Alkuper(?:ä|a)inen[ \t]+viesti|"
+    r"Przekazana[ \t]+wiadomo(?:ść|sc)|Wiadomo(?:ść|sc)[ \t]+oryginalna|Oryginalna[ \t]+wiadomo(?:ść|sc)|"
+    r"P(?:ř|r)eposlan(?:á|a)[ \t]+zpr(?:á|a)va|P(?:ů|u)vodn(?:í|i)[ \t]+zpr(?:á|a)va|"
+    r"Preposlan(?:á|a)[ \t]+spr(?:á|a)va|"
+    r"P(?:ô|o)vodn(?:á|a)[ \t]+spr(?:á|a)va|Posredovano[ \t]+sporočilo|Izvirno[ \t]+sporočilo|"
+    r"Proslijeđena[ \t]+poruka|Izvorna[ \t]+poruka|Prosleđena[ \t]+poruka|Originalna[ \t]+poruka|"
+    r"Прослеђена[ \t]+порука|Оригинална[ \t]+порука|Továbbított[ \t]+üzenet|Eredeti[ \t]+üzenet|"
+    r"Mesaj[ \t]+(?:redirecționat|redirectionat|original)|(?:İletilen|Yönlendirilen)[ \t]+(?:ileti|mesaj)|"
+    r"(?:Özgün|Orijinal)[ \t]+(?:ileti|mesaj)|Προωθημένο[ \t]+μήνυμα|Αρχικό[ \t]+μήνυμα|"
+    r"Пересылаемое[ \t]+сообщение|Исходное[ \t]+сообщение|Пересланий[ \t]+лист|Переслане[ \t]+повідомлення|"
+    r"Оригінальне[ \t]+повідомлення|Препратено[ \t]+съобщение|Оригинално[ \t]+съобщение|"
+    r"Persiųstas[ \t]+laiškas|Originalus[ \t]+laiškas|Pārsūtīts[ \t]+ziņojums|Sākotnējais[ \t]+ziņojums|"
+    r"Edastatud[ \t]+sõnum|Algne[ \t]+sõnum|Missatge[ \t]+(?:reenviat|original)|Pesan[ \t]+(?:terusan|asli)|"
+    r"Thư[ \t]+(?:chuyển[ \t]+tiếp|gốc)|הודעה[ \t]+(?:שהועברה|מקורית|מועברת)|"
+    r"الرسالة[ \t]+(?:المعاد[ \t]+توجيهها|الأصلية)|پیام[ \t]+(?:بازارسال[ \t]+شده|اصلی)|"
+    r"Mesej[ \t]+(?:asal|dimajukan)|मूल[ \t]+संदेश|अग्रेषित[ \t]+संदेश|ข้อความต้นฉบับ|ข้อความที่ส่งต่อ|"
+    r"Upprunaleg[ \t]+skilaboð|Áframsend[ \t]+skilaboð|Oorspronklike[ \t]+boodskap|Aangestuurde[ \t]+boodskap|"
+    r"転送されたメッセージ|元のメッセージ|转发的邮件|原始邮件|전달된[ \t]+메일|원본[ \t]+메시지)"
+)
+_FORWARDED = rx.compile(r"^[ \t>]*(?:-{2,}[ \t]*" + _FORWARD_TITLES + r"[ \t]*-{2,}|"
+                        r"Begin forwarded message:|Anfang der weitergeleiteten Nachricht:|D[ée]but du message "
+                        r"r[ée]exp[ée]di[ée][ \t]*:|Inicio del mensaje reenviado:|Inizio messaggio inoltrato:|"
+                        r"Begin doorgestuurd bericht:)[ \t]*\n(?:[ \t>]*\n)?(?=[ \t>]*[^\W\d_][\w -]{1,39}[:：])",
+                        rx.I | rx.M)
+_APPLE_FORWARD = ("forwarded message:", "weitergeleiteten nachricht:", "réexpédié", "reexpedie", "reenviado:",
+                  "inoltrato:", "doorgestuurd bericht:")
 _QUOTE_PREFIX = rx.compile(r"^> ?", rx.M)
 
 
@@ -88,13 +124,35 @@ def _inner_messages(b: Bounce) -> list[Message]:
         if len(out) >= 3:
             break
     text = f"{b.notice}\n{b.quoted}"
-    m = rx.search(_FORWARDED, text) if ("forward" in text.lower() or "original message" in text.lower()) else None
+    # (every form but Apple Mail's stands between dashes)
+    low = text.lower()
+    m = rx.search(_FORWARDED, text) if ("--" in text or any(map(low.__contains__, _APPLE_FORWARD))) else None
     if m:
         inner = text[m.end():m.end() + 200_000]
         if inner.lstrip().startswith(">"):
             inner = rx.sub(_QUOTE_PREFIX, "", inner)
-        out.append(parse_bytes(inner.lstrip(" \t>").encode("utf-8", "surrogateescape")))
+        out.append(parse_bytes(_header_names_kept(inner.lstrip(" \t>")).encode("utf-8", "surrogateescape")))
     return out
+
+
+_FIELD_NAME = rx.compile(r"[^\W\d_][\w -]{0,39}(?=[ \t]*[:：])")
+
+
+def _header_names_kept(text: str) -> str:
+    """The forwarded message's text with the fields above its body kept as header fields where a mail program named
+    them in a language whose words are no header name ("Lähettäjä:", "Vastaanottaja:", "보낸 사람:"): each becomes
+    the value of an ``X-Forwarded-Field`` header, so that its address is not read as a recipient of the body."""
+    head, sep, body = text.partition("\n\n")
+    lines = head.split("\n")
+    for i, line in enumerate(lines):
+        m = rx.match(_FIELD_NAME, line)
+        if m is None:
+            if not line[:1].isspace():
+                break  # the body starts here
+            continue
+        if not m.group(0).isascii() or " " in m.group(0).strip():
+            lines[i] = "X-Forwarded-Field: " + line
+    return "\n".join(lines) + sep + body
 
 
 def _embedded(b: Bounce, source: str, rules: RuleSet, options: Options, problems: list[Problem],

@@ -38,6 +38,7 @@ class Signals:
 
     def __init__(self, b: Bounce, rules: RuleSet) -> None:
         self.b = b
+        self.rules = rules
         self.d = rules.detect
 
     @cached_property
@@ -76,6 +77,10 @@ class Signals:
             return False
         subject = _any(self._subject, d.bounce_subjects)
         if sender and subject:
+            return True
+        if subject and self.rules.gateway_signed(self._lead) is not None:
+            # a filtering product's notice, whose Subject says what it did ("Message blocked: ..."): its words
+            # are the product's own ("was blocked by the Proofpoint Essentials filter"), in no list of phrases
             return True
         if not (_any(self._notice, d.bounce_phrases) or _any(self._notice, d.delay_phrases)):
             return False  # (a warning that delivery goes on is a notice too: "has not yet been delivered")

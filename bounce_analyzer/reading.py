@@ -114,7 +114,7 @@ def fill_actions(findings: list[Finding], signals: Signals) -> None:
         cls = status[0] if status else (str(reply)[0] if reply else "")
         if cls == "2":
             f.action = "delivered"
-        elif signals.delay and cls != "5":
+        elif cls != "5" and signals.delay:  # (the notice's words are read only when the code leaves it open)
             f.action = "delayed"
         else:
             f.action = "failed"

@@ -227,3 +227,33 @@ def test_an_original_address_line_is_the_address_the_recipient_was_sent_as():
     # under a blank line it is no longer the recipient's own: two recipients
     apart = raw.replace(b"\n  Original address", b"\n\n  Original address")
     assert sorted(x.address for x in analyze(apart).recipients) == ["sales@example.net", "u.park@example.net"]
+
+
+def test_a_reason_label_in_another_language_gives_the_only_recipient_its_words():
+    from bounce_analyzer import analyze
+
+    def diagnostic(body: str) -> str:
+        raw = ("From: MAILER-DAEMON@mail.example.org\nTo: news@example.com\nSubject: Undelivered Mail\n"
+               "Content-Type: text/plain; charset=utf-8\n\n" + body).encode()
+        (r,) = analyze(raw).recipients
+        return r.diagnostic
+
+    assert diagnostic("Wiadomość nie została dostarczona do odbiorcy ewa@example.net.\n\nPowód:\n"
+                      "Skrzynka odbiorcy jest pełna.\n") == "Skrzynka odbiorcy jest pełna."
+    assert diagnostic("Jūsų laiškas gavėjui jonas@example.net nepristatytas.\nPriežastis: Pašto dėžutė pilna\n") \
+        == "Pašto dėžutė pilna"
+    # an "OK:" line is no reason
+    assert diagnostic("Your message to ida@example.net could not be delivered.\nOK: the queue was flushed\n") == ""
+
+
+def test_recipients_named_in_a_sentence_of_other_languages():
+    from bounce_analyzer.formats.generic import _ADDR_SENTENCE_MORE
+    from bounce_analyzer.parse import bounded as rx
+
+    for sentence in ("Thư của bạn gửi tới minh@example.org không thể gửi được.",
+                     "Az üzenete a címzettnek anna@example.org nem kézbesíthető.",
+                     "ההודעה שלך לנמען dana@example.org לא נמסרה"):
+        m = rx.search(_ADDR_SENTENCE_MORE, sentence)
+        assert m is not None and m.group(1).split("@")[1] == "example.org", sentence
+    assert rx.search(_ADDR_SENTENCE_MORE,
+                     "Vastaanottaja ei ole tavoitettavissa, kirjoita osoitteeseen help@example.org") is None

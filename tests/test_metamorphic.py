@@ -40,6 +40,12 @@ KNOWN: dict[tuple[str, str], str] = {
     ("generic/recipient-rejected-by-host.eml", "neutral-subject"):
         "a MAILER-DAEMON notice that quotes a 550 reply but says none of the sentences of a bounce ('rejected a "
         "recipient'): without 'Returned mail' in the Subject it is not taken for one",
+    ("autoreply/hebrew-out-of-office.eml", "neutral-subject"):
+        "an out-of-office reply with no header that marks it: 'מענה אוטומטי' (automatic reply) in the Subject is all "
+        "that says so",
+    ("vendors/proofpoint-essentials-blocked.eml", "neutral-subject"):
+        "a filter's notice from a no-reply sender in the product's own words, with no sentence of a bounce: its "
+        "signature counts only with 'Message blocked' in the Subject",
     ("vendors/barracuda-ess-blocked.eml", "neutral-subject"):
         "a filter's notice from a noreply sender with one sentence of a bounce ('was blocked by the recipient') and "
         "no reply code: without 'Message blocked' in the Subject, nothing says it is a bounce",

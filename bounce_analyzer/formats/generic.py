@@ -72,6 +72,16 @@ _ADDR_SENTENCE = rx.compile(
     # "bound for": French, Spanish, Portuguese, Italian
     rf"\bà\s+destination\s+de|\b(?:destin|adress)[ée]e?s?\s+à|\bcon\s+destino\s+a|\b(?:dirigid|destinad|destinat)[oa]s?\s+a)"
     rf"\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
+# ... and "to the recipient" in more languages, read only when nothing else named a recipient (the words at the
+# start of a pattern are tried at every place of a text): Czech and Slovak, Polish, Slovenian, Croatian and Serbian,
+# Bulgarian, Ukrainian, Lithuanian, Latvian, Estonian, Hungarian, Romanian, Greek, Turkish, Finnish, Swedish, Danish
+# and Norwegian, Indonesian and Malay, Vietnamese ("sent to"), Hebrew, Arabic, Persian
+_ADDR_SENTENCE_MORE = rx.compile(
+    rf"\b(?:příjemci|príjemcovi|adresátovi|do\s+odbiorcy|prejemniku|primatelju|primaocu|примаоцу|до\s+получателя|"
+    rf"одержувачу|отримувачу|gavėjui|adresātam|saņēmējam|adressaadile|címzettnek|destinatarului|"
+    rf"στον\s+παραλήπτη|alıcıya|vastaanottajalle|till\s+mottagaren|til\s+(?:modtageren|mottakeren)|"
+    rf"(?:kepada|ke)\s+penerima|gửi\s+(?:tới|đến)|לנמען|إلى\s+المستلم|به\s+گیرنده)"
+    rf"\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
 # label that says what failed, then the address alone; the label is what the notice says about it
 _LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*[:：][ \t]*"
@@ -83,7 +93,13 @@ _LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "d
                 "宛先", "送信先", "受信者", "收件人", "收信人", "받는 사람", "받는사람", "수신자", "получател", "адрес",
                 "empfänger", "destinat", "ontvanger", "odbiorc", "příjemce", "mottagare", "alıcı",
                 # "address" in Polish, Czech, Slovak, Dutch, Turkish, Swedish ("na adresu:", "adres:")
-                "adres")
+                "adres",
+                # "recipient", swept by language: Slovak, Slovenian, Croatian and Serbian, Lithuanian, Latvian,
+                # Estonian, Finnish, Danish and Norwegian, Hungarian, Greek, Ukrainian, Indonesian and Malay,
+                # Vietnamese, Hebrew, Arabic, Persian, Hindi, Thai, Icelandic
+                "príjemc", "prejemnik", "primatelj", "primalac", "прималац", "gavėj", "saņēmēj", "adressaat", "saaja",
+                "vastaanottaja", "modtager", "mottaker", "címzett", "παραλήπτ", "одержувач", "отримувач", "penerima",
+                "người nhận", "נמען", "مستلم", "گیرنده", "प्राप्तकर्ता", "ผู้รับ", "viðtakand")
 # "Recipient address: final@example.net" / "Original address: alias@example.org" (Oracle Messaging Server): the
 # address the sender used, on a line of its own in the block of the one the message was finally sent to
 _ORIGINAL_LINE = rx.compile(rf"^[ \t>*-]{{0,8}}Original[- ](?:address|recipient)[ \t]*:[ \t]*(?:rfc822;[ \t]*)?"
@@ -212,6 +228,25 @@ def _because(notice: str) -> str:
     if "because" not in low and "reason" not in low:
         return ""
     m = rx.search(_BECAUSE, notice[:20_000])
+    return " ".join(m.group(1).split())[:1000] if m else ""
+
+
+# "Reason:" in other languages, on the line under which a notice explains the failure: German, French, Spanish,
+# Italian and Portuguese, Dutch, Swedish, Danish and Norwegian, Finnish, Polish, Czech and Slovak, Slovenian,
+# Croatian and Serbian, Bulgarian, Russian and Ukrainian, Lithuanian, Latvian, Estonian, Hungarian, Romanian, Greek,
+# Turkish, Catalan, Indonesian and Malay, Vietnamese, Hebrew, Arabic, Persian, Hindi, Thai, Icelandic, Afrikaans,
+# Japanese, Chinese, Korean, Tagalog
+_REASON_LINE = rx.compile(
+    r"^[ \t]*(?:Grund|Fehlergrund|Raison|Motif|Motivo|Reden|Orsak|Årsa[gk]|Syy|Powód|D(?:ů|ô)vod|Razlog|Разлог|"
+    r"Причина|Priežastis|Iemesls|Põhjus|Hiba oka|Motiv|Αιτία|Neden|Sebep|Motiu|Alasan|Sebab|Lý do|סיבה|السبب|"
+    r"دلیل|कारण|สาเหตุ|Ástæða|Rede|理由|原因|사유|원인|Dahilan)[ \t]*[:：][ \t]*(?:\n(?:[ \t]*\n)?)?"
+    r"((?:[ \t]*\S[^\n]*\n?){1,6})", rx.I | rx.M)
+
+
+def _reason_line(notice: str) -> str:
+    """The lines under a "Reason:" label written in another language than English (asked only of a notice whose
+    one recipient has no words of its own)."""
+    m = rx.search(_REASON_LINE, notice[:20_000])
     return " ".join(m.group(1).split())[:1000] if m else ""
 
 
@@ -668,8 +703,10 @@ class GenericText:
             findings = [f for f in findings if f.address not in originals or f.original_recipient]
         if "generated from" in notice.lower() or "expanded from" in notice.lower():
             _as_sent(notice, findings, excluded)
-        if not findings:
-            for m in rx.finditer(_ADDR_SENTENCE, notice):
+        for sentence in (_ADDR_SENTENCE, _ADDR_SENTENCE_MORE):
+            if findings:
+                break
+            for m in rx.finditer(sentence, notice):
                 address = _clean(m.group(1))
                 if all(f.address != address for f in findings) and address not in excluded:
                     findings.append(Finding(address=address, source="text"))
@@ -678,6 +715,8 @@ class GenericText:
         if not findings:
             return Extract()
         self._finish(notice, findings)
-        if len(findings) == 1 and not findings[0].diagnostic.strip() and about:
-            findings[0].diagnostic = about
+        if len(findings) == 1 and not findings[0].diagnostic.strip():
+            about = about or _reason_line(notice)
+            if about:
+                findings[0].diagnostic = about
         return Extract(findings=findings, reporting_mta=reporting_host(bounce))
