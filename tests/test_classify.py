@@ -198,6 +198,26 @@ def test_code_tables_decide_in_order_with_their_evidence(shipped):
     assert d == Decision("undefined", "default", 0, Evidence("reason", "default", "no rule, code or default applied"))
 
 
+@pytest.mark.parametrize(("text", "reason", "rule"), [
+    ("550 5.1.1 Alamat IP Anda masuk daftar hitam", "blocked", "cue-listed"),  # Indonesian: your IP is block-listed
+    ("550 5.1.1 Vaša IP adresa je na crnoj listi", "blocked", "cue-listed"),  # Croatian, the same
+    ("550 5.1.1 Terlalu banyak pesan dari server Anda", "rate_limited", "cue-rate"),  # too many messages
+    # words of the recipient's side, or of nothing the cues know, leave the code as it is
+    ("550 5.1.1 Kotak surat penuh", "user_unknown", "status:X.1.1"),  # mailbox full: still the code's reason
+    ("550 5.1.1 Pengguna tidak dikenal", "user_unknown", "status:X.1.1"),
+])
+def test_words_of_the_senders_standing_beat_a_recipient_code_used_loosely(shipped, text, reason, rule):
+    # a block list or a rate told with 5.1.1 (in a language only the cues read) is the sender's problem
+    d = decide(text, "diagnostic", "5.1.1", 550, (), shipped, "RCPT")
+    assert (d.reason, d.rule) == (reason, rule)
+
+
+def test_a_code_of_the_senders_side_is_not_weighed_against_lower_rules(shipped):
+    # 5.7.1 is not specific and of the sender's side already: the cue decides as before, at its own priority
+    d = decide("550 5.7.1 Alamat IP Anda masuk daftar hitam", "diagnostic", "5.7.1", 550, (), shipped, "RCPT")
+    assert (d.reason, d.rule, d.priority) == ("blocked", "cue-listed", 27)
+
+
 def test_a_status_that_says_only_undefined_yields_to_a_reply_code_with_a_reason(shipped):
     # MTAs write Status 5.0.0 when the reply they quote had no enhanced code: the reply code says more
     d = decide("", "diagnostic", "5.0.0", 552, (), shipped)

@@ -344,6 +344,11 @@ def _rule_decision(rule: Rule, matched: str, text: str, field: str) -> Decision:
                     verdict=rule.verdict, hint=rule.hint, fault=rule.fault)
 
 
+SPECIFIC_CODE = 40  # the priority of an exact enhanced code marked specific (rules/README.md, "Precedence")
+CUE_PRIORITY = 27  # the priority of cue rules, the lowest of the rules that read words
+# what the words may say of the sender's standing that beats a specific code of the recipient's side
+SENDER_STANDING = frozenset({"blocked", "rate_limited", "bad_reputation", "spam_detected", "require_ptr"})
+
 # the subject a reply at an SMTP stage is about when its words name none ("550 Unknown" in reply to RCPT TO)
 STAGE_SUBJECT = {"RCPT": "recipient", "MAIL": "sender"}
 _QUOTED_REPLY = rx.compile(r"(?<![\w.])[245]\d\d(?=[ -]|$)")
@@ -366,10 +371,15 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
     low = text.lower()
     found, gated = rules.index.matches(low)
     cue_low: str | None = None
+    # a specific code of the recipient's side (5.1.1, 5.2.2) whose words tell of the sender's standing instead (a
+    # block list, a rate): the server used the code loosely, and the first rule the words match, down to the cues,
+    # is weighed against it rather than beaten by it
+    loose = by_code.priority == SPECIFIC_CODE and rules.reasons[by_code.reason].fault == "recipient"
+    floor = CUE_PRIORITY if loose else by_code.priority
     # only rules that can match: a string of theirs is in the text, their regex may match, or they need no text
     for n in sorted(found.keys() | gated | rules.index.guards_only | rules.index.cued):
         rule = rules.rules[n]
-        if rule.priority < by_code.priority:
+        if rule.priority < floor:
             break
         matched = "" if rule.guards_only else found.get(n)
         if matched is None and rule.regex is not None and n in gated:
@@ -382,6 +392,8 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
                 cue_low = server_words(low)
             matched = rule.cue.match(cue_low, STAGE_SUBJECT.get(command or ""))
         if matched is not None and rule.guards_hold(status, reply, hosts, command):
+            if rule.priority < by_code.priority and rule.reason not in SENDER_STANDING:
+                return by_code  # (the words agree with the code's side, or say something else: the code stands)
             return _rule_decision(rule, matched, text, field)
     return by_code
 
