@@ -227,3 +227,14 @@ def test_an_original_address_line_is_the_address_the_recipient_was_sent_as():
     # under a blank line it is no longer the recipient's own: two recipients
     apart = raw.replace(b"\n  Original address", b"\n\n  Original address")
     assert sorted(x.address for x in analyze(apart).recipients) == ["sales@example.net", "u.park@example.net"]
+
+
+def test_a_rcpt_to_label_in_a_block_of_session_details_names_the_recipient():
+    notice = ("Mail From: <news@example.com>\n"
+              "Rcpt To:   <erik@example.net>\n"
+              "Server:    <mx.example.net> [192.0.2.41]\n")
+    assert recipient_blocks(notice)["erik@example.net"] == ["Server:    <mx.example.net> [192.0.2.41]"]
+    # a command in a transcript is read as one (its stage), and a bare address after the label is a reader's of its own
+    assert "erik@example.net" not in recipient_blocks(">>> RCPT TO:<erik@example.net>\n<<< 550 no such user\n")
+    assert "erik@example.net" not in recipient_blocks("--> RCPT To:<erik@example.net>\n<-- 550 no such user\n")
+    assert "erik@example.net" not in recipient_blocks("  RCPT TO: erik@example.net\n  From: news@example.com\n")

@@ -37,6 +37,9 @@ _ADDR = PATTERN
 _ADDR_LINE = rx.compile(
     rf"^[ \t>*-]{{0,8}}(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipient(?: address)?:\s*|"
     rf"Failed recipient:\s*|To:\s*|Address:\s*|"
+    # "Rcpt To:   <alice@example.net>": the recipient in a block of a session's details (XMail and the like), in
+    # brackets as the command names it (Apache James's "RCPT TO: alice@..." under "Message details:" is its reader's)
+    rf"Rcpt[ \t]+To:[ \t]*(?=<)|"
     rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
     # "[SMTP:alice@example.net]" (MailEnable, Exchange): the address with its type, in brackets
     rf"(?:\[SMTP:|[<\"']?(?:mailto:|SMTP:)?)({ADDR})[>\"'\]]?"
@@ -45,7 +48,7 @@ _ADDR_LINE = rx.compile(
     rf"[ \t]+(?=[^\n]{{0,200}}?(?<![\w.])[245](?:\d\d|\.\d{{1,3}}\.\d{{1,3}})(?!\w)))(.*)$",
     rx.M | rx.I,
 )
-_ADDR_LINE_LABELS = ("original", "final", "recipient", "failed recipient", "to:", "address:")
+_ADDR_LINE_LABELS = ("original", "final", "recipient", "failed recipient", "to:", "address:", "rcpt to:")
 
 
 def _addr_line(line: str) -> rx.Match | None:
@@ -57,6 +60,8 @@ def _addr_line(line: str) -> rx.Match | None:
     if "@" not in rest.split(None, 1)[0] and not rest[0].isdigit() and \
             not rest[:16].casefold().startswith(_ADDR_LINE_LABELS):
         return None
+    if rest[:4].casefold() == "rcpt" and len(rest) != len(line.lstrip(" \t")):
+        return None  # ">>> RCPT TO:<alice@example.net>": a command in a session's transcript (transcript_stages)
     return rx.match(_ADDR_LINE, line)
 
 
