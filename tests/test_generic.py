@@ -238,3 +238,10 @@ def test_a_rcpt_to_label_in_a_block_of_session_details_names_the_recipient():
     assert "erik@example.net" not in recipient_blocks(">>> RCPT TO:<erik@example.net>\n<<< 550 no such user\n")
     assert "erik@example.net" not in recipient_blocks("--> RCPT To:<erik@example.net>\n<-- 550 no such user\n")
     assert "erik@example.net" not in recipient_blocks("  RCPT TO: erik@example.net\n  From: news@example.com\n")
+
+
+def test_an_address_after_its_type_is_an_address_line():
+    notice = "The following destination addresses were unknown:\n\nSMTP <lars@example.net>\nSMTP <mona@example.org>\n"
+    assert list(recipient_blocks(notice)) == ["lars@example.net", "mona@example.org"]
+    # the type's word in a sentence is no label
+    assert recipient_blocks("We tried SMTP with lars@example.net and it worked\n") == {}

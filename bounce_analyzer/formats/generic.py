@@ -40,6 +40,8 @@ _ADDR_LINE = rx.compile(
     # "Rcpt To:   <alice@example.net>": the recipient in a block of a session's details (XMail and the like), in
     # brackets as the command names it (Apache James's "RCPT TO: alice@..." under "Message details:" is its reader's)
     rf"Rcpt[ \t]+To:[ \t]*(?=<)|"
+    # "SMTP <alice@example.net>" (InterMail and other older servers): the address's type, then the address in brackets
+    rf"SMTP[ \t]+(?=<)|"
     rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
     # "[SMTP:alice@example.net]" (MailEnable, Exchange): the address with its type, in brackets
     rf"(?:\[SMTP:|[<\"']?(?:mailto:|SMTP:)?)({ADDR})[>\"'\]]?"
@@ -48,7 +50,7 @@ _ADDR_LINE = rx.compile(
     rf"[ \t]+(?=[^\n]{{0,200}}?(?<![\w.])[245](?:\d\d|\.\d{{1,3}}\.\d{{1,3}})(?!\w)))(.*)$",
     rx.M | rx.I,
 )
-_ADDR_LINE_LABELS = ("original", "final", "recipient", "failed recipient", "to:", "address:", "rcpt to:")
+_ADDR_LINE_LABELS = ("original", "final", "recipient", "failed recipient", "to:", "address:", "rcpt to:", "smtp <")
 
 
 def _addr_line(line: str) -> rx.Match | None:
