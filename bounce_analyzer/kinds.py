@@ -46,7 +46,9 @@ class Signals:
 
     @cached_property
     def _notice(self) -> str:
-        return self.b.notice[:8000].lower()
+        """The notice's first 8000 characters, lower-cased, with white space made single: a sentence wrapped onto the
+        next line ("could\nnot be sent") is still the sentence."""
+        return " ".join(self.b.notice[:8000].lower().split())
 
     @cached_property
     def _lead(self) -> str:

@@ -40,6 +40,9 @@ KNOWN: dict[tuple[str, str], str] = {
     ("generic/recipient-rejected-by-host.eml", "neutral-subject"):
         "a MAILER-DAEMON notice that quotes a 550 reply but says none of the sentences of a bounce ('rejected a "
         "recipient'): without 'Returned mail' in the Subject it is not taken for one",
+    ("vendors/sms-gateway-unknown-subscriber.eml", "neutral-subject"):
+        "a gateway's notice from a sender that is no MAILER-DAEMON or postmaster, with one sentence of a bounce "
+        "('could not be sent') and no reply code: without 'Mail not sent' in the Subject, nothing says it is a bounce",
     ("vendors/barracuda-ess-blocked.eml", "neutral-subject"):
         "a filter's notice from a noreply sender with one sentence of a bounce ('was blocked by the recipient') and "
         "no reply code: without 'Message blocked' in the Subject, nothing says it is a bounce",

@@ -38,10 +38,11 @@ _ADDR_LINE = rx.compile(
     rf"^[ \t>*-]{{0,8}}(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipient(?: address)?:\s*|"
     rf"Failed recipient:\s*|To:\s*|Address:\s*|"
     # "Rcpt To:   <alice@example.net>": the recipient in a block of a session's details (XMail and the like), in
-    # brackets as the command names it (Apache James's "RCPT TO: alice@..." under "Message details:" is its reader's)
-    rf"Rcpt[ \t]+To:[ \t]*(?=<)|"
+    # brackets or quotes (Apache James's bare "RCPT TO: alice@..." under "Message details:" is its reader's)
+    rf"Rcpt[ \t]+To:[ \t]*(?=[<\"'])|"
     # "SMTP <alice@example.net>" (InterMail and other older servers): the address's type, then the address in brackets
-    rf"SMTP[ \t]+(?=<)|"
+    # or quotes
+    rf"SMTP[ \t]+(?=[<\"'])|"
     rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
     # "[SMTP:alice@example.net]" (MailEnable, Exchange): the address with its type, in brackets
     rf"(?:\[SMTP:|[<\"']?(?:mailto:|SMTP:)?)({ADDR})[>\"'\]]?"
@@ -50,7 +51,8 @@ _ADDR_LINE = rx.compile(
     rf"[ \t]+(?=[^\n]{{0,200}}?(?<![\w.])[245](?:\d\d|\.\d{{1,3}}\.\d{{1,3}})(?!\w)))(.*)$",
     rx.M | rx.I,
 )
-_ADDR_LINE_LABELS = ("original", "final", "recipient", "failed recipient", "to:", "address:", "rcpt to:", "smtp <")
+_ADDR_LINE_LABELS = ("original", "final", "recipient", "failed recipient", "to:", "address:", "rcpt to:", "smtp <",
+                     'smtp "', "smtp '")
 
 
 def _addr_line(line: str) -> rx.Match | None:
