@@ -245,3 +245,20 @@ def test_an_address_after_its_type_is_an_address_line():
     assert list(recipient_blocks(notice)) == ["lars@example.net", "mona@example.org"]
     # the type's word in a sentence is no label
     assert recipient_blocks("We tried SMTP with lars@example.net and it worked\n") == {}
+
+
+def test_the_sentence_that_introduces_the_recipients_says_a_remote_server_refused_them():
+    from email import message_from_string
+
+    from bounce_analyzer.formats.base import Bounce
+    from bounce_analyzer.formats.generic import GenericText
+
+    def read(intro: str) -> list[str]:
+        notice = f"{intro}\n\n    Recipient: <olga@example.net>\n    Reason:    5.2.2 Mailbox full\n"
+        b = Bounce(msg=message_from_string("Subject: x\n\n"), subject="x", sender="postmaster@example.org",
+                   report_type="", notice=notice, dsn_texts=[])
+        return [f.context for f in GenericText().parse(b).findings]
+
+    assert read("Each of the following recipients was rejected by a remote mail server.") == [
+        "rejected by a remote mail server"]
+    assert read("The following recipients could not be reached.") == [""]

@@ -596,6 +596,23 @@ def _scored(notice: str, excluded: _Excluded, bounce: Bounce) -> list[Finding]:
     return [Finding(address=a, diagnostic=text, source="text") for a, (score, text) in found.items() if score >= 2]
 
 
+_INTRO = 400  # how far before the first recipient the sentence that introduces them is looked for
+
+
+def _introduced(notice: str, findings: list[Finding]) -> None:
+    """The sentence that introduces the recipients, when it says a remote server refused them ("Each of the following
+    recipients was rejected by a remote mail server"): the context of each recipient whose own lines name no server."""
+    at = notice.lower().find(findings[0].address)
+    if at <= 0 or "remote" not in notice[max(0, at - _INTRO):at].lower():
+        return
+    cue = smtp.find_server(notice[max(0, at - _INTRO):at])
+    if cue is None or cue.role != "remote":
+        return
+    for f in findings:
+        if not f.context and smtp.find_server(f.diagnostic) is None:
+            f.context = cue.evidence
+
+
 def reporting_host(bounce: Bounce) -> str | None:
     """The host the notice names as its own, else that of a MAILER-DAEMON / postmaster sender (or one whose name is
     "Mail Delivery Subsystem"): its domain, or the host in that domain that gave the notice its Message-ID
@@ -686,6 +703,7 @@ class GenericText:
             findings = _scored(notice, excluded, bounce)
         if not findings:
             return Extract()
+        _introduced(notice, findings)
         self._finish(notice, findings)
         if len(findings) == 1 and not findings[0].diagnostic.strip() and about:
             findings[0].diagnostic = about
