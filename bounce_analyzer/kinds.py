@@ -50,6 +50,12 @@ class Signals:
         return self.b.notice[:8000].lower()
 
     @cached_property
+    def _flat(self) -> str:
+        """The notice's first 8000 characters, lower-cased, with white space made single: a sentence wrapped onto the
+        next line ("could\nnot be sent") is still the sentence. Made only when the words were not found as written."""
+        return " ".join(self._notice.split())
+
+    @cached_property
     def _lead(self) -> str:
         """The notice's own words, without the later text parts that may carry a copy of what it is about."""
         return self.b.lead[:8000].lower()
@@ -82,8 +88,11 @@ class Signals:
             # a filtering product's notice, whose Subject says what it did ("Message blocked: ..."): its words
             # are the product's own ("was blocked by the Proofpoint Essentials filter"), in no list of phrases
             return True
-        if not (_any(self._notice, d.bounce_phrases) or _any(self._notice, d.delay_phrases)):
-            return False  # (a warning that delivery goes on is a notice too: "has not yet been delivered")
+        notice = self._notice
+        if not (_any(notice, d.bounce_phrases) or _any(notice, d.delay_phrases)):
+            notice = self._flat
+            if not (_any(notice, d.bounce_phrases) or _any(notice, d.delay_phrases)):
+                return False  # (a warning that delivery goes on is a notice too: "has not yet been delivered")
         if not (sender or subject):
             # neither From nor Subject says so: the words of a notice still do, with a server's failure reply
             # quoted in them or more than one of them, unless it is a person's reply, or it names no address and
@@ -93,7 +102,7 @@ class Signals:
                     header(b.msg, "to"), header(b.msg, "delivered-to"), header(b.msg, "x-original-to")):
                 return False
             # (one sentence is counted once: "could not be delivered" also holds "not be delivered")
-            found = [p for p in d.bounce_phrases if p in self._notice]
+            found = [p for p in d.bounce_phrases if p in notice]
             said = sum(1 for p in found if not any(p != q and p in q for q in found))
             return (said > 1 or bool(code_paragraphs(b.notice))) and not (
                 rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))

@@ -257,3 +257,38 @@ def test_recipients_named_in_a_sentence_of_other_languages():
         assert m is not None and m.group(1).split("@")[1] == "example.org", sentence
     assert rx.search(_ADDR_SENTENCE_MORE,
                      "Vastaanottaja ei ole tavoitettavissa, kirjoita osoitteeseen help@example.org") is None
+
+
+def test_a_rcpt_to_label_in_a_block_of_session_details_names_the_recipient():
+    notice = ("Mail From: <news@example.com>\n"
+              "Rcpt To:   <erik@example.net>\n"
+              "Server:    <mx.example.net> [192.0.2.41]\n")
+    assert recipient_blocks(notice)["erik@example.net"] == ["Server:    <mx.example.net> [192.0.2.41]"]
+    # a command in a transcript is read as one (its stage), and a bare address after the label is a reader's of its own
+    assert "erik@example.net" not in recipient_blocks(">>> RCPT TO:<erik@example.net>\n<<< 550 no such user\n")
+    assert "erik@example.net" not in recipient_blocks("--> RCPT To:<erik@example.net>\n<-- 550 no such user\n")
+    assert "erik@example.net" not in recipient_blocks("  RCPT TO: erik@example.net\n  From: news@example.com\n")
+
+
+def test_an_address_after_its_type_is_an_address_line():
+    notice = "The following destination addresses were unknown:\n\nSMTP <lars@example.net>\nSMTP <mona@example.org>\n"
+    assert list(recipient_blocks(notice)) == ["lars@example.net", "mona@example.org"]
+    # the type's word in a sentence is no label
+    assert recipient_blocks("We tried SMTP with lars@example.net and it worked\n") == {}
+
+
+def test_the_sentence_that_introduces_the_recipients_says_a_remote_server_refused_them():
+    from email import message_from_string
+
+    from bounce_analyzer.formats.base import Bounce
+    from bounce_analyzer.formats.generic import GenericText
+
+    def read(intro: str) -> list[str]:
+        notice = f"{intro}\n\n    Recipient: <olga@example.net>\n    Reason:    5.2.2 Mailbox full\n"
+        b = Bounce(msg=message_from_string("Subject: x\n\n"), subject="x", sender="postmaster@example.org",
+                   report_type="", notice=notice, dsn_texts=[])
+        return [f.context for f in GenericText().parse(b).findings]
+
+    assert read("Each of the following recipients was rejected by a remote mail server.") == [
+        "rejected by a remote mail server"]
+    assert read("The following recipients could not be reached.") == [""]

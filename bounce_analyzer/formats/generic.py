@@ -37,6 +37,12 @@ _ADDR = PATTERN
 _ADDR_LINE = rx.compile(
     rf"^[ \t>*-]{{0,8}}(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipient(?: address)?:\s*|"
     rf"Failed recipient:\s*|To:\s*|Address:\s*|"
+    # "Rcpt To:   <alice@example.net>": the recipient in a block of a session's details (XMail and the like), in
+    # brackets or quotes (Apache James's bare "RCPT TO: alice@..." under "Message details:" is its reader's)
+    rf"Rcpt[ \t]+To:[ \t]*(?=[<\"'])|"
+    # "SMTP <alice@example.net>" (InterMail and other older servers): the address's type, then the address in brackets
+    # or quotes
+    rf"SMTP[ \t]+(?=[<\"'])|"
     rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
     # "[SMTP:alice@example.net]" (MailEnable, Exchange): the address with its type, in brackets
     rf"(?:\[SMTP:|[<\"']?(?:mailto:|SMTP:)?)({ADDR})[>\"'\]]?"
@@ -45,7 +51,8 @@ _ADDR_LINE = rx.compile(
     rf"[ \t]+(?=[^\n]{{0,200}}?(?<![\w.])[245](?:\d\d|\.\d{{1,3}}\.\d{{1,3}})(?!\w)))(.*)$",
     rx.M | rx.I,
 )
-_ADDR_LINE_LABELS = ("original", "final", "recipient", "failed recipient", "to:", "address:")
+_ADDR_LINE_LABELS = ("original", "final", "recipient", "failed recipient", "to:", "address:", "rcpt to:", "smtp <",
+                     'smtp "', "smtp '")
 
 
 def _addr_line(line: str) -> rx.Match | None:
@@ -57,6 +64,8 @@ def _addr_line(line: str) -> rx.Match | None:
     if "@" not in rest.split(None, 1)[0] and not rest[0].isdigit() and \
             not rest[:16].casefold().startswith(_ADDR_LINE_LABELS):
         return None
+    if rest[:4].casefold() == "rcpt" and len(rest) != len(line.lstrip(" \t")):
+        return None  # ">>> RCPT TO:<alice@example.net>": a command in a session's transcript (transcript_stages)
     return rx.match(_ADDR_LINE, line)
 
 
@@ -622,6 +631,23 @@ def _scored(notice: str, excluded: _Excluded, bounce: Bounce) -> list[Finding]:
     return [Finding(address=a, diagnostic=text, source="text") for a, (score, text) in found.items() if score >= 2]
 
 
+_INTRO = 400  # how far before the first recipient the sentence that introduces them is looked for
+
+
+def _introduced(notice: str, findings: list[Finding]) -> None:
+    """The sentence that introduces the recipients, when it says a remote server refused them ("Each of the following
+    recipients was rejected by a remote mail server"): the context of each recipient whose own lines name no server."""
+    at = notice.lower().find(findings[0].address)
+    if at <= 0 or "remote" not in notice[max(0, at - _INTRO):at].lower():
+        return
+    cue = smtp.find_server(notice[max(0, at - _INTRO):at])
+    if cue is None or cue.role != "remote":
+        return
+    for f in findings:
+        if not f.context and smtp.find_server(f.diagnostic) is None:
+            f.context = cue.evidence
+
+
 def reporting_host(bounce: Bounce) -> str | None:
     """The host the notice names as its own, else that of a MAILER-DAEMON / postmaster sender (or one whose name is
     "Mail Delivery Subsystem"): its domain, or the host in that domain that gave the notice its Message-ID
@@ -714,6 +740,7 @@ class GenericText:
             findings = _scored(notice, excluded, bounce)
         if not findings:
             return Extract()
+        _introduced(notice, findings)
         self._finish(notice, findings)
         if len(findings) == 1 and not findings[0].diagnostic.strip():
             about = about or _reason_line(notice)
