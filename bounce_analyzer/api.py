@@ -13,14 +13,16 @@ Bad input never raises: it becomes a ``Problem`` on the report (unless ``Options
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from email.message import Message
+from functools import lru_cache
 
 from .classify import rules as rules_mod
 from .classify.engine import MAX_DIAGNOSTIC, MAX_READ, classify
-from .classify.rules import RuleSet
+from .classify.rules import Detect, RuleSet
 from .errors import InputError
 from .formats import CERTAIN, Bounce
 from .formats.generic import code_paragraphs
@@ -70,48 +72,25 @@ def _kind(recipients: list[Recipient]) -> Kind:
 
 
 _MAX_DEPTH = 3  # notices inside notices: how deep to look
-# the line mail programs put above a message forwarded or quoted whole, in the languages they write it in: "Forwarded
-# message" and "Original Message" between dashes (German, French, Spanish, Italian, Portuguese, Dutch, Swedish,
-# Danish, Norwegian, Finnish, Polish, Czech, Slovak, Slovenian, Croatian and Serbian, Hungarian, Romanian, Turkish,
-# Greek, Russian, Ukrainian, Bulgarian, Lithuanian, Latvian, Estonian, Catalan, Indonesian and Malay, Vietnamese,
-# Hebrew, Arabic, Persian, Hindi, Thai, Icelandic, Afrikaans, Japanese, Chinese, Korean), and Apple Mail's "Begin
-# forwarded message:"; the headers that follow may be named in the same language ("Lähettäjä:", "Від:", "差出人:")
-_FORWARD_TITLES = (
-    r"(?:(?:Forwarded|Original)[ \t]+Message|Weitergeleitete[ \t]+Nachricht|Urspr(?:ü|ue)ngliche[ \t]+Nachricht|"
-    r"Message[ \t]+(?:transf[ée]r[ée]|d'origine|original)|Mensaje[ \t]+(?:reenviado|original)|"
-    r"Messaggio[ \t]+(?:inoltrato|originale)|Mensagem[ \t]+(?:encaminhada|original|reencaminhada)|"
-    r"Doorgestuurd[ \t]+bericht|Oorspronkelijk[ \t]+bericht|Vidarebefordrat[ \t]+meddelande|"
-    r"Ursprungligt[ \t]+meddelande|Videresendt[ \t]+(?:meddelelse|melding)|Oprindelig[ \t]+meddelelse|"
-    r"Opprinnelig[ \t]+melding|V(?:ä|a)litetty[ \t]+viesti|Alkuper(?:ä|a)inen[ \t]+viesti|"
-    r"Przekazana[ \t]+wiadomo(?:ść|sc)|Wiadomo(?:ść|sc)[ \t]+oryginalna|Oryginalna[ \t]+wiadomo(?:ść|sc)|"
-    r"P(?:ř|r)eposlan(?:á|a)[ \t]+zpr(?:á|a)va|P(?:ů|u)vodn(?:í|i)[ \t]+zpr(?:á|a)va|"
-    r"Preposlan(?:á|a)[ \t]+spr(?:á|a)va|"
-    r"P(?:ô|o)vodn(?:á|a)[ \t]+spr(?:á|a)va|Posredovano[ \t]+sporočilo|Izvirno[ \t]+sporočilo|"
-    r"Proslijeđena[ \t]+poruka|Izvorna[ \t]+poruka|Prosleđena[ \t]+poruka|Originalna[ \t]+poruka|"
-    r"Прослеђена[ \t]+порука|Оригинална[ \t]+порука|Továbbított[ \t]+üzenet|Eredeti[ \t]+üzenet|"
-    r"Mesaj[ \t]+(?:redirecționat|redirectionat|original)|(?:İletilen|Yönlendirilen)[ \t]+(?:ileti|mesaj)|"
-    r"(?:Özgün|Orijinal)[ \t]+(?:ileti|mesaj)|Προωθημένο[ \t]+μήνυμα|Αρχικό[ \t]+μήνυμα|"
-    r"Пересылаемое[ \t]+сообщение|Исходное[ \t]+сообщение|Пересланий[ \t]+лист|Переслане[ \t]+повідомлення|"
-    r"Оригінальне[ \t]+повідомлення|Препратено[ \t]+съобщение|Оригинално[ \t]+съобщение|"
-    r"Persiųstas[ \t]+laiškas|Originalus[ \t]+laiškas|Pārsūtīts[ \t]+ziņojums|Sākotnējais[ \t]+ziņojums|"
-    r"Edastatud[ \t]+sõnum|Algne[ \t]+sõnum|Missatge[ \t]+(?:reenviat|original)|Pesan[ \t]+(?:terusan|asli)|"
-    r"Thư[ \t]+(?:chuyển[ \t]+tiếp|gốc)|הודעה[ \t]+(?:שהועברה|מקורית|מועברת)|"
-    r"الرسالة[ \t]+(?:المعاد[ \t]+توجيهها|الأصلية)|پیام[ \t]+(?:بازارسال[ \t]+شده|اصلی)|"
-    r"Mesej[ \t]+(?:asal|dimajukan)|मूल[ \t]+संदेश|अग्रेषित[ \t]+संदेश|ข้อความต้นฉบับ|ข้อความที่ส่งต่อ|"
-    r"Upprunaleg[ \t]+skilaboð|Áframsend[ \t]+skilaboð|Oorspronklike[ \t]+boodskap|Aangestuurde[ \t]+boodskap|"
-    r"転送されたメッセージ|元のメッセージ|转发的邮件|原始邮件|전달된[ \t]+메일|원본[ \t]+메시지)"
-)
-_FORWARDED = rx.compile(r"^[ \t>]*(?:-{2,}[ \t]*" + _FORWARD_TITLES + r"[ \t]*-{2,}|"
-                        r"Begin forwarded message:|Anfang der weitergeleiteten Nachricht:|D[ée]but du message "
-                        r"r[ée]exp[ée]di[ée][ \t]*:|Inicio del mensaje reenviado:|Inizio messaggio inoltrato:|"
-                        r"Begin doorgestuurd bericht:)[ \t]*\n(?:[ \t>]*\n)?(?=[ \t>]*[^\W\d_][\w -]{1,39}[:：])",
-                        rx.I | rx.M)
-_APPLE_FORWARD = ("forwarded message:", "weitergeleiteten nachricht:", "réexpédié", "reexpedie", "reenviado:",
-                  "inoltrato:", "doorgestuurd bericht:")
+
+
+@lru_cache(maxsize=8)
+def _forwarded(titles: tuple[str, ...], lines: tuple[str, ...]) -> rx.Pattern:
+    """The line mail programs put above a message forwarded or quoted whole (``forward_titles`` between dashes, or
+    one of ``forward_lines``), with the forwarded message's first header field after it."""
+    def words(s: str) -> str:
+        return r"[ \t]+".join(re.escape(w) for w in s.split())
+
+    dashed = "|".join(words(t) for t in titles)
+    bare = "|".join(words(x.rstrip(":").rstrip()) + r"[ \t]*:" for x in lines)
+    return rx.compile(rf"^[ \t>]*(?:-{{2,}}[ \t]*(?:{dashed or '(?!)'})[ \t]*-{{2,}}|{bare or '(?!)'})[ \t]*\n"
+                      r"(?:[ \t>]*\n)?(?=[ \t>]*[^\W\d_][\w -]{1,39}[:：])", rx.I | rx.M)
+
+
 _QUOTE_PREFIX = rx.compile(r"^> ?", rx.M)
 
 
-def _inner_messages(b: Bounce) -> list[Message]:
+def _inner_messages(b: Bounce, detect: Detect) -> list[Message]:
     """Messages carried inside this one that may be notices: attached ones (``message/rfc822``), then one forwarded
     inline after a "Forwarded message" / "Original Message" line that its headers follow."""
     out: list[Message] = []
@@ -124,9 +103,11 @@ def _inner_messages(b: Bounce) -> list[Message]:
         if len(out) >= 3:
             break
     text = f"{b.notice}\n{b.quoted}"
-    # (every form but Apple Mail's stands between dashes)
-    low = text.lower()
-    m = rx.search(_FORWARDED, text) if ("--" in text or any(map(low.__contains__, _APPLE_FORWARD))) else None
+    lines = detect.forward_lines
+    low = text.lower() if lines else ""
+    # (a title stands between dashes; a line's words, before their colon, are in the text)
+    m = rx.search(_forwarded(detect.forward_titles, lines), text) \
+        if ("--" in text or any(x.rstrip(":").rstrip() in low for x in lines)) else None
     if m:
         inner = text[m.end():m.end() + 200_000]
         if inner.lstrip().startswith(">"):
@@ -160,7 +141,7 @@ def _embedded(b: Bounce, source: str, rules: RuleSet, options: Options, problems
     """The report of a notice forwarded or attached inside this message, if one of its inner messages is one."""
     if depth >= _MAX_DEPTH:
         return None
-    for inner in _inner_messages(b):
+    for inner in _inner_messages(b, rules.detect):
         report = _analyze_message(inner, source, rules, options, problems, depth + 1)
         if report.kind in (Kind.FAILURE, Kind.DELAY) and report.recipients:
             return report

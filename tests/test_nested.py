@@ -68,6 +68,32 @@ def test_a_notice_forwarded_inline_is_read():
     assert report.recipients[0].smtp_command == "RCPT"
 
 
+def test_forward_lines_are_data_a_rules_file_can_add_to(tmp_path):
+    # the lines above a forwarded message are read from detect.toml: a help desk's own line is one once a rules file
+    # names it, and the message after it is taken apart as a message of its own
+    from bounce_analyzer.api import _inner_messages
+    from bounce_analyzer.classify import rules as rules_mod
+    from bounce_analyzer.formats.base import Bounce
+    from bounce_analyzer.parse.message import header, parse_bytes
+
+    notice = ("Any idea?\n\n=== Ticket attachment follows:\nFrom: MAILER-DAEMON@mx.example.com\n"
+              "Subject: Undelivered Mail Returned to Sender\n\n<dave@example.net>: 550 5.1.1 User unknown\n")
+    b = Bounce(msg=parse_bytes(b"Subject: x\n\n"), subject="x", sender="bob@example.org", report_type="",
+               notice=notice, dsn_texts=[])
+    own = tmp_path / "desk.toml"
+    own.write_text('schema = 1\n[detect]\nforward_lines = ["=== Ticket attachment follows:"]\n', encoding="utf-8")
+    (inner,) = _inner_messages(b, rules_mod.load([own]).detect)
+    assert inner["From"] == "MAILER-DAEMON@mx.example.com"
+    assert inner["Subject"] == "Undelivered Mail Returned to Sender"
+    assert _inner_messages(b, rules_mod.default().detect) == []
+    # a shipped title between dashes, in another language, with the header fields named in it
+    b = Bounce(msg=b.msg, subject="x", sender="bob@example.org", report_type="", dsn_texts=[],
+               notice="--------- Välitetty viesti ---------\nLähettäjä: MAILER-DAEMON@mx.example.com\n\nx\n")
+    (inner,) = _inner_messages(b, rules_mod.default().detect)
+    assert header(inner, "x-forwarded-field").endswith(": MAILER-DAEMON@mx.example.com")
+    assert header(inner, "from") == ""  # (the forwarder's field is no From of the message)
+
+
 def _sns(message: object) -> str:
     body = json.dumps({"Type": "Notification", "Message": json.dumps(message)})
     return f"From: no-reply@sns.example.com\nSubject: AWS Notification Message\n\n{body}\n"

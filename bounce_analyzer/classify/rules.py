@@ -157,6 +157,8 @@ class Detect(NamedTuple):
     delay_subjects: tuple[str, ...] = ()
     delay_phrases: tuple[str, ...] = ()
     original_markers: tuple[str, ...] = ()
+    forward_titles: tuple[str, ...] = ()
+    forward_lines: tuple[str, ...] = ()
     autoreply_headers: tuple[str, ...] = ()
     autoreply_subjects: tuple[str, ...] = ()
     moved_phrases: tuple[str, ...] = ()
