@@ -101,8 +101,10 @@ class Signals:
             if "@" not in self._notice and b.original is None and not verp_recipient(
                     header(b.msg, "to"), header(b.msg, "delivered-to"), header(b.msg, "x-original-to")):
                 return False
-            # (one sentence is counted once: "could not be delivered" also holds "not be delivered")
-            found = [p for p in d.bounce_phrases if p in notice]
+            # (one sentence is counted once: "could not be delivered" also holds "not be delivered"; a sentence that
+            # says delivery goes on counts as one of a notice: "Delivery attempts are still pending for the following
+            # address(es)")
+            found = [p for p in (*d.bounce_phrases, *d.delay_phrases) if p in notice]
             said = sum(1 for p in found if not any(p != q and p in q for q in found))
             return (said > 1 or bool(code_paragraphs(b.notice))) and not (
                 rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
