@@ -91,8 +91,11 @@ class Signals:
         notice = self._notice
         if not (_any(notice, d.bounce_phrases) or _any(notice, d.delay_phrases)):
             notice = self._flat
-            if not (_any(notice, d.bounce_phrases) or _any(notice, d.delay_phrases)):
-                return False  # (a warning that delivery goes on is a notice too: "has not yet been delivered")
+            if not (_any(notice, d.bounce_phrases) or _any(notice, d.delay_phrases)) and not (
+                    sender and code_paragraphs(b.notice)):
+                # (a warning that delivery goes on is a notice too: "has not yet been delivered"; so is a delivery
+                # system's own message that quotes a server's reply in words no list has: ZMailer's "FAILED:" blocks)
+                return False
         if not (sender or subject):
             # neither From nor Subject says so: the words of a notice still do, with a server's failure reply
             # quoted in them or more than one of them, unless it is a person's reply, or it names no address and
