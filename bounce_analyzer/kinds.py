@@ -91,8 +91,11 @@ class Signals:
         notice = self._notice
         if not (_any(notice, d.bounce_phrases) or _any(notice, d.delay_phrases)):
             notice = self._flat
-            if not (_any(notice, d.bounce_phrases) or _any(notice, d.delay_phrases)):
-                return False  # (a warning that delivery goes on is a notice too: "has not yet been delivered")
+            if not (_any(notice, d.bounce_phrases) or _any(notice, d.delay_phrases)) and not (
+                    sender and code_paragraphs(b.notice)):
+                # (a warning that delivery goes on is a notice too: "has not yet been delivered"; so is a delivery
+                # system's own message that quotes a server's reply in words no list has: ZMailer's "FAILED:" blocks)
+                return False
         if not (sender or subject):
             # neither From nor Subject says so: the words of a notice still do, with a server's failure reply
             # quoted in them or more than one of them, unless it is a person's reply, or it names no address and
@@ -101,8 +104,10 @@ class Signals:
             if "@" not in self._notice and b.original is None and not verp_recipient(
                     header(b.msg, "to"), header(b.msg, "delivered-to"), header(b.msg, "x-original-to")):
                 return False
-            # (one sentence is counted once: "could not be delivered" also holds "not be delivered")
-            found = [p for p in d.bounce_phrases if p in notice]
+            # (one sentence is counted once: "could not be delivered" also holds "not be delivered"; a sentence that
+            # says delivery goes on counts as one of a notice: "Delivery attempts are still pending for the following
+            # address(es)")
+            found = [p for p in (*d.bounce_phrases, *d.delay_phrases) if p in notice]
             said = sum(1 for p in found if not any(p != q and p in q for q in found))
             return (said > 1 or bool(code_paragraphs(b.notice))) and not (
                 rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))

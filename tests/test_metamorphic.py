@@ -37,9 +37,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("generic/columns-server-spaces.eml", "rewrap-narrow"):
         "re-flowing the text makes the runs of spaces that set the table's columns apart single spaces: the server's "
         "name is then a word of a sentence, no longer a column",
-    ("generic/recipient-rejected-by-host.eml", "neutral-subject"):
-        "a MAILER-DAEMON notice that quotes a 550 reply but says none of the sentences of a bounce ('rejected a "
-        "recipient'): without 'Returned mail' in the Subject it is not taken for one",
     ("autoreply/hebrew-out-of-office.eml", "neutral-subject"):
         "an out-of-office reply with no header that marks it: 'מענה אוטומטי' (automatic reply) in the Subject is all "
         "that says so",

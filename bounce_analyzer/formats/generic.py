@@ -55,6 +55,20 @@ _ADDR_LINE_LABELS = ("original", "final", "recipient", "failed recipient", "to:"
                      'smtp "', "smtp '")
 
 
+# "Original Recipient:" alone on its line, the address ("rfc822;alice@example.net") on the line under it (ZMailer's
+# "FAILED:" blocks, and other servers that set a label's value under it): read as one line with the next
+_LABEL_ALONE = rx.compile(r"^[ \t>*-]{0,8}(?:(?:Original|Final)[- ]Recipient|Recipient(?: address)?|Failed recipient)"
+                          r"[ \t]*:[ \t]*$", rx.I)
+
+
+def _label_above(lines: list[str], i: int) -> int:
+    """The indent of the line above line ``i`` when that line is a recipient's label alone and line ``i`` holds its
+    value (the address, with or without its type), else -1."""
+    if i == 0 or not lines[i - 1].rstrip().endswith(":") or len(lines[i - 1]) > 60:
+        return -1
+    return _indent(lines[i - 1]) if rx.match(_LABEL_ALONE, lines[i - 1]) else -1
+
+
 def _addr_line(line: str) -> rx.Match | None:
     """``_ADDR_LINE`` on one line, tried only where it can match: the address (which holds no space) is the first word
     after any leading quote marks and dashes, unless a label or a reply code comes first."""
@@ -121,10 +135,12 @@ _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-pat
                              rx.I)
 _CODE_LINE = rx.Needing(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d",
                         need=r"[245][.\d]\d")
-# "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com."; not a
-# server said to be another's ("rejected by the recipient's mail server mx.example.net")
+# "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com." / "This is a
+# delivery status notification from mail.example.org" (Courier); not a server said to be another's ("rejected by
+# the recipient's mail server mx.example.net")
 _SELF_HOST = rx.Gated(r"\b(?:mail\s+system|mail\s+transport|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|"
-                      r"mail\s+delivery\s+(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program)\s+(?:at|on|of)?"
+                      r"mail\s+delivery\s+(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program|"
+                      r"status\s+notification\s+from)\s+(?:at|on|of)?"
                       r"\s*(?:host\s+)?([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})\b", rx.I)
 _OTHERS_SERVER = ("recipient's ", "recipients ", "remote ", "receiving ", "destination ")
 # "   ----- The following addresses had permanent fatal errors -----", "|----- Message log follows: -----|"
@@ -343,7 +359,7 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
     heading of what follows."""
     lines = notice.split("\n")
     blocks: dict[str, list[str]] = {}
-    starts: list[tuple[int, str, str]] = []
+    starts: list[tuple[int, str, str, int]] = []  # (line, address, rest of the line, indent of the block)
     indent_of_start = -1
     for i, line in enumerate(lines):
         if not line.strip():
@@ -354,7 +370,8 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
         if starts and indent_of_start >= 0 and i - starts[-1][0] <= 4 and "original" in line[:20].lower() and \
                 rx.match(_ORIGINAL_LINE, line):
             continue  # the address the one above was sent as, in its block: no recipient of its own
-        m = _addr_line(line)
+        above = _label_above(lines, i)
+        m = _addr_line(f"{lines[i - 1].rstrip()} {line.strip()}" if above >= 0 else line)
         if m:
             address, rest = m.group(1), m.group(2)
         else:
@@ -362,7 +379,7 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
             if found is None:
                 continue
             address, rest = found
-        indent = _indent(line)
+        indent = _indent(line) if above < 0 or m is None else above
         if 0 <= indent_of_start < indent:
             continue  # a folded continuation of the block above that quotes the address again
         address = _clean(address)
@@ -374,16 +391,18 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
             # the server's reply naming it, wrapped onto a line of its own in the same paragraph ("Reason: Remote SMTP
             # Server Returned:" / "550 5.1.1 <a@...>... No such user")
             continue
-        starts.append((i, address, rest.strip()))
+        starts.append((i, address, rest.strip(), indent))
         indent_of_start = indent
-    for n, (i, address, rest) in enumerate(starts):
+    for n, (i, address, rest, base_indent) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
         body = [rest] if rest else []
-        base_indent = _indent(lines[i])
         for j in range(i + 1, min(end, i + 40)):
             line = lines[j]
-            if line.lstrip().startswith(_SECTION_STARTS):
-                break  # a session transcript or a new section begins
+            if line.lstrip().startswith(_SECTION_STARTS) and not (
+                    base_indent < _indent(line) and line.lstrip().startswith("<<<")):
+                # a session transcript or a new section begins; not a reply quoted under a line of the block
+                # ("Diagnostic texts:" / "    <<< 550 5.1.1 No such user")
+                break
             if not line.strip():
                 # a blank line ends the block, unless the block has no text yet and the next line is indented
                 if body:
