@@ -14,7 +14,7 @@ from ..model import Evidence, Recipient, Responder, Role
 from ..parse import bounded as rx
 from ..parse import smtp
 from ..parse.dsn import status_comment
-from .rules import CodeEntry, Gateway, Reason, Rule, RuleSet
+from .rules import PRIORITY_CUE, CodeEntry, Gateway, Reason, Rule, RuleSet
 
 NON_FAILURE_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 LOCAL_DIAGNOSTIC_TYPES = ("x-", "unix", "local")
@@ -317,6 +317,9 @@ def org_domain(host: str) -> str:
     return ".".join(labels[-2:])
 
 
+SPECIFIC_CODE = 40  # the priority of an exact enhanced code marked specific (rules/README.md, "Precedence")
+
+
 def _code_decision(status: str | None, reply: int | None, rules: RuleSet) -> Decision:
     rentry: CodeEntry | None = rules.replies.get(reply) if reply is not None else None
     by_reply = rentry is not None and bool(rentry.reason)
@@ -325,7 +328,7 @@ def _code_decision(status: str | None, reply: int | None, rules: RuleSet) -> Dec
         # a code whose only word is "undefined" (X.0.0, which MTAs write when the reply had no enhanced code) says
         # less than a reply code that names a reason ("552" with Status 5.0.0)
         if entry is not None and entry.reason and not (entry.reason == "undefined" and by_reply):
-            return Decision(entry.reason, f"status:{entry.code}", 40 if entry.specific else 20,
+            return Decision(entry.reason, f"status:{entry.code}", SPECIFIC_CODE if entry.specific else 20,
                             Evidence("reason", f"status-codes:{entry.code}", status), hint=entry.hint)
     if rentry is not None and rentry.reason:
         return Decision(rentry.reason, f"reply:{reply}", 15, Evidence("reason", f"reply-codes:{reply}",
@@ -344,8 +347,6 @@ def _rule_decision(rule: Rule, matched: str, text: str, field: str) -> Decision:
                     verdict=rule.verdict, hint=rule.hint, fault=rule.fault)
 
 
-SPECIFIC_CODE = 40  # the priority of an exact enhanced code marked specific (rules/README.md, "Precedence")
-CUE_PRIORITY = 27  # the priority of cue rules, the lowest of the rules that read words
 # what the words may say of the sender's standing that beats a specific code of the recipient's side
 SENDER_STANDING = frozenset({"blocked", "rate_limited", "bad_reputation", "spam_detected", "require_ptr"})
 
@@ -375,7 +376,7 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
     # block list, a rate): the server used the code loosely, and the first rule the words match, down to the cues,
     # is weighed against it rather than beaten by it
     loose = by_code.priority == SPECIFIC_CODE and rules.reasons[by_code.reason].fault == "recipient"
-    floor = CUE_PRIORITY if loose else by_code.priority
+    floor = PRIORITY_CUE if loose else by_code.priority
     # only rules that can match: a string of theirs is in the text, their regex may match, or they need no text
     for n in sorted(found.keys() | gated | rules.index.guards_only | rules.index.cued):
         rule = rules.rules[n]
