@@ -148,27 +148,37 @@ def test_a_cue_of_subjects_alone_is_anchored_on_its_first() -> None:
 
 
 def test_a_lexicon_read_back_from_a_pickle_finds_what_it_found_before() -> None:
-    # the rules cache keeps a lexicon's compiled words as bytes of their own until its first scan; a copy, a copy of
-    # a copy made before it scanned and one made after find the same words at the same places as the lexicon itself
+    # the rules cache keeps a lexicon's table of words as bytes of its own and no automaton, which the first scan
+    # builds: a copy, a copy of a copy made before it scanned and one made after find the same words at the same
+    # places as the lexicon itself
     text = "the sender address of this user does not exist; mailbox disabled"
     want = {"recipient": [(27, 31, "recipient"), (48, 55, "recipient")],  # "user", "mailbox"
             "sender": [(4, 18, "sender")], "unknown": [(32, 46, "unknown")], "disabled": [(56, 64, "disabled")]}
     fresh = Lexicon(LEX.concepts, LEX.subjects)
     copy = pickle.loads(pickle.dumps(fresh))
     unscanned = pickle.loads(pickle.dumps(copy))
+    assert copy._automaton is None and unscanned._automaton is None
     assert copy.scan(text).spans == want
     assert pickle.loads(pickle.dumps(copy)).scan(text).spans == want
     assert unscanned.scan(text).spans == want
     assert fresh.scan(text).spans == want
-    # each group's compiled words are read back only when a text reaches the group: a copy of a copy that scanned
-    # some text has read none of the others, and still finds the words of any group afterwards
-    groups = copy._groups()
-    assert any(g._pattern is not None for g in groups.values())
-    assert any(g._pattern is None for g in groups.values())
     again = pickle.loads(pickle.dumps(copy))
-    assert all(g._pattern is None for g in again._groups().values())
+    assert again._automaton is None
     other = "mailbox full; sender rejected"
     assert again.scan(other).spans == Lexicon(LEX.concepts, LEX.subjects).scan(other).spans
+
+
+def test_white_space_in_a_text_is_read_as_a_space_of_a_word_and_places_are_those_of_the_text() -> None:
+    # a space in a word stands for any run of white space; what is found is reported where it is in the text as given
+    lex = Lexicon({"recipient": ["mailbox"], "unknown": ["does not exist"], "full": ["full"]},
+                  subjects=("recipient",))
+    found = lex.scan("  the mailbox\n\tdoes  not\u00a0exist;\n\nmailbox full")
+    assert found.spans == {"recipient": [(6, 13, "recipient"), (33, 40, "recipient")],
+                           "unknown": [(15, 30, "unknown")], "full": [(41, 45, "full")]}
+    # a word of an alphabetic script starts and ends at a word's edges; ideographs and Thai match anywhere
+    lex = Lexicon({"unknown": ["unknown", "不存在", "ไม่มี"]})
+    assert lex.scan("unknownuser xunknown").spans == {}
+    assert lex.scan("用户不存在 ผู้รับไม่มีอยู่").spans == {"unknown": [(2, 5, "unknown"), (12, 17, "unknown")]}
 
 
 def test_a_word_that_is_a_label_of_a_host_name_or_an_address_is_no_word_of_the_sentence() -> None:

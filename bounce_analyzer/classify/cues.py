@@ -12,24 +12,26 @@ the recipient, "the sender address does not exist" about the sender.
 Words match at the start of a word (a word ending in ``*`` is a stem and matches any ending; other words must end
 where the word ends); a word inside a longer word or phrase of the lexicon that was found at the same place belongs
 to that phrase ("address" inside "sender address"). Words in scripts without spaces (Japanese, Chinese, Thai)
-match anywhere. One pass of one time-limited pattern finds every concept in a text; the last text's result is kept,
-since every cue rule asks about the same diagnostic.
+match anywhere. One pass over a text finds every concept in it (``Lexicon``); the last text's result is kept, since
+every cue rule asks about the same diagnostic.
 """
 
 from __future__ import annotations
 
 import pickle
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any
 
+import ahocorasick  # type: ignore[import-not-found]  # (an extension module without type information)
 import regex
 
 from ..parse import bounded as rx
 
 Span = tuple[int, int, str]  # start, end, concept
-_SPLIT = 24  # words in a group of two-character heads above which it is split by the first three characters
+_SPLIT = 24  # words of one two-character start above which those of three characters or more are tried first
 
 
 def _bounded(ch: str) -> bool:
@@ -41,24 +43,14 @@ def _bounded(ch: str) -> bool:
 # a letter or digit of an alphabetic script: what a word of such a script may not touch ("spf" in "spfcheck"); an
 # ideograph or kana next to it is a word of its own ("SPF验证失败", "您的IP")
 _LETTER = r"[^\W_\u2E80-\uFFFF]"
-
-
-def _word_pattern(word: str) -> str:
-    stem = word.endswith("*")
-    core = word[:-1] if stem else word
-    pattern = regex.escape(core).replace(r"\ ", r"\s+")
-    if _bounded(core[0]):
-        pattern = rf"(?<!{_LETTER})" + pattern
-    if stem:
-        pattern += r"\w{0,30}"  # the rest of the word, so that the evidence shows it whole
-    elif _bounded(core[-1]):
-        pattern += rf"(?!{_LETTER})"
-    return pattern
+_IS_LETTER = regex.compile(_LETTER).match
+_STEM_REST = regex.compile(r"\w{0,30}").match  # the rest of the word a stem starts, so that the evidence shows it whole
+_SPACES = regex.compile(r"\s+")
+_NOT_SINGLE_SPACED = regex.compile(r"[^\S ]| {2}")  # white space other than single spaces
 
 
 def _head(word: str) -> str:
-    """The characters a word's group is found by: its first two, or its first alone when the second is a space
-    (which matches any run of spaces) or ends a stem."""
+    """A word's first two characters, or its first alone when the second is a space or ends a stem."""
     return word[:2] if len(word) > 1 and word[1] not in " *" else word[:1]
 
 
@@ -95,53 +87,39 @@ class Found:
         return min(after)[1] if after else None
 
 
-class _Group:
-    """The words that start with one character, longest first, as one alternation; and, to try it only where it has
-    a chance, whether they start at a word's start and the first two or three characters each of them starts
-    with (a word is literal up to its first space).
+# a word of the lexicon as the scan tries it, among the others whose literal part is the same: its rank (of the words
+# that start at one place, the one with the lowest is the word there), whether it is a stem (which matches any
+# ending), whether it may not be followed by a letter of an alphabetic script (a word that is no stem and ends with
+# one), whether it names only subjects (then it is no word where it is a label of a host name or of an address's
+# domain), and the concepts it names
+_Word = tuple[tuple[int, int, str], bool, bool, bool, tuple[str, ...]]
 
-    Pickled (in the rules cache) with the compiled alternation as bytes of its own, read back on its first use: a
-    text reaches few of the groups (a dozen or so; some fifty over the whole development corpus, of 450), and
-    reading all of them back took a first cue scan 12 to 20 ms."""
 
-    __slots__ = ("_code", "_pattern", "bounded", "owners", "short", "starts", "sub", "subject")
-
-    def __init__(self, words: list[str], owners: Mapping[str, list[str]], subjects: frozenset[str],
-                 bounded: bool, sub: dict[str, _Group] | None = None) -> None:
-        # (a group whose words all went to its three-character groups matches nothing of its own)
-        self._pattern: regex.Pattern[str] | None = regex.compile(
-            "|".join(f"({_word_pattern(w)})" for w in words) if words else "(?!)")
-        self._code = b""
-        self.owners = tuple(tuple(owners[w]) for w in words)
-        # words that only name subjects: such a word is none where it is a label of a host name or an address's
-        # domain ("mx" in "mx.example.net" names a server, not what the sentence is about); a state may be named by
-        # a host ("spamhaus" in "zen.spamhaus.org")
-        self.subject = tuple(all(o in subjects for o in owners[w]) for w in words)
-        self.bounded = bounded  # an alphabetic character: every word here starts at a word's start
-        heads = [w.rstrip("*").split(" ", 1)[0][:3] for w in words]
-        self.starts = frozenset(h for h in heads if len(h) > 1)
-        self.short = any(len(h) < 2 for h in heads)
-        self.sub = sub or {}  # a large group's words by their first three characters, tried before its others
-
-    def __getstate__(self) -> tuple[Any, ...]:
-        code = self._code if self._pattern is None else pickle.dumps(self._pattern, protocol=pickle.HIGHEST_PROTOCOL)
-        return code, self.owners, self.subject, self.bounded, self.starts, self.short, self.sub
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self._code, self.owners, self.subject, self.bounded, self.starts, self.short, self.sub = state
-        self._pattern = None
-
-    def match(self, low: str, i: int, timeout: float | None) -> regex.Match[str] | None:
-        """The longest word of the group that starts at ``i`` (lookbehinds see the text before it); ``timeout``
-        None when the scan runs under the timer."""
-        pattern = self._pattern
-        if pattern is None:  # (two threads may both read it: each gets a pattern that works alike)
-            pattern = self._pattern = pickle.loads(self._code)
-        return pattern.match(low, i) if timeout is None else pattern.match(low, i, timeout=timeout)
+def _ranks(owners: Mapping[str, list[str]]) -> dict[str, tuple[int, int, str]]:
+    """Which word is the one found where several start at the same place: the longest as written, except that the
+    words of a common two-character start that go on with a letter come before its shorter ones and stems ("non
+    valido", then "no*"), and the words of a one-character start ("a*", "x ...") come last."""
+    by_head: dict[str, list[str]] = {}
+    for w in owners:
+        by_head.setdefault(_head(w), []).append(w)
+    ranks = {}
+    for head, words in by_head.items():
+        split = len(head) == 2 and len(words) >= _SPLIT and not any(len(w) == 3 and w.endswith("*") for w in words)
+        for w in words:
+            tier = 2 if len(head) == 1 else (0 if split and len(w) > 2 and w[2] not in " *" else 1)
+            ranks[w] = (tier, -len(w), w)
+    return ranks
 
 
 class Lexicon:
-    """Every concept's words, found in one pass."""
+    """Every concept's words, found in one pass: an Aho-Corasick automaton (``ahocorasick``, in C) finds every place
+    where a word's literal part occurs, in time linear in the text, and only those places are tested for a word's
+    edges. A word is lower-case and matched as written; a space in it stands for a run of white space; one ending in
+    ``*`` is a stem, which matches any ending; a word of an alphabetic script starts at a word's start and, unless it
+    is a stem, ends at a word's end. Of the words that start at one place, one is the word there (``_ranks``).
+
+    The automaton is built on the first scan, not kept in the rules cache: read back from it, it would take longer
+    than building it, and most messages never reach a cue."""
 
     def __init__(self, concepts: Mapping[str, Iterable[str]], subjects: Iterable[str] = ()) -> None:
         self.concepts = {name: tuple(words) for name, words in concepts.items()}
@@ -150,98 +128,81 @@ class Lexicon:
         for name, words in self.concepts.items():
             for w in words:
                 owners.setdefault(w, []).append(name)
-        # one group per distinct word, longest first, so that "does not exist" is tried before "not"
-        ordered = sorted(owners, key=lambda w: (-len(w), w))
-        # A match starts with its word's first characters (words are lower-case literals, matched as written), so
-        # the words are grouped by their first two (by the first alone when the second is a space or a stem's end,
-        # or there is none): at each place in a text only the group of the two characters there is tried, then the
-        # group of the one, each in the same order, which finds what one alternation of every word run at every
-        # place would (a word of the second group is shorter than any of the first), without trying a thousand
-        # words where none can start.
-        groups: dict[str, list[str]] = {}
-        for w in ordered:
-            groups.setdefault(_head(w), []).append(w)
-        self._by_head: dict[str, _Group] | None = {head: self._group(words, owners)
-                                                           for head, words in groups.items()}
+        ranks = _ranks(owners)
+        by_literal: dict[str, list[_Word]] = {}
+        for w, names in owners.items():
+            stem = w.endswith("*")
+            literal = w[:-1] if stem else w
+            by_literal.setdefault(literal, []).append(
+                (ranks[w], stem, not stem and _bounded(literal[-1]), all(n in self.subjects for n in names),
+                 tuple(names)))
+        # each literal part with its length, whether its first character must start a word, and the words that
+        # share it, lowest rank first
+        self._table: list[tuple[str, tuple[int, bool, tuple[_Word, ...]]]] | None = [
+            (literal, (len(literal), _bounded(literal[0]), tuple(sorted(words))))
+            for literal, words in by_literal.items()]
         self._packed = b""
+        self._automaton: Any = None
         self._last: tuple[str, Found] = ("\0", Found())
 
-    def _group(self, words: list[str], owners: Mapping[str, list[str]]) -> _Group:
-        """One group; a large one of two-character heads ("no": "no such", "not found", "non valido" ... two hundred
-        words in a dozen languages) keeps its words that go on past three characters in groups of their first three,
-        tried first, so that one place is tried against a few words, not all of them. A word of three characters or
-        more found there is the one the whole group would find: the group's other words are shorter, or go on with a
-        space where it has a letter. (A group with a two-letter stem, which could match further, is kept whole.)"""
-        bounded = _bounded(words[0][0])
-        if len(words) < _SPLIT or any(len(w) == 3 and w.endswith("*") for w in words):
-            return _Group(words, owners, self.subjects, bounded)
-        by_three: dict[str, list[str]] = {}
-        rest: list[str] = []
-        for w in words:
-            if len(w) > 2 and w[2] not in " *":
-                by_three.setdefault(w[:3], []).append(w)
-            else:
-                rest.append(w)
-        sub = {three: _Group(ws, owners, self.subjects, bounded) for three, ws in by_three.items()}
-        return _Group(rest, owners, self.subjects, bounded, sub)
-
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled (in the rules cache) with the compiled groups as bytes of their own, read back on the first scan:
-        they were a third of the time a cached rule set took to read, and most messages never reach a cue."""
-        state = self.__dict__.copy()
-        if self._by_head is not None:  # (else they are still the bytes they were read back as)
-            state["_packed"] = pickle.dumps(self._by_head, protocol=pickle.HIGHEST_PROTOCOL)
-        state["_by_head"] = None
-        return state
+        """Pickled (in the rules cache) with the table of words as bytes of its own, read back on the first scan:
+        most messages never reach a cue."""
+        packed = self._packed if self._table is None else pickle.dumps(self._table, protocol=pickle.HIGHEST_PROTOCOL)
+        return {**self.__dict__, "_table": None, "_packed": packed, "_automaton": None, "_last": ("\0", Found())}
 
-    def _groups(self) -> dict[str, _Group]:
-        if self._by_head is None:  # (two threads may both read them: each gets groups that work alike)
-            self._by_head = pickle.loads(self._packed)
-        return self._by_head
+    def _words(self) -> Any:
+        """The automaton of the literal parts, built on the first scan (a few milliseconds)."""
+        automaton = self._automaton
+        if automaton is None:  # (two threads may both build it: each gets one that works alike)
+            table = self._table if self._table is not None else pickle.loads(self._packed)
+            automaton = ahocorasick.Automaton()
+            for literal, value in table:
+                automaton.add_word(literal, value)
+            automaton.make_automaton()
+            self._automaton = automaton
+        return automaton
 
     @staticmethod
-    def _hits(low: str, by_head: dict[str, _Group], deadline: float | None) -> list[Span]:
-        """Each word of the lexicon found in the text, with the concepts it names; ``deadline`` (of the monotonic
-        clock) None when the scan runs under the timer."""
-        hits: list[Span] = []
-        for i, ch in enumerate(low):
-            pair = low[i:i + 2]
-            first = by_head.get(pair)
-            if first is not None and first.sub:
-                tried: tuple[_Group | None, ...] = (first.sub.get(low[i:i + 3]), first,
-                                                    by_head.get(ch) if pair != ch else None)
-            else:
-                tried = (first, by_head.get(ch) if pair != ch else None)
-            for group in tried:
-                if group is None:
+    def _hits(text: str, automaton: Any, deadline: float | None) -> list[Span]:
+        """Each word of the lexicon found in a text whose white space is single spaces, with the concepts it names;
+        ``deadline`` (of the monotonic clock) None when the scan runs under the timer."""
+        best: dict[int, tuple[tuple[int, int, str], int, _Word]] = {}
+        for n, (last, (size, start_bounded, words)) in enumerate(automaton.iter(text)):
+            if deadline is not None and not n % 512 and monotonic() > deadline:
+                raise TimeoutError("regex timed out")
+            s = last + 1 - size
+            if start_bounded and s and _IS_LETTER(text, s - 1):
+                continue  # inside a word
+            for word in words:
+                rank, stem, end_bounded = word[:3]
+                e = last + 1
+                if stem:
+                    e = _STEM_REST(text, e).end()  # type: ignore[union-attr]  # (it matches the empty string)
+                elif end_bounded and _IS_LETTER(text, e):
                     continue
-                if group.bounded and i and (low[i - 1].isalnum() and low[i - 1] < "\u2e80"):
-                    break  # inside a word: no word that starts with this character may start here
-                if not (low[i:i + 3] in group.starts or pair in group.starts or group.short):
-                    continue  # none of the group's words begins with what is here
-                left = None
-                if deadline is not None:
-                    left = deadline - monotonic()
-                    if left <= 0:
-                        raise TimeoutError("regex timed out")
-                m = group.match(low, i, left)
-                if m is None:
-                    continue
-                s, e = m.span()
-                k = (m.lastindex or 1) - 1
-                if not (group.subject[k] and _host_label(low, s, e)):
-                    hits.extend((s, e, name) for name in group.owners[k])
+                kept = best.get(s)
+                if kept is None or rank < kept[0]:
+                    best[s] = (rank, e, word)
                 break
+        hits: list[Span] = []
+        for s in sorted(best):
+            _, e, (_, _, _, subject, owners) = best[s]
+            if not (subject and _host_label(text, s, e)):
+                hits.extend((s, e, name) for name in owners)
         return hits
 
     def scan(self, low: str) -> Found:
         """Where each concept occurs in a lower-cased text."""
         if self._last[0] == low:
             return self._last[1]
-        by_head = self._groups()
+        automaton = self._words()
+        text, places = _single_spaced(low)
         # one time limit for the whole text, as for one pattern
-        hits = rx.timed(self._hits, low, by_head, None) if rx.timing() else \
-            self._hits(low, by_head, monotonic() + rx.TIMEOUT.get())
+        hits = rx.timed(self._hits, text, automaton, None) if rx.timing() else \
+            self._hits(text, automaton, monotonic() + rx.TIMEOUT.get())
+        if places is not None:
+            hits = [(places.where(s), places.where(e - 1) + 1, name) for s, e, name in hits]
         hits.sort(key=lambda h: (h[0], h[0] - h[1]))
         found = Found()
         cover = (-1, -1)  # the kept span that reaches furthest
@@ -255,6 +216,37 @@ class Lexicon:
                 found.subjects.append((s, e, name))
         self._last = (low, found)
         return found
+
+
+class _Places:
+    """Where each character of a text with its runs of white space made single spaces was in the text."""
+
+    def __init__(self, low: str) -> None:
+        self.starts: list[int] = [0]  # where each stretch starts in the text made single-spaced
+        self.was: list[int] = [0]  # and where it started in the text
+        pieces: list[str] = []
+        pos = 0
+        for m in _SPACES.finditer(low):
+            pieces += [low[pos:m.start()], " "]
+            at = self.starts[-1] + m.start() - self.was[-1]
+            self.starts += [at, at + 1]
+            self.was += [m.start(), m.end()]
+            pos = m.end()
+        pieces.append(low[pos:])
+        self.text = "".join(pieces)
+
+    def where(self, i: int) -> int:
+        k = bisect_right(self.starts, i) - 1
+        return self.was[k] + i - self.starts[k]
+
+
+def _single_spaced(low: str) -> tuple[str, _Places | None]:
+    """The text with each run of white space a single space (as a space in a word matches it), and, when that is
+    not the text as it was, where each of its characters was."""
+    if _NOT_SINGLE_SPACED.search(low) is None:
+        return low, None
+    places = _Places(low)
+    return places.text, places
 
 
 @dataclass(frozen=True, slots=True)
