@@ -212,10 +212,11 @@ class _Markers:
 
     def __init__(self, markers: tuple[str, ...]) -> None:
         bare = tuple(dict.fromkeys(m.lstrip("-= ") or m for m in markers))
-        self.by_first: dict[str, tuple[str, ...]] = {}
-        for m in bare:
-            if m[0] not in _LEAD:
-                self.by_first[m[0]] = (*self.by_first.get(m[0], ()), m)
+        # a line that starts with one of the others after its leading characters (taken whole: none of these
+        # markers starts with one of them), found by the standard library in one pass over the text
+        firsts = sorted((m for m in bare if m[0] not in _LEAD), key=len, reverse=True)
+        self.at_line = re.compile(f"(?m)^[{re.escape(_LEAD)}]*+(?:{'|'.join(map(re.escape, firsts))})") \
+            if firsts else None
         self.others = tuple(m for m in bare if m[0] in _LEAD)
 
 
@@ -231,17 +232,10 @@ def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
     if known is None:
         known = _marker_cache[markers] = _Markers(markers)
     low = notice.lower()
-    cut = len(notice)
-    offset = 0
-    by_first = known.by_first
-    for line in low.split("\n"):
-        content = line.lstrip(_LEAD)
-        candidates = by_first.get(content[:1]) if content else None
-        # (all of them tested at once, against the text: a marker may run over its line, "original message:\n")
-        if candidates and low.startswith(candidates, offset + len(line) - len(content)):
-            cut = offset  # (the marker's line goes whole with the copy: "-----Original Message-----" stays one line)
-            break
-        offset += len(line) + 1
+    # (a marker may run over its line, "original message:\n"; the marker's line goes whole with the copy, so that
+    # "-----Original Message-----" stays one line)
+    first = known.at_line.search(low) if known.at_line is not None else None
+    cut = first.start() if first is not None else len(notice)
     for marker in known.others:
         i = low.find(marker, 0, cut + len(marker) - 1)  # only where it would start before the earliest cut so far
         while 0 <= i < cut:
