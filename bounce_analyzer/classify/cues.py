@@ -92,23 +92,23 @@ class Found:
 # ending), whether it may not be followed by a letter of an alphabetic script (a word that is no stem and ends with
 # one), whether it names only subjects (then it is no word where it is a label of a host name or of an address's
 # domain), and the concepts it names
-_Word = tuple[tuple[int, int, str], bool, bool, bool, tuple[str, ...]]
+_Word = tuple[int, bool, bool, bool, tuple[str, ...]]
 
 
-def _ranks(owners: Mapping[str, list[str]]) -> dict[str, tuple[int, int, str]]:
+def _ranks(owners: Mapping[str, list[str]]) -> dict[str, int]:
     """Which word is the one found where several start at the same place: the longest as written, except that the
     words of a common two-character start that go on with a letter come before its shorter ones and stems ("non
     valido", then "no*"), and the words of a one-character start ("a*", "x ...") come last."""
     by_head: dict[str, list[str]] = {}
     for w in owners:
         by_head.setdefault(_head(w), []).append(w)
-    ranks = {}
+    ranks: dict[str, tuple[int, int, str]] = {}
     for head, words in by_head.items():
         split = len(head) == 2 and len(words) >= _SPLIT and not any(len(w) == 3 and w.endswith("*") for w in words)
         for w in words:
             tier = 2 if len(head) == 1 else (0 if split and len(w) > 2 and w[2] not in " *" else 1)
             ranks[w] = (tier, -len(w), w)
-    return ranks
+    return {w: n for n, w in enumerate(sorted(ranks, key=ranks.__getitem__))}
 
 
 class Lexicon:
@@ -130,12 +130,13 @@ class Lexicon:
                 owners.setdefault(w, []).append(name)
         ranks = _ranks(owners)
         by_literal: dict[str, list[_Word]] = {}
+        named: dict[tuple[str, ...], tuple[str, ...]] = {}  # (one tuple of concepts for all the words that name them)
         for w, names in owners.items():
             stem = w.endswith("*")
             literal = w[:-1] if stem else w
             by_literal.setdefault(literal, []).append(
                 (ranks[w], stem, not stem and _bounded(literal[-1]), all(n in self.subjects for n in names),
-                 tuple(names)))
+                 named.setdefault(tuple(names), tuple(names))))
         # each literal part with its length, whether its first character must start a word, and the words that
         # share it, lowest rank first
         self._table: list[tuple[str, tuple[int, bool, tuple[_Word, ...]]]] | None = [
@@ -167,7 +168,7 @@ class Lexicon:
     def _hits(text: str, automaton: Any, deadline: float | None) -> list[Span]:
         """Each word of the lexicon found in a text whose white space is single spaces, with the concepts it names;
         ``deadline`` (of the monotonic clock) None when the scan runs under the timer."""
-        best: dict[int, tuple[tuple[int, int, str], int, _Word]] = {}
+        best: dict[int, tuple[int, int, _Word]] = {}
         for n, (last, (size, start_bounded, words)) in enumerate(automaton.iter(text)):
             if deadline is not None and not n % 512 and monotonic() > deadline:
                 raise TimeoutError("regex timed out")
@@ -196,6 +197,8 @@ class Lexicon:
         """Where each concept occurs in a lower-cased text."""
         if self._last[0] == low:
             return self._last[1]
+        if not low.strip():
+            return Found()
         automaton = self._words()
         text, places = _single_spaced(low)
         # one time limit for the whole text, as for one pattern
