@@ -212,6 +212,20 @@ def test_words_of_the_senders_standing_beat_a_recipient_code_used_loosely(shippe
     assert (d.reason, d.rule) == (reason, rule)
 
 
+@pytest.mark.parametrize(("text", "reason", "rule"), [
+    # a size refusal sent with the mailbox-full code, in words only the cues read: the message is too large
+    ("552 5.2.2 Nachricht überschreitet die maximale Größe", "email_too_large", "cue-message-too-large"),
+    ("552 5.2.2 Le message dépasse la taille maximale autorisée", "email_too_large", "cue-message-too-large"),
+    ("552 5.2.2 Message exceeds the size limit for this recipient", "email_too_large", "cue-message-too-large"),
+    # words that name the mailbox first keep the code: it is the mailbox that has no room
+    ("552 5.2.2 Mailbox full, message too large", "mailbox_full", "mailbox-full-over-quota"),
+    ("552 5.2.2 Das Postfach ist voll", "mailbox_full", "status:X.2.2"),
+])
+def test_words_that_the_message_is_too_large_beat_the_mailbox_full_code(shipped, text, reason, rule):
+    d = decide(text, "diagnostic", "5.2.2", 552, (), shipped, "DATA-END")
+    assert (d.reason, d.rule) == (reason, rule)
+
+
 def test_a_code_of_the_senders_side_is_not_weighed_against_lower_rules(shipped):
     # 5.7.1 is not specific and of the sender's side already: the cue decides as before, at its own priority
     d = decide("550 5.7.1 Alamat IP Anda masuk daftar hitam", "diagnostic", "5.7.1", 550, (), shipped, "RCPT")

@@ -347,8 +347,11 @@ def _rule_decision(rule: Rule, matched: str, text: str, field: str) -> Decision:
                     verdict=rule.verdict, hint=rule.hint, fault=rule.fault)
 
 
-# what the words may say of the sender's standing that beats a specific code of the recipient's side
-SENDER_STANDING = frozenset({"blocked", "rate_limited", "bad_reputation", "spam_detected", "require_ptr"})
+# what the words may say of the sender's side that beats a specific code of the recipient's side: its standing
+# (a block list, a rate), or a message too large for any mailbox there ("552 5.2.2 Die Nachricht überschreitet die
+# maximale Größe": a smaller message goes through, the mailbox has room)
+SENDER_STANDING = frozenset({"blocked", "rate_limited", "bad_reputation", "spam_detected", "require_ptr",
+                             "email_too_large"})
 
 # the subject a reply at an SMTP stage is about when its words name none ("550 Unknown" in reply to RCPT TO)
 STAGE_SUBJECT = {"RCPT": "recipient", "MAIL": "sender"}
