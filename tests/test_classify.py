@@ -226,6 +226,20 @@ def test_words_that_the_message_is_too_large_beat_the_mailbox_full_code(shipped,
     assert (d.reason, d.rule) == (reason, rule)
 
 
+@pytest.mark.parametrize(("text", "status", "reason", "rule"), [
+    # X.7.0 ("other security status") with words that name no cause: too little to decide, not a security problem
+    ("421 4.7.0 Try again later, closing connection.", "4.7.0", "on_hold", "on-hold-loose-security-code-says-nothing"),
+    ("450 4.7.0 Temporary failure, please retry", "4.7.0", "on_hold", "on-hold-loose-security-code-says-nothing"),
+    # a cause in the words decides; the bare code keeps its reason
+    ("530 5.7.0 Must issue a STARTTLS command first", "5.7.0", "failed_starttls", "failed-starttls"),
+    ("554 5.7.0 Encryption must be negotiated before sending mail", "5.7.0", "failed_starttls", "cue-tls"),
+    ("", "5.7.0", "security_error", "status:X.7.0"),
+])
+def test_a_loose_security_code_with_bare_words_claims_no_security_problem(shipped, text, status, reason, rule):
+    d = decide(text, "diagnostic", status, int(text[:3]) if text else None, (), shipped)
+    assert (d.reason, d.rule) == (reason, rule)
+
+
 def test_a_code_of_the_senders_side_is_not_weighed_against_lower_rules(shipped):
     # 5.7.1 is not specific and of the sender's side already: the cue decides as before, at its own priority
     d = decide("550 5.7.1 Alamat IP Anda masuk daftar hitam", "diagnostic", "5.7.1", 550, (), shipped, "RCPT")
