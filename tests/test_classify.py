@@ -202,12 +202,17 @@ def test_code_tables_decide_in_order_with_their_evidence(shipped):
     ("550 5.1.1 Alamat IP Anda masuk daftar hitam", "blocked", "cue-listed"),  # Indonesian: your IP is block-listed
     ("550 5.1.1 Vaša IP adresa je na crnoj listi", "blocked", "cue-listed"),  # Croatian, the same
     ("550 5.1.1 Terlalu banyak pesan dari server Anda", "rate_limited", "cue-rate"),  # too many messages
-    # words of the recipient's side, or of nothing the cues know, leave the code as it is
-    ("550 5.1.1 Kotak surat penuh", "user_unknown", "status:X.1.1"),  # mailbox full: still the code's reason
+    # a mailbox that is full exists: the words win over 5.1.1 (Indonesian, Czech; German through its phrase rule)
+    ("550 5.1.1 Kotak surat penuh", "mailbox_full", "cue-recipient-full"),
+    ("550 5.1.1 Schránka je plná", "mailbox_full", "cue-recipient-full"),
+    ("552 5.1.1 Postfach voll", "mailbox_full", "mailbox-full-de"),
+    # other words of the recipient's side, or of nothing the cues know, leave the code as it is
+    ("550 5.1.1 Akun dinonaktifkan", "user_unknown", "status:X.1.1"),  # account disabled: still the code's reason
     ("550 5.1.1 Pengguna tidak dikenal", "user_unknown", "status:X.1.1"),
 ])
 def test_words_of_the_senders_standing_beat_a_recipient_code_used_loosely(shipped, text, reason, rule):
-    # a block list or a rate told with 5.1.1 (in a language only the cues read) is the sender's problem
+    # a block list or a rate told with 5.1.1 (in a language only the cues read) is the sender's problem, a full
+    # mailbox is full
     d = decide(text, "diagnostic", "5.1.1", 550, (), shipped, "RCPT")
     assert (d.reason, d.rule) == (reason, rule)
 
