@@ -202,13 +202,46 @@ def test_code_tables_decide_in_order_with_their_evidence(shipped):
     ("550 5.1.1 Alamat IP Anda masuk daftar hitam", "blocked", "cue-listed"),  # Indonesian: your IP is block-listed
     ("550 5.1.1 Vaša IP adresa je na crnoj listi", "blocked", "cue-listed"),  # Croatian, the same
     ("550 5.1.1 Terlalu banyak pesan dari server Anda", "rate_limited", "cue-rate"),  # too many messages
-    # words of the recipient's side, or of nothing the cues know, leave the code as it is
-    ("550 5.1.1 Kotak surat penuh", "user_unknown", "status:X.1.1"),  # mailbox full: still the code's reason
+    # a mailbox that is full exists: the words win over 5.1.1 (Indonesian, Czech; German through its phrase rule)
+    ("550 5.1.1 Kotak surat penuh", "mailbox_full", "cue-recipient-full"),
+    ("550 5.1.1 Schránka je plná", "mailbox_full", "cue-recipient-full"),
+    ("552 5.1.1 Postfach voll", "mailbox_full", "mailbox-full-de"),
+    # other words of the recipient's side, or of nothing the cues know, leave the code as it is
+    ("550 5.1.1 Akun dinonaktifkan", "user_unknown", "status:X.1.1"),  # account disabled: still the code's reason
     ("550 5.1.1 Pengguna tidak dikenal", "user_unknown", "status:X.1.1"),
 ])
 def test_words_of_the_senders_standing_beat_a_recipient_code_used_loosely(shipped, text, reason, rule):
-    # a block list or a rate told with 5.1.1 (in a language only the cues read) is the sender's problem
+    # a block list or a rate told with 5.1.1 (in a language only the cues read) is the sender's problem, a full
+    # mailbox is full
     d = decide(text, "diagnostic", "5.1.1", 550, (), shipped, "RCPT")
+    assert (d.reason, d.rule) == (reason, rule)
+
+
+@pytest.mark.parametrize(("text", "reason", "rule"), [
+    # a size refusal sent with the mailbox-full code, in words only the cues read: the message is too large
+    ("552 5.2.2 Nachricht überschreitet die maximale Größe", "email_too_large", "cue-message-too-large"),
+    ("552 5.2.2 Le message dépasse la taille maximale autorisée", "email_too_large", "cue-message-too-large"),
+    ("552 5.2.2 Message exceeds the size limit for this recipient", "email_too_large", "cue-message-too-large"),
+    # words that name the mailbox first keep the code: it is the mailbox that has no room
+    ("552 5.2.2 Mailbox full, message too large", "mailbox_full", "mailbox-full-over-quota"),
+    ("552 5.2.2 Das Postfach ist voll", "mailbox_full", "status:X.2.2"),
+])
+def test_words_that_the_message_is_too_large_beat_the_mailbox_full_code(shipped, text, reason, rule):
+    d = decide(text, "diagnostic", "5.2.2", 552, (), shipped, "DATA-END")
+    assert (d.reason, d.rule) == (reason, rule)
+
+
+@pytest.mark.parametrize(("text", "status", "reason", "rule"), [
+    # X.7.0 ("other security status") with words that name no cause: too little to decide, not a security problem
+    ("421 4.7.0 Try again later, closing connection.", "4.7.0", "on_hold", "on-hold-loose-security-code-says-nothing"),
+    ("450 4.7.0 Temporary failure, please retry", "4.7.0", "on_hold", "on-hold-loose-security-code-says-nothing"),
+    # a cause in the words decides; the bare code keeps its reason
+    ("530 5.7.0 Must issue a STARTTLS command first", "5.7.0", "failed_starttls", "failed-starttls"),
+    ("554 5.7.0 Encryption must be negotiated before sending mail", "5.7.0", "failed_starttls", "cue-tls"),
+    ("", "5.7.0", "security_error", "status:X.7.0"),
+])
+def test_a_loose_security_code_with_bare_words_claims_no_security_problem(shipped, text, status, reason, rule):
+    d = decide(text, "diagnostic", status, int(text[:3]) if text else None, (), shipped)
     assert (d.reason, d.rule) == (reason, rule)
 
 

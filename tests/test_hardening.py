@@ -238,7 +238,10 @@ def test_a_gzip_mbox_damaged_in_the_middle_is_a_problem_record_and_the_scan_goes
     # every message that ended before the damage was read (the one the damage cut is not)
     assert len([x for x in reports if x["source"].startswith("mbox:")]) == 1 + before - 1
     assert reports[-1]["source"] == str(tmp_path / "b.eml")  # and the next file too
-    assert len(err.splitlines()) == 1 and "a.mbox.gz: damaged compressed data" in err
+    # the garbage zlib may hand over before it fails can make the last message read have an overlong diagnostic,
+    # which is a note of its own; the damage is the one error
+    errors = [line for line in err.splitlines() if "characters; only the first are reported" not in line]
+    assert len(errors) == 1 and "a.mbox.gz: damaged compressed data" in err
 
 
 def test_closed_standard_input_is_one_clear_line():

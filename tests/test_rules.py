@@ -411,7 +411,7 @@ def test_every_field_of_every_table_is_read(tmp_path):
     priorities = [r.priority for r in rs.rules]
     assert priorities == sorted(priorities, reverse=True)
     assert rs.rules[0].id == "zz-stage-only" and rs.rules[-1].id == "zz-cue"
-    assert next(r for r in rs.rules if r.id == "mailbox-full-storage").priority == rules_mod.PRIORITY_PATTERN
+    assert next(r for r in rs.rules if r.id == "too-large-i18n").priority == rules_mod.PRIORITY_PATTERN
     assert not any(r.id == "mailbox-full-de" for r in rs.rules)  # disabled by [extend]
     stage = next(r for r in rs.rules if r.id == "zz-stage-only")
     assert stage.guards_only and stage.text_matches("whatever") == ""

@@ -347,8 +347,12 @@ def _rule_decision(rule: Rule, matched: str, text: str, field: str) -> Decision:
                     verdict=rule.verdict, hint=rule.hint, fault=rule.fault)
 
 
-# what the words may say of the sender's standing that beats a specific code of the recipient's side
-SENDER_STANDING = frozenset({"blocked", "rate_limited", "bad_reputation", "spam_detected", "require_ptr"})
+# what the words may say that beats a specific code of the recipient's side used loosely: the sender's standing (a
+# block list, a rate), a message too large for any mailbox there ("552 5.2.2 Die Nachricht überschreitet die
+# maximale Größe": a smaller message goes through), or a mailbox that is full ("550 5.1.1 Postfach voll": a mailbox
+# that is full exists, whatever 5.1.1 says)
+WORDS_OVER_LOOSE_CODE = frozenset({"blocked", "rate_limited", "bad_reputation", "spam_detected", "require_ptr",
+                                   "email_too_large", "mailbox_full"})
 
 # the subject a reply at an SMTP stage is about when its words name none ("550 Unknown" in reply to RCPT TO)
 STAGE_SUBJECT = {"RCPT": "recipient", "MAIL": "sender"}
@@ -393,8 +397,9 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
                 cue_low = server_words(low)
             matched = rule.cue.match(cue_low, STAGE_SUBJECT.get(command or ""))
         if matched is not None and rule.guards_hold(status, reply, hosts, command):
-            if rule.priority < by_code.priority and rule.reason not in SENDER_STANDING:
-                return by_code  # (the words agree with the code's side, or say something else: the code stands)
+            if rule.priority < by_code.priority and (rule.reason not in WORDS_OVER_LOOSE_CODE
+                                                     or rule.reason == by_code.reason):
+                return by_code  # (the words agree with the code, or say something else: the code stands)
             return _rule_decision(rule, matched, text, field)
     return by_code
 
