@@ -84,10 +84,11 @@ def _addr_line(line: str) -> rx.Match | None:
 
 
 # "Your message to alice@example.net couldn't be delivered." / "failed to deliver to <alice@example.net>" /
-# "Failed to deliver to '<alice@example.net>'" / "Your message to: alice@example.net" / "... по адресу alice@..."
+# "Failed to deliver to '<alice@example.net>'" / "Your message to: alice@example.net" / "... по адресу alice@..." /
+# "Local mailbox alice@example.net is unavailable"
 _ADDR_SENTENCE = rx.compile(
-    rf"(?:\b(?:(?:un)?deliver\w*|send\w*|sent|transmi\w*|message|mail|relay\w*)\b[^\n<>@]{{0,40}}?\b(?:to|for):?|"
-    rf"\brecipients?:?|\baddress(?:es)?:?|"
+    rf"(?:\b(?:(?:un)?deliver\w*|send\w*|sent|transmi\w*|message|(?:e-?)?mail|relay\w*)\b[^\n<>@]{{0,40}}?\b(?:to|for):?|"
+    rf"\b(?:recipient|address|mailbox)(?:e?s)?:?|"
     # "to the address" in other languages: Russian, German, French, Spanish, Portuguese, Italian
     rf"\bпо\s+адресу|\bадресату|\ban\s+(?:die\s+Adresse|den\s+Empfänger)|\bà\s+l'adresse|"
     rf"\b(?:a|para)\s+(?:la\s+)?(?:dirección|o\s+endereço|o\s+destinatário|el\s+destinatario)|"
@@ -105,6 +106,25 @@ _ADDR_SENTENCE_MORE = rx.compile(
     rf"στον\s+παραλήπτη|alıcıya|vastaanottajalle|till\s+mottagaren|til\s+(?:modtageren|mottakeren)|"
     rf"(?:kepada|ke)\s+penerima|gửi\s+(?:tới|đến)|לנמען|إلى\s+المستلم|به\s+گیرنده)"
     rf"\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
+# more addresses right after the one a sentence names: "Your email to alice@example.net, bob@example.org and
+# carol@example.com could not be delivered" ("and" in English, German, French, Spanish, Italian and Portuguese,
+# Dutch, Polish and Czech, Swedish, Danish and Norwegian, Russian, Turkish, Hungarian, Indonesian)
+_AND_ADDR = rx.compile(rf"[>'\"]?[ \t]*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\ben\b|\bi\b|\boch\b|\bog\b|"
+                       rf"\bи\b|\bve\b|\bés\b|\bdan\b)[ \t]*(?:and[ \t]+)?['\"<]{{0,2}}({ADDR})", rx.I)
+
+
+def _listed_after(notice: str, end: int) -> list[str]:
+    """The addresses listed after the one a sentence names, joined by commas or "and"."""
+    out: list[str] = []
+    while len(out) < 20:
+        m = rx.match(_AND_ADDR, notice[end:end + 400])
+        if m is None:
+            return out
+        out.append(m.group(1))
+        end += m.end()
+    return out
+
+
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
 # label that says what failed, then the address alone; the label is what the notice says about it
 _LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*[:：][ \t]*"
@@ -154,7 +174,8 @@ _LISTING_WORDS = ("address", "recipient")
 _ABOUT_WORDS = ("information", "reason", "log", "error", "transcript", "diagnostic", "detail")
 _SECTION_STARTS = ("... while talking", ">>>", "<<<", "-----", "=====")
 _HOSTNAME = re.compile(r"[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,10}")  # a host's name, lower case: a fixed shape
-_SELF_LOCALS = ("mailer-daemon", "postmaster", "mailer_daemon", "maildaemon", "mail-daemon", "abuse", "noreply")
+_SELF_LOCALS = ("mailer-daemon", "postmaster", "mailer_daemon", "maildaemon", "mail-daemon", "abuse", "noreply",
+                "no-reply", "do-not-reply", "donotreply")
 _SELF_NAMES = ("mail delivery subsystem", "mail delivery system", '"mail delivery subsystem"', '"mail delivery system"')
 
 
@@ -319,6 +340,30 @@ def _lead_in_line(line: str) -> tuple[str, str] | None:
     return m.group(1), ""
 
 
+# a recipient's display name before the address in brackets or quotes: "Jane Doe <jane@example.net>", '"Doe, Jane"
+# <jane@example.net>: 550 ...' (a few words that each start with a capital or a letter of a script without case, or
+# anything in quotes: "please contact <help@example.com>" is a sentence, and a header's name and colon no name)
+_DISPLAY_NAME = rx.compile(r"^[ \t>*-]{0,8}(?:\"[^\"\n]{1,80}\"|"
+                           r"[\p{Lu}\p{Lo}][^\W_]*(?:[ \t.,'-]+[\p{Lu}\p{Lo}][^\W_]*){0,4}\.?)"
+                           r"[ \t]+(?=[<\"'][^<>\"'\s@]+@)")
+
+
+def _named_line(line: str) -> tuple[str, str] | None:
+    """(address, rest of the line) of an address line whose address, in brackets or quotes, follows the recipient's
+    name: read as the address line it would be without the name."""
+    if ("<" not in line and '"' not in line) or len(line) > 300:
+        return None
+    m = rx.match(_DISPLAY_NAME, line)
+    if m is None:
+        return None
+    rest = line[m.end():]
+    after = rest.split(None, 1)[1] if len(rest.split(None, 1)) > 1 else ""
+    if after and not after.startswith((":", "(", "...", "- ", ",")):
+        return None  # "Recipient <alice@example.net> rejected by ...": a sentence, not a name
+    found = _addr_line(rest)
+    return (found.group(1), found.group(2)) if found else None
+
+
 def _indent(line: str) -> int:
     """How far a line is indented, a tab reaching the next multiple of eight columns as a terminal shows it."""
     body = line.lstrip()
@@ -375,7 +420,8 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
         if m:
             address, rest = m.group(1), m.group(2)
         else:
-            found = _label_line(line) or _wrapped_addr_line(lines, i) or (_lead_in_line(line) if lead_ins else None)
+            found = _named_line(line) or _label_line(line) or _wrapped_addr_line(lines, i) or (
+                _lead_in_line(line) if lead_ins else None)
             if found is None:
                 continue
             address, rest = found
@@ -551,6 +597,7 @@ def transcript_stages(notice: str) -> Transcript:
 _HEADER_LINE = rx.Needing(r"^(?:subject|from|to|cc|date|message-id|reply-to|mime-version|content-type|received|"
                           r"return-path|x-[\w-]+)[ \t]*:", rx.I, need=":")
 _ANY_HEADER = rx.compile(r"^[A-Za-z][\w-]{0,40}:[ \t]")
+_HEADER_NAME = rx.compile(r"[A-Za-z][\w-]{0,40}:")
 
 
 def _headers_only(text: str) -> bool:
@@ -565,6 +612,16 @@ def _best_block(texts: list[str]) -> str:
         return max(with_code, key=len)
     non_empty = [t for t in texts if t]
     return non_empty[0] if non_empty else ""
+
+
+def _other_blocks(texts: list[str], best: str) -> str:
+    """What the notice says of an address in its other blocks ("Delivery has failed to these recipients" with the
+    reason in words, then the address again under "Diagnostic information for administrators" with the server that
+    refused): not the recipient's diagnostic, but words about it that may name the server."""
+    if len(texts) < 2 or _CODE_LINE.search(best):
+        return ""  # (a block that quotes a reply says enough of its own)
+    return " ".join(" ".join(t.split()) for t in texts
+                    if t and t != best and not rx.match(_HEADER_NAME, t))[:2000]  # not a quoted copy's headers
 
 
 @lru_cache(maxsize=4)
@@ -735,8 +792,10 @@ class GenericText:
         for address in order:
             if address not in named and excluded.excludes(address, answered=_answered(blocks.get(address, []))):
                 continue
-            findings.append(Finding(address=address, diagnostic=_best_block(blocks.get(address, [])),
-                                    source="text"))
+            texts = blocks.get(address, [])
+            best = _best_block(texts)
+            findings.append(Finding(address=address, diagnostic=best, source="text",
+                                    context=_other_blocks(texts, best)))
         for f in findings:
             m = rx.search(_ORIGINAL_LINE, f.diagnostic) if "original" in f.diagnostic.lower() else None
             if m:
@@ -751,10 +810,19 @@ class GenericText:
         for sentence in (_ADDR_SENTENCE, _ADDR_SENTENCE_MORE):
             if findings:
                 break
+            sentences = 0
             for m in rx.finditer(sentence, notice):
-                address = _clean(m.group(1))
-                if all(f.address != address for f in findings) and address not in excluded:
-                    findings.append(Finding(address=address, source="text"))
+                sentences += 1
+                for address in (m.group(1), *_listed_after(notice, m.end())):
+                    address = _clean(address)
+                    if all(f.address != address for f in findings) and address not in excluded:
+                        findings.append(Finding(address=address, source="text"))
+            if sentences == 1 and len(findings) > 1:
+                # one sentence names them all ("Your email to a@... and b@... could not be delivered"): the reply
+                # the notice quotes is about each of them
+                quoted = code_paragraphs(notice)
+                for f in findings:
+                    f.diagnostic = quoted
         if not findings:
             findings = _scored(notice, excluded, bounce)
         if not findings:
