@@ -247,8 +247,12 @@ def test_a_reason_label_in_another_language_gives_the_only_recipient_its_words()
 
 
 def test_recipients_named_in_a_sentence_of_other_languages():
-    from bounce_analyzer.formats.generic import _ADDR_SENTENCE_MORE
+    from bounce_analyzer.classify.rules import default
+    from bounce_analyzer.formats.generic import _sentence_more
     from bounce_analyzer.parse import bounded as rx
+
+    _ADDR_SENTENCE_MORE = _sentence_more(default().detect.recipient_phrases)
+    assert _ADDR_SENTENCE_MORE is not None
 
     for sentence in ("Thư của bạn gửi tới minh@example.org không thể gửi được.",
                      "Az üzenete a címzettnek anna@example.org nem kézbesíthető.",

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar
 
+from ..classify.rules import default as default_rules
 from ..parse import bounded as rx
 from ..parse import dsn, smtp
 from ..parse.address import ADDR, PATTERN
@@ -96,16 +97,22 @@ _ADDR_SENTENCE = rx.compile(
     # "bound for": French, Spanish, Portuguese, Italian
     rf"\bà\s+destination\s+de|\b(?:destin|adress)[ée]e?s?\s+à|\bcon\s+destino\s+a|\b(?:dirigid|destinad|destinat)[oa]s?\s+a)"
     rf"\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
-# ... and "to the recipient" in more languages, read only when nothing else named a recipient (the words at the
-# start of a pattern are tried at every place of a text): Czech and Slovak, Polish, Slovenian, Croatian and Serbian,
-# Bulgarian, Ukrainian, Lithuanian, Latvian, Estonian, Hungarian, Romanian, Greek, Turkish, Finnish, Swedish, Danish
-# and Norwegian, Indonesian and Malay, Vietnamese ("sent to"), Hebrew, Arabic, Persian
-_ADDR_SENTENCE_MORE = rx.compile(
-    rf"\b(?:příjemci|príjemcovi|adresátovi|do\s+odbiorcy|prejemniku|primatelju|primaocu|примаоцу|до\s+получателя|"
-    rf"одержувачу|отримувачу|gavėjui|adresātam|saņēmējam|adressaadile|címzettnek|destinatarului|"
-    rf"στον\s+παραλήπτη|alıcıya|vastaanottajalle|till\s+mottagaren|til\s+(?:modtageren|mottakeren)|"
-    rf"(?:kepada|ke)\s+penerima|gửi\s+(?:tới|đến)|לנמען|إلى\s+المستلم|به\s+گیرنده)"
-    rf"\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
+
+
+def _words(phrase: str) -> str:
+    return r"[ \t]+".join(re.escape(w) for w in phrase.split())
+
+
+@lru_cache(maxsize=8)
+def _sentence_more(phrases: tuple[str, ...]) -> rx.Pattern | None:
+    """``_ADDR_SENTENCE`` for "to the recipient" in more languages (``recipient_phrases`` in detect.toml), read only
+    when nothing else named a recipient (the words at the start of a pattern are tried at every place of a text);
+    made once for each list."""
+    if not phrases:
+        return None
+    return rx.compile(rf"\b(?:{'|'.join(_words(p) for p in phrases)})\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
+
+
 # more addresses right after the one a sentence names: "Your email to alice@example.net, bob@example.org and
 # carol@example.com could not be delivered" ("and" in English, German, French, Spanish, Italian and Portuguese,
 # Dutch, Polish and Czech, Swedish, Danish and Norwegian, Russian, Turkish, Hungarian, Indonesian)
@@ -277,22 +284,21 @@ def _because(notice: str) -> str:
     return " ".join(m.group(1).split())[:1000] if m else ""
 
 
-# "Reason:" in other languages, on the line under which a notice explains the failure: German, French, Spanish,
-# Italian and Portuguese, Dutch, Swedish, Danish and Norwegian, Finnish, Polish, Czech and Slovak, Slovenian,
-# Croatian and Serbian, Bulgarian, Russian and Ukrainian, Lithuanian, Latvian, Estonian, Hungarian, Romanian, Greek,
-# Turkish, Catalan, Indonesian and Malay, Vietnamese, Hebrew, Arabic, Persian, Hindi, Thai, Icelandic, Afrikaans,
-# Japanese, Chinese, Korean, Tagalog
-_REASON_LINE = rx.compile(
-    r"^[ \t]*(?:Grund|Fehlergrund|Raison|Motif|Motivo|Reden|Orsak|Årsa[gk]|Syy|Powód|D(?:ů|ô)vod|Razlog|Разлог|"
-    r"Причина|Priežastis|Iemesls|Põhjus|Hiba oka|Motiv|Αιτία|Neden|Sebep|Motiu|Alasan|Sebab|Lý do|סיבה|السبب|"
-    r"دلیل|कारण|สาเหตุ|Ástæða|Rede|理由|原因|사유|원인|Dahilan)[ \t]*[:：][ \t]*(?:\n(?:[ \t]*\n)?)?"
-    r"((?:[ \t]*\S[^\n]*\n?){1,6})", rx.I | rx.M)
+@lru_cache(maxsize=8)
+def _reason_label(labels: tuple[str, ...]) -> rx.Pattern | None:
+    """A "Reason:" label in another language than English (``reason_labels`` in detect.toml) opening a line, and the
+    lines under it; made once for each list."""
+    if not labels:
+        return None
+    return rx.compile(rf"^[ \t]*(?:{'|'.join(_words(x) for x in labels)})[ \t]*[:：][ \t]*(?:\n(?:[ \t]*\n)?)?"
+                      r"((?:[ \t]*\S[^\n]*\n?){1,6})", rx.I | rx.M)
 
 
-def _reason_line(notice: str) -> str:
+def _reason_line(notice: str, labels: tuple[str, ...]) -> str:
     """The lines under a "Reason:" label written in another language than English (asked only of a notice whose
     one recipient has no words of its own)."""
-    m = rx.search(_REASON_LINE, notice[:20_000])
+    pattern = _reason_label(labels)
+    m = rx.search(pattern, notice[:20_000]) if pattern is not None else None
     return " ".join(m.group(1).split())[:1000] if m else ""
 
 
@@ -807,8 +813,9 @@ class GenericText:
             findings = [f for f in findings if f.address not in originals or f.original_recipient]
         if "generated from" in notice.lower() or "expanded from" in notice.lower():
             _as_sent(notice, findings, excluded)
-        for sentence in (_ADDR_SENTENCE, _ADDR_SENTENCE_MORE):
-            if findings:
+        detect = bounce.detect or default_rules().detect
+        for sentence in (_ADDR_SENTENCE, _sentence_more(detect.recipient_phrases)):
+            if findings or sentence is None:
                 break
             sentences = 0
             for m in rx.finditer(sentence, notice):
@@ -830,7 +837,7 @@ class GenericText:
         _introduced(notice, findings)
         self._finish(notice, findings)
         if len(findings) == 1 and not findings[0].diagnostic.strip():
-            about = about or _reason_line(notice)
+            about = about or _reason_line(notice, detect.reason_labels)
             if about:
                 findings[0].diagnostic = about
         return Extract(findings=findings, reporting_mta=reporting_host(bounce))
