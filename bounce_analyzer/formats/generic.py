@@ -34,9 +34,11 @@ from ..parse.message import header
 from .base import Bounce, Extract, Finding
 
 _ADDR = PATTERN
-# an address line: the address (bracketed or not) at the start of the line, then ":" / "..." / "(" / text / nothing
+# an address line: the address (bracketed or not) at the start of the line (after a bullet or a number, "1)"), then
+# ":" / "..." / "(" / a dash / a tab / text / nothing, or ";" and another address
 _ADDR_LINE = rx.compile(
-    rf"^[ \t>*-]{{0,8}}(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipient(?: address)?:\s*|"
+    rf"^[ \t>*•·◦▪‣-]{{0,8}}(?:\d{{1,3}}[.)][ \t]+)?"
+    rf"(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipients?(?:\(s\))?(?: address(?:es)?)?:\s*|"
     rf"Failed recipient:\s*|To:\s*|Address:\s*|"
     # "Rcpt To:   <alice@example.net>": the recipient in a block of a session's details (XMail and the like), in
     # brackets or quotes (Apache James's bare "RCPT TO: alice@..." under "Message details:" is its reader's)
@@ -46,8 +48,10 @@ _ADDR_LINE = rx.compile(
     rf"SMTP[ \t]+(?=[<\"'])|"
     rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
     # "[SMTP:alice@example.net]" (MailEnable, Exchange): the address with its type, in brackets
-    rf"(?:\[SMTP:|[<\"']?(?:mailto:|SMTP:)?)({ADDR})[>\"'\]]?"
-    rf"(?:\s*(?:\.\.\.|:|,|\(|\s+on\s|\s+-\s|\s+\[)|\s*$|[ \t]+(?=<[^<>\s]+@)|"
+    rf"(?:\[SMTP:|[<\"'\[]?(?:mailto:|SMTP:)?)({ADDR})[>\"'\]]?"
+    rf"(?:\s*(?:\.\.\.|:|,|;(?=[ \t]*['\"<\[]?[^\s@;]+@)|\(|\s+on\s|\s+[-–—]\s|\s+\[)|\s*$|[ \t]+(?=<[^<>\s]+@)|\t|"
+    # "<alice@example.net> User unknown": words after an address in brackets or quotes
+    rf"(?<=[>\"'])[ \t]+|"
     # "alice@example.net Invalid Address, ERROR_CODE :550, ...": words, then an SMTP code on the same line
     rf"[ \t]+(?=[^\n]{{0,200}}?(?<![\w.])[245](?:\d\d|\.\d{{1,3}}\.\d{{1,3}})(?!\w)))(.*)$",
     rx.M | rx.I,
@@ -73,7 +77,7 @@ def _label_above(lines: list[str], i: int) -> int:
 def _addr_line(line: str) -> rx.Match | None:
     """``_ADDR_LINE`` on one line, tried only where it can match: the address (which holds no space) is the first word
     after any leading quote marks and dashes, unless a label or a reply code comes first."""
-    rest = line.lstrip(" \t>*-")
+    rest = line.lstrip(" \t>*-•·◦▪‣")
     if not rest:
         return None
     if "@" not in rest.split(None, 1)[0] and not rest[0].isdigit() and \
@@ -96,7 +100,7 @@ _ADDR_SENTENCE = rx.compile(
     rf"\ball'indirizzo|"
     # "bound for": French, Spanish, Portuguese, Italian
     rf"\bà\s+destination\s+de|\b(?:destin|adress)[ée]e?s?\s+à|\bcon\s+destino\s+a|\b(?:dirigid|destinad|destinat)[oa]s?\s+a)"
-    rf"\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
+    rf"\s+['\"<\[]{{0,2}}({ADDR})>?", rx.I)
 
 
 def _words(phrase: str) -> str:
@@ -116,20 +120,21 @@ def _sentence_more(phrases: tuple[str, ...]) -> rx.Pattern | None:
 # more addresses right after the one a sentence names: "Your email to alice@example.net, bob@example.org and
 # carol@example.com could not be delivered" ("and" in English, German, French, Spanish, Italian and Portuguese,
 # Dutch, Polish and Czech, Swedish, Danish and Norwegian, Russian, Turkish, Hungarian, Indonesian)
-_AND_ADDR = rx.compile(rf"[>'\"]?[ \t]*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\ben\b|\bi\b|\boch\b|\bog\b|"
-                       rf"\bи\b|\bve\b|\bés\b|\bdan\b)[ \t]*(?:and[ \t]+)?['\"<]{{0,2}}({ADDR})", rx.I)
+_AND_ADDR = rx.compile(rf"[>'\"\]]?[ \t]*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\ben\b|\bi\b|\boch\b|\bog\b|"
+                       rf"\bи\b|\bve\b|\bés\b|\bdan\b)[ \t]*(?:and[ \t]+)?['\"<\[]{{0,2}}({ADDR})[>'\"\]]?", rx.I)
 
 
-def _listed_after(notice: str, end: int) -> list[str]:
-    """The addresses listed after the one a sentence names, joined by commas or "and"."""
+def _listed_after(notice: str, end: int) -> tuple[list[str], int]:
+    """The addresses listed after the one a sentence or a line names, joined by commas or "and", and where the list
+    ends."""
     out: list[str] = []
     while len(out) < 20:
         m = rx.match(_AND_ADDR, notice[end:end + 400])
         if m is None:
-            return out
+            break
         out.append(m.group(1))
         end += m.end()
-    return out
+    return out, end
 
 
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
@@ -423,8 +428,13 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
             continue  # the address the one above was sent as, in its block: no recipient of its own
         above = _label_above(lines, i)
         m = _addr_line(f"{lines[i - 1].rstrip()} {line.strip()}" if above >= 0 else line)
+        listed: list[str] = []
         if m:
             address, rest = m.group(1), m.group(2)
+            if above < 0:
+                # "alice@example.net, bob@example.org: 550 ...", "Recipient(s): alice@example.net; bob@example.org"
+                listed, after = _listed_after(line, m.end(1))
+                rest = line[after:].lstrip(" \t>:;,") if listed else rest
         else:
             found = _named_line(line) or _label_line(line) or _wrapped_addr_line(lines, i) or (
                 _lead_in_line(line) if lead_ins else None)
@@ -444,9 +454,11 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
             # Server Returned:" / "550 5.1.1 <a@...>... No such user")
             continue
         starts.append((i, address, rest.strip(), indent))
+        starts.extend((i, _clean(a), rest.strip(), indent) for a in listed)
         indent_of_start = indent
     for n, (i, address, rest, base_indent) in enumerate(starts):
-        end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
+        # (the block ends at the next address line: addresses listed on one line share the lines under it)
+        end = next((k for k, *_ in starts[n + 1:] if k > i), len(lines))
         body = [rest] if rest else []
         for j in range(i + 1, min(end, i + 40)):
             line = lines[j]
@@ -820,7 +832,7 @@ class GenericText:
             sentences = 0
             for m in rx.finditer(sentence, notice):
                 sentences += 1
-                for address in (m.group(1), *_listed_after(notice, m.end())):
+                for address in (m.group(1), *_listed_after(notice, m.end())[0]):
                     address = _clean(address)
                     if all(f.address != address for f in findings) and address not in excluded:
                         findings.append(Finding(address=address, source="text"))
