@@ -165,6 +165,7 @@ _ORIGINAL_LINE = rx.compile(rf"^[ \t>*-]{{0,8}}Original[- ](?:address|recipient)
 _GENERATED = rx.compile(rf"(?:\(|^)\s*(?:generated|expanded)\s+from:?\s*[<\"]?({ADDR})[>\"]?\s*\)?:?", rx.I)
 _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-path|from:|reply-to:)\s*<?({ADDR})",
                              rx.I)
+_REPLY_CODE = rx.compile(r"(?<![\w.])[245]\d\d(?=[ -]|\n|$)")
 _CODE_LINE = rx.Needing(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d",
                         need=r"[245][.\d]\d")
 # "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com." / "This is a
@@ -780,12 +781,16 @@ class GenericText:
 
     @staticmethod
     def _finish(notice: str, findings: list[Finding]) -> None:
-        """The server's reply for a lone recipient whose block lacks it, and each recipient's SMTP stage."""
-        if len(findings) == 1 and not _CODE_LINE.search(findings[0].diagnostic):
-            # a notice that puts the server's reply away from the address (Gmail, Exchange)
+        """The server's reply for a lone recipient whose block lacks it (or for recipients listed together, sharing
+        one block that lacks it), and each recipient's SMTP stage."""
+        if len({f.diagnostic for f in findings}) == 1 and not _CODE_LINE.search(findings[0].diagnostic):
+            # a notice that puts the server's reply away from the address (Gmail, Exchange), or away from the line
+            # that lists the addresses ("alice@example.net; bob@example.org" / ... / "Reason: 550 5.1.1 ...")
             quoted = code_paragraphs(notice)
-            if quoted:
-                findings[0].diagnostic = f"{findings[0].diagnostic} {quoted}".strip()
+            if quoted and (len(findings) == 1 or len({m.group(0) for m in rx.finditer(_REPLY_CODE, quoted)}) == 1):
+                # (several recipients share it only when it is one reply: replies that differ are each one's)
+                for f in findings:
+                    f.diagnostic = f"{f.diagnostic} {quoted}".strip()
         t = transcript_stages(notice)
         for f in findings:
             f.smtp_command = t.stages.get(f.address) or smtp.find_command(f.diagnostic) or (
@@ -829,19 +834,11 @@ class GenericText:
         for sentence in (_ADDR_SENTENCE, _sentence_more(detect.recipient_phrases)):
             if findings or sentence is None:
                 break
-            sentences = 0
             for m in rx.finditer(sentence, notice):
-                sentences += 1
                 for address in (m.group(1), *_listed_after(notice, m.end())[0]):
                     address = _clean(address)
                     if all(f.address != address for f in findings) and address not in excluded:
                         findings.append(Finding(address=address, source="text"))
-            if sentences == 1 and len(findings) > 1:
-                # one sentence names them all ("Your email to a@... and b@... could not be delivered"): the reply
-                # the notice quotes is about each of them
-                quoted = code_paragraphs(notice)
-                for f in findings:
-                    f.diagnostic = quoted
         if not findings:
             findings = _scored(notice, excluded, bounce)
         if not findings:
