@@ -109,6 +109,8 @@ class Signals:
             # address(es)")
             found = [p for p in (*d.bounce_phrases, *d.delay_phrases) if p in notice]
             said = sum(1 for p in found if not any(p != q and p in q for q in found))
+            if said == 1 and self.rules.gateway_signed(self._lead) is not None:
+                said = 2  # a filtering product's signature says it too: its notice, whatever its Subject
             return (said > 1 or bool(code_paragraphs(b.notice))) and not (
                 rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
         # a person's reply that talks about a bounce is not one

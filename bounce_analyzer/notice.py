@@ -268,5 +268,6 @@ def read_notice(msg: Message, rules: RuleSet, options: Options, problems: list[P
     lead = first if len(first) < len(notice) else notice
     report_type = content_param(msg, "report-type") if content_type(msg) == "multipart/report" else ""
     b = Bounce(msg=msg, subject=header(msg, "subject"), sender=_sender_address(msg), report_type=report_type,
-               notice=notice, dsn_texts=dsns, original=find_original(msg, tail), quoted=tail, lead=lead)
+               notice=notice, dsn_texts=dsns, original=find_original(msg, tail), quoted=tail, lead=lead,
+               detect=rules.detect)
     return b, feedback

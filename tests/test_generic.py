@@ -247,8 +247,12 @@ def test_a_reason_label_in_another_language_gives_the_only_recipient_its_words()
 
 
 def test_recipients_named_in_a_sentence_of_other_languages():
-    from bounce_analyzer.formats.generic import _ADDR_SENTENCE_MORE
+    from bounce_analyzer.classify.rules import default
+    from bounce_analyzer.formats.generic import _sentence_more
     from bounce_analyzer.parse import bounded as rx
+
+    _ADDR_SENTENCE_MORE = _sentence_more(default().detect.recipient_phrases)
+    assert _ADDR_SENTENCE_MORE is not None
 
     for sentence in ("Thư của bạn gửi tới minh@example.org không thể gửi được.",
                      "Az üzenete a címzettnek anna@example.org nem kézbesíthető.",
@@ -292,3 +296,25 @@ def test_the_sentence_that_introduces_the_recipients_says_a_remote_server_refuse
     assert read("Each of the following recipients was rejected by a remote mail server.") == [
         "rejected by a remote mail server"]
     assert read("The following recipients could not be reached.") == [""]
+
+
+def test_recipients_listed_together_share_the_one_reply_quoted_away_from_them():
+    from email import message_from_string
+
+    from bounce_analyzer.formats.base import Bounce
+    from bounce_analyzer.formats.generic import GenericText
+
+    def read(notice: str) -> dict[str, str]:
+        b = Bounce(msg=message_from_string("Subject: x\n\n"), subject="x", sender="postmaster@example.org",
+                   report_type="", notice=notice, dsn_texts=[])
+        return {f.address: f.diagnostic for f in GenericText().parse(b).findings}
+
+    got = read("The following recipients could not be reached:\n\n  anna@example.net; bob@example.org\n\n"
+               "Reason: 550 5.1.1 User unknown\n")
+    assert set(got) == {"anna@example.net", "bob@example.org"}
+    assert all("550 5.1.1 User unknown" in d for d in got.values())
+    # two different replies quoted away from the addresses: neither is given to both
+    got = read("The following recipients could not be reached:\n\n  anna@example.net\n  bob@example.org\n\n"
+               "One server said: 550 5.1.1 User unknown\n\nThe other said: 452 4.2.2 Mailbox full\n")
+    assert set(got) == {"anna@example.net", "bob@example.org"}
+    assert not any("550" in d or "452" in d for d in got.values())

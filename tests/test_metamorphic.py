@@ -46,9 +46,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("vendors/sms-gateway-unknown-subscriber.eml", "neutral-subject"):
         "a gateway's notice from a sender that is no MAILER-DAEMON or postmaster, with one sentence of a bounce "
         "('could not be sent') and no reply code: without 'Mail not sent' in the Subject, nothing says it is a bounce",
-    ("vendors/barracuda-ess-blocked.eml", "neutral-subject"):
-        "a filter's notice from a noreply sender with one sentence of a bounce ('was blocked by the recipient') and "
-        "no reply code: without 'Message blocked' in the Subject, nothing says it is a bounce",
 }
 
 

@@ -159,6 +159,8 @@ class Detect(NamedTuple):
     original_markers: tuple[str, ...] = ()
     forward_titles: tuple[str, ...] = ()
     forward_lines: tuple[str, ...] = ()
+    recipient_phrases: tuple[str, ...] = ()
+    reason_labels: tuple[str, ...] = ()
     autoreply_headers: tuple[str, ...] = ()
     autoreply_subjects: tuple[str, ...] = ()
     moved_phrases: tuple[str, ...] = ()

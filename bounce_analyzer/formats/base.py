@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 if TYPE_CHECKING:  # the classifier and ``explain`` use these types without reading any message
     from email.message import Message
 
+    from ..classify.rules import Detect
+
 # A sniff score at or above this says the layout alone makes the message a notice: headings and field names that
 # only a delivery report carries, whatever its sender and Subject say (gateways often send "Re: <subject>").
 CERTAIN = 8
@@ -61,6 +63,7 @@ class Bounce:
     original: Message | None = None  # the attached original message, or its headers
     quoted: str = ""  # the notice's text from the original-message marker on (a quoted or forwarded message)
     lead: str = ""  # the notice's first text part: its own words, without parts that may carry a copy of the original
+    detect: Detect | None = None  # the rules' word lists the readers use (None: the shipped rules')
 
 
 class FormatParser(Protocol):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar
 
+from ..classify.rules import default as default_rules
 from ..parse import bounded as rx
 from ..parse import dsn, smtp
 from ..parse.address import ADDR, PATTERN
@@ -33,9 +34,11 @@ from ..parse.message import header
 from .base import Bounce, Extract, Finding
 
 _ADDR = PATTERN
-# an address line: the address (bracketed or not) at the start of the line, then ":" / "..." / "(" / text / nothing
+# an address line: the address (bracketed or not) at the start of the line (after a bullet or a number, "1)"), then
+# ":" / "..." / "(" / a dash / a tab / text / nothing, or ";" and another address
 _ADDR_LINE = rx.compile(
-    rf"^[ \t>*-]{{0,8}}(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipient(?: address)?:\s*|"
+    rf"^[ \t>*•·◦▪‣-]{{0,8}}(?:\d{{1,3}}[.)][ \t]+)?"
+    rf"(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipients?(?:\(s\))?(?: address(?:es)?)?:\s*|"
     rf"Failed recipient:\s*|To:\s*|Address:\s*|"
     # "Rcpt To:   <alice@example.net>": the recipient in a block of a session's details (XMail and the like), in
     # brackets or quotes (Apache James's bare "RCPT TO: alice@..." under "Message details:" is its reader's)
@@ -45,8 +48,10 @@ _ADDR_LINE = rx.compile(
     rf"SMTP[ \t]+(?=[<\"'])|"
     rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
     # "[SMTP:alice@example.net]" (MailEnable, Exchange): the address with its type, in brackets
-    rf"(?:\[SMTP:|[<\"']?(?:mailto:|SMTP:)?)({ADDR})[>\"'\]]?"
-    rf"(?:\s*(?:\.\.\.|:|,|\(|\s+on\s|\s+-\s|\s+\[)|\s*$|[ \t]+(?=<[^<>\s]+@)|"
+    rf"(?:\[SMTP:|[<\"'\[]?(?:mailto:|SMTP:)?)({ADDR})[>\"'\]]?"
+    rf"(?:\s*(?:\.\.\.|:|,|;(?=[ \t]*['\"<\[]?[^\s@;]+@)|\(|\s+on\s|\s+[-–—]\s|\s+\[)|\s*$|[ \t]+(?=<[^<>\s]+@)|\t|"
+    # "<alice@example.net> User unknown": words after an address in brackets or quotes
+    rf"(?<=[>\"'])[ \t]+|"
     # "alice@example.net Invalid Address, ERROR_CODE :550, ...": words, then an SMTP code on the same line
     rf"[ \t]+(?=[^\n]{{0,200}}?(?<![\w.])[245](?:\d\d|\.\d{{1,3}}\.\d{{1,3}})(?!\w)))(.*)$",
     rx.M | rx.I,
@@ -72,7 +77,7 @@ def _label_above(lines: list[str], i: int) -> int:
 def _addr_line(line: str) -> rx.Match | None:
     """``_ADDR_LINE`` on one line, tried only where it can match: the address (which holds no space) is the first word
     after any leading quote marks and dashes, unless a label or a reply code comes first."""
-    rest = line.lstrip(" \t>*-")
+    rest = line.lstrip(" \t>*-•·◦▪‣")
     if not rest:
         return None
     if "@" not in rest.split(None, 1)[0] and not rest[0].isdigit() and \
@@ -84,27 +89,54 @@ def _addr_line(line: str) -> rx.Match | None:
 
 
 # "Your message to alice@example.net couldn't be delivered." / "failed to deliver to <alice@example.net>" /
-# "Failed to deliver to '<alice@example.net>'" / "Your message to: alice@example.net" / "... по адресу alice@..."
+# "Failed to deliver to '<alice@example.net>'" / "Your message to: alice@example.net" / "... по адресу alice@..." /
+# "Local mailbox alice@example.net is unavailable"
 _ADDR_SENTENCE = rx.compile(
-    rf"(?:\b(?:(?:un)?deliver\w*|send\w*|sent|transmi\w*|message|mail|relay\w*)\b[^\n<>@]{{0,40}}?\b(?:to|for):?|"
-    rf"\brecipients?:?|\baddress(?:es)?:?|"
+    rf"(?:\b(?:(?:un)?deliver\w*|send\w*|sent|transmi\w*|message|(?:e-?)?mail|relay\w*)\b[^\n<>@]{{0,40}}?\b(?:to|for):?|"
+    rf"\b(?:recipient|address|mailbox)(?:e?s)?:?|"
     # "to the address" in other languages: Russian, German, French, Spanish, Portuguese, Italian
     rf"\bпо\s+адресу|\bадресату|\ban\s+(?:die\s+Adresse|den\s+Empfänger)|\bà\s+l'adresse|"
     rf"\b(?:a|para)\s+(?:la\s+)?(?:dirección|o\s+endereço|o\s+destinatário|el\s+destinatario)|"
     rf"\ball'indirizzo|"
     # "bound for": French, Spanish, Portuguese, Italian
     rf"\bà\s+destination\s+de|\b(?:destin|adress)[ée]e?s?\s+à|\bcon\s+destino\s+a|\b(?:dirigid|destinad|destinat)[oa]s?\s+a)"
-    rf"\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
-# ... and "to the recipient" in more languages, read only when nothing else named a recipient (the words at the
-# start of a pattern are tried at every place of a text): Czech and Slovak, Polish, Slovenian, Croatian and Serbian,
-# Bulgarian, Ukrainian, Lithuanian, Latvian, Estonian, Hungarian, Romanian, Greek, Turkish, Finnish, Swedish, Danish
-# and Norwegian, Indonesian and Malay, Vietnamese ("sent to"), Hebrew, Arabic, Persian
-_ADDR_SENTENCE_MORE = rx.compile(
-    rf"\b(?:příjemci|príjemcovi|adresátovi|do\s+odbiorcy|prejemniku|primatelju|primaocu|примаоцу|до\s+получателя|"
-    rf"одержувачу|отримувачу|gavėjui|adresātam|saņēmējam|adressaadile|címzettnek|destinatarului|"
-    rf"στον\s+παραλήπτη|alıcıya|vastaanottajalle|till\s+mottagaren|til\s+(?:modtageren|mottakeren)|"
-    rf"(?:kepada|ke)\s+penerima|gửi\s+(?:tới|đến)|לנמען|إلى\s+المستلم|به\s+گیرنده)"
-    rf"\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
+    rf"\s+['\"<\[]{{0,2}}({ADDR})>?", rx.I)
+
+
+def _words(phrase: str) -> str:
+    return r"[ \t]+".join(re.escape(w) for w in phrase.split())
+
+
+@lru_cache(maxsize=8)
+def _sentence_more(phrases: tuple[str, ...]) -> rx.Pattern | None:
+    """``_ADDR_SENTENCE`` for "to the recipient" in more languages (``recipient_phrases`` in detect.toml), read only
+    when nothing else named a recipient (the words at the start of a pattern are tried at every place of a text);
+    made once for each list."""
+    if not phrases:
+        return None
+    return rx.compile(rf"\b(?:{'|'.join(_words(p) for p in phrases)})\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
+
+
+# more addresses right after the one a sentence names: "Your email to alice@example.net, bob@example.org and
+# carol@example.com could not be delivered" ("and" in English, German, French, Spanish, Italian and Portuguese,
+# Dutch, Polish and Czech, Swedish, Danish and Norwegian, Russian, Turkish, Hungarian, Indonesian)
+_AND_ADDR = rx.compile(rf"[>'\"\]]?[ \t]*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\ben\b|\bi\b|\boch\b|\bog\b|"
+                       rf"\bи\b|\bve\b|\bés\b|\bdan\b)[ \t]*(?:and[ \t]+)?['\"<\[]{{0,2}}({ADDR})[>'\"\]]?", rx.I)
+
+
+def _listed_after(notice: str, end: int) -> tuple[list[str], int]:
+    """The addresses listed after the one a sentence or a line names, joined by commas or "and", and where the list
+    ends."""
+    out: list[str] = []
+    while len(out) < 20:
+        m = rx.match(_AND_ADDR, notice[end:end + 400])
+        if m is None:
+            break
+        out.append(m.group(1))
+        end += m.end()
+    return out, end
+
+
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
 # label that says what failed, then the address alone; the label is what the notice says about it
 _LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*[:：][ \t]*"
@@ -133,6 +165,7 @@ _ORIGINAL_LINE = rx.compile(rf"^[ \t>*-]{{0,8}}Original[- ](?:address|recipient)
 _GENERATED = rx.compile(rf"(?:\(|^)\s*(?:generated|expanded)\s+from:?\s*[<\"]?({ADDR})[>\"]?\s*\)?:?", rx.I)
 _SENDER_CONTEXT = rx.compile(rf"(?:mail\s+from:?|sender|envelope-from|return-path|from:|reply-to:)\s*<?({ADDR})",
                              rx.I)
+_REPLY_CODE = rx.compile(r"(?<![\w.])[245]\d\d(?=[ -]|\n|$)")
 _CODE_LINE = rx.Needing(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)|#[45]\.\d",
                         need=r"[245][.\d]\d")
 # "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com." / "This is a
@@ -154,7 +187,8 @@ _LISTING_WORDS = ("address", "recipient")
 _ABOUT_WORDS = ("information", "reason", "log", "error", "transcript", "diagnostic", "detail")
 _SECTION_STARTS = ("... while talking", ">>>", "<<<", "-----", "=====")
 _HOSTNAME = re.compile(r"[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,10}")  # a host's name, lower case: a fixed shape
-_SELF_LOCALS = ("mailer-daemon", "postmaster", "mailer_daemon", "maildaemon", "mail-daemon", "abuse", "noreply")
+_SELF_LOCALS = ("mailer-daemon", "postmaster", "mailer_daemon", "maildaemon", "mail-daemon", "abuse", "noreply",
+                "no-reply", "do-not-reply", "donotreply")
 _SELF_NAMES = ("mail delivery subsystem", "mail delivery system", '"mail delivery subsystem"', '"mail delivery system"')
 
 
@@ -256,22 +290,21 @@ def _because(notice: str) -> str:
     return " ".join(m.group(1).split())[:1000] if m else ""
 
 
-# "Reason:" in other languages, on the line under which a notice explains the failure: German, French, Spanish,
-# Italian and Portuguese, Dutch, Swedish, Danish and Norwegian, Finnish, Polish, Czech and Slovak, Slovenian,
-# Croatian and Serbian, Bulgarian, Russian and Ukrainian, Lithuanian, Latvian, Estonian, Hungarian, Romanian, Greek,
-# Turkish, Catalan, Indonesian and Malay, Vietnamese, Hebrew, Arabic, Persian, Hindi, Thai, Icelandic, Afrikaans,
-# Japanese, Chinese, Korean, Tagalog
-_REASON_LINE = rx.compile(
-    r"^[ \t]*(?:Grund|Fehlergrund|Raison|Motif|Motivo|Reden|Orsak|Årsa[gk]|Syy|Powód|D(?:ů|ô)vod|Razlog|Разлог|"
-    r"Причина|Priežastis|Iemesls|Põhjus|Hiba oka|Motiv|Αιτία|Neden|Sebep|Motiu|Alasan|Sebab|Lý do|סיבה|السبب|"
-    r"دلیل|कारण|สาเหตุ|Ástæða|Rede|理由|原因|사유|원인|Dahilan)[ \t]*[:：][ \t]*(?:\n(?:[ \t]*\n)?)?"
-    r"((?:[ \t]*\S[^\n]*\n?){1,6})", rx.I | rx.M)
+@lru_cache(maxsize=8)
+def _reason_label(labels: tuple[str, ...]) -> rx.Pattern | None:
+    """A "Reason:" label in another language than English (``reason_labels`` in detect.toml) opening a line, and the
+    lines under it; made once for each list."""
+    if not labels:
+        return None
+    return rx.compile(rf"^[ \t]*(?:{'|'.join(_words(x) for x in labels)})[ \t]*[:：][ \t]*(?:\n(?:[ \t]*\n)?)?"
+                      r"((?:[ \t]*\S[^\n]*\n?){1,6})", rx.I | rx.M)
 
 
-def _reason_line(notice: str) -> str:
+def _reason_line(notice: str, labels: tuple[str, ...]) -> str:
     """The lines under a "Reason:" label written in another language than English (asked only of a notice whose
     one recipient has no words of its own)."""
-    m = rx.search(_REASON_LINE, notice[:20_000])
+    pattern = _reason_label(labels)
+    m = rx.search(pattern, notice[:20_000]) if pattern is not None else None
     return " ".join(m.group(1).split())[:1000] if m else ""
 
 
@@ -317,6 +350,30 @@ def _lead_in_line(line: str) -> tuple[str, str] | None:
     if m is None or line[m.end():].strip(" \t.:'\">)"):
         return None
     return m.group(1), ""
+
+
+# a recipient's display name before the address in brackets or quotes: "Jane Doe <jane@example.net>", '"Doe, Jane"
+# <jane@example.net>: 550 ...' (a few words that each start with a capital or a letter of a script without case, or
+# anything in quotes: "please contact <help@example.com>" is a sentence, and a header's name and colon no name)
+_DISPLAY_NAME = rx.compile(r"^[ \t>*-]{0,8}(?:\"[^\"\n]{1,80}\"|"
+                           r"[\p{Lu}\p{Lo}][^\W_]*(?:[ \t.,'-]+[\p{Lu}\p{Lo}][^\W_]*){0,4}\.?)"
+                           r"[ \t]+(?=[<\"'][^<>\"'\s@]+@)")
+
+
+def _named_line(line: str) -> tuple[str, str] | None:
+    """(address, rest of the line) of an address line whose address, in brackets or quotes, follows the recipient's
+    name: read as the address line it would be without the name."""
+    if ("<" not in line and '"' not in line) or len(line) > 300:
+        return None
+    m = rx.match(_DISPLAY_NAME, line)
+    if m is None:
+        return None
+    rest = line[m.end():]
+    after = rest.split(None, 1)[1] if len(rest.split(None, 1)) > 1 else ""
+    if after and not after.startswith((":", "(", "...", "- ", ",")):
+        return None  # "Recipient <alice@example.net> rejected by ...": a sentence, not a name
+    found = _addr_line(rest)
+    return (found.group(1), found.group(2)) if found else None
 
 
 def _indent(line: str) -> int:
@@ -372,10 +429,16 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
             continue  # the address the one above was sent as, in its block: no recipient of its own
         above = _label_above(lines, i)
         m = _addr_line(f"{lines[i - 1].rstrip()} {line.strip()}" if above >= 0 else line)
+        listed: list[str] = []
         if m:
             address, rest = m.group(1), m.group(2)
+            if above < 0:
+                # "alice@example.net, bob@example.org: 550 ...", "Recipient(s): alice@example.net; bob@example.org"
+                listed, after = _listed_after(line, m.end(1))
+                rest = line[after:].lstrip(" \t>:;,") if listed else rest
         else:
-            found = _label_line(line) or _wrapped_addr_line(lines, i) or (_lead_in_line(line) if lead_ins else None)
+            found = _named_line(line) or _label_line(line) or _wrapped_addr_line(lines, i) or (
+                _lead_in_line(line) if lead_ins else None)
             if found is None:
                 continue
             address, rest = found
@@ -392,9 +455,11 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
             # Server Returned:" / "550 5.1.1 <a@...>... No such user")
             continue
         starts.append((i, address, rest.strip(), indent))
+        starts.extend((i, _clean(a), rest.strip(), indent) for a in listed)
         indent_of_start = indent
     for n, (i, address, rest, base_indent) in enumerate(starts):
-        end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
+        # (the block ends at the next address line: addresses listed on one line share the lines under it)
+        end = next((k for k, *_ in starts[n + 1:] if k > i), len(lines))
         body = [rest] if rest else []
         for j in range(i + 1, min(end, i + 40)):
             line = lines[j]
@@ -551,6 +616,7 @@ def transcript_stages(notice: str) -> Transcript:
 _HEADER_LINE = rx.Needing(r"^(?:subject|from|to|cc|date|message-id|reply-to|mime-version|content-type|received|"
                           r"return-path|x-[\w-]+)[ \t]*:", rx.I, need=":")
 _ANY_HEADER = rx.compile(r"^[A-Za-z][\w-]{0,40}:[ \t]")
+_HEADER_NAME = rx.compile(r"[A-Za-z][\w-]{0,40}:")
 
 
 def _headers_only(text: str) -> bool:
@@ -565,6 +631,16 @@ def _best_block(texts: list[str]) -> str:
         return max(with_code, key=len)
     non_empty = [t for t in texts if t]
     return non_empty[0] if non_empty else ""
+
+
+def _other_blocks(texts: list[str], best: str) -> str:
+    """What the notice says of an address in its other blocks ("Delivery has failed to these recipients" with the
+    reason in words, then the address again under "Diagnostic information for administrators" with the server that
+    refused): not the recipient's diagnostic, but words about it that may name the server."""
+    if len(texts) < 2 or _CODE_LINE.search(best):
+        return ""  # (a block that quotes a reply says enough of its own)
+    return " ".join(" ".join(t.split()) for t in texts
+                    if t and t != best and not rx.match(_HEADER_NAME, t))[:2000]  # not a quoted copy's headers
 
 
 @lru_cache(maxsize=4)
@@ -705,12 +781,16 @@ class GenericText:
 
     @staticmethod
     def _finish(notice: str, findings: list[Finding]) -> None:
-        """The server's reply for a lone recipient whose block lacks it, and each recipient's SMTP stage."""
-        if len(findings) == 1 and not _CODE_LINE.search(findings[0].diagnostic):
-            # a notice that puts the server's reply away from the address (Gmail, Exchange)
+        """The server's reply for a lone recipient whose block lacks it (or for recipients listed together, sharing
+        one block that lacks it), and each recipient's SMTP stage."""
+        if len({f.diagnostic for f in findings}) == 1 and not _CODE_LINE.search(findings[0].diagnostic):
+            # a notice that puts the server's reply away from the address (Gmail, Exchange), or away from the line
+            # that lists the addresses ("alice@example.net; bob@example.org" / ... / "Reason: 550 5.1.1 ...")
             quoted = code_paragraphs(notice)
-            if quoted:
-                findings[0].diagnostic = f"{findings[0].diagnostic} {quoted}".strip()
+            if quoted and (len(findings) == 1 or len({m.group(0) for m in rx.finditer(_REPLY_CODE, quoted)}) == 1):
+                # (several recipients share it only when it is one reply: replies that differ are each one's)
+                for f in findings:
+                    f.diagnostic = f"{f.diagnostic} {quoted}".strip()
         t = transcript_stages(notice)
         for f in findings:
             f.smtp_command = t.stages.get(f.address) or smtp.find_command(f.diagnostic) or (
@@ -735,8 +815,10 @@ class GenericText:
         for address in order:
             if address not in named and excluded.excludes(address, answered=_answered(blocks.get(address, []))):
                 continue
-            findings.append(Finding(address=address, diagnostic=_best_block(blocks.get(address, [])),
-                                    source="text"))
+            texts = blocks.get(address, [])
+            best = _best_block(texts)
+            findings.append(Finding(address=address, diagnostic=best, source="text",
+                                    context=_other_blocks(texts, best)))
         for f in findings:
             m = rx.search(_ORIGINAL_LINE, f.diagnostic) if "original" in f.diagnostic.lower() else None
             if m:
@@ -748,13 +830,15 @@ class GenericText:
             findings = [f for f in findings if f.address not in originals or f.original_recipient]
         if "generated from" in notice.lower() or "expanded from" in notice.lower():
             _as_sent(notice, findings, excluded)
-        for sentence in (_ADDR_SENTENCE, _ADDR_SENTENCE_MORE):
-            if findings:
+        detect = bounce.detect or default_rules().detect
+        for sentence in (_ADDR_SENTENCE, _sentence_more(detect.recipient_phrases)):
+            if findings or sentence is None:
                 break
             for m in rx.finditer(sentence, notice):
-                address = _clean(m.group(1))
-                if all(f.address != address for f in findings) and address not in excluded:
-                    findings.append(Finding(address=address, source="text"))
+                for address in (m.group(1), *_listed_after(notice, m.end())[0]):
+                    address = _clean(address)
+                    if all(f.address != address for f in findings) and address not in excluded:
+                        findings.append(Finding(address=address, source="text"))
         if not findings:
             findings = _scored(notice, excluded, bounce)
         if not findings:
@@ -762,7 +846,7 @@ class GenericText:
         _introduced(notice, findings)
         self._finish(notice, findings)
         if len(findings) == 1 and not findings[0].diagnostic.strip():
-            about = about or _reason_line(notice)
+            about = about or _reason_line(notice, detect.reason_labels)
             if about:
                 findings[0].diagnostic = about
         return Extract(findings=findings, reporting_mta=reporting_host(bounce))
