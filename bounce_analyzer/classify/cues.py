@@ -47,9 +47,6 @@ _IS_LETTER = regex.compile(_LETTER).match
 _STEM_REST = regex.compile(r"\w{0,30}").match  # the rest of the word a stem starts, so that the evidence shows it whole
 _SPACES = regex.compile(r"\s+")
 _NOT_SINGLE_SPACED = regex.compile(r"[^\S ]| {2}")  # white space other than single spaces
-# the path and query of a link ("http://mail.example.com/help/help_spam_16.htm?ip=..."): a page's name is no word of
-# the server's about this message, so no cue is read there (its host name still is: "www.spamhaus.org")
-_URL_PATH = rx.Needing(r"\b(?:https?|ftp)://[^\s/?#]+([/?#][^\s<>\"']*)", need="://")
 
 
 def _head(word: str) -> str:
@@ -209,9 +206,6 @@ class Lexicon:
             self._hits(text, automaton, monotonic() + rx.TIMEOUT.get())
         if places is not None:
             hits = [(places.where(s), places.where(e - 1) + 1, name) for s, e, name in hits]
-        paths = [m.span(1) for m in _URL_PATH.finditer(low)]
-        if paths:
-            hits = [h for h in hits if not any(a <= h[0] < b for a, b in paths)]
         hits.sort(key=lambda h: (h[0], h[0] - h[1]))
         found = Found()
         cover = (-1, -1)  # the kept span that reaches furthest
