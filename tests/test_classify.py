@@ -395,6 +395,21 @@ def test_cues_read_the_servers_reply_inside_a_coded_summary():
     assert server_words("5.1.1 unknown user") == "5.1.1 unknown user"  # a summary quoting no reply
 
 
+def test_a_joined_multi_line_reply_reads_as_one_sentence(shipped):
+    from bounce_analyzer.classify.engine import decide, joined_reply
+
+    joined = ("550-5.7.1 [192.0.2.60] The IP you're using to send mail is not authorized to 550-5.7.1 send email "
+              "directly to our servers. Please use the SMTP relay at your 550-5.7.1 service provider instead. "
+              "550 5.7.1 https://support.example/?p=x")
+    assert joined_reply(joined) == (
+        "550-5.7.1 [192.0.2.60] The IP you're using to send mail is not authorized to send email directly to our "
+        "servers. Please use the SMTP relay at your service provider instead. https://support.example/?p=x")
+    # the phrase broken by the repeated codes is read whole: a sending IP barred (blocked), not a 5.7.1 by itself
+    assert decide(joined, "diagnostic", "5.7.1", 550, (), shipped).reason == "blocked"
+    assert joined_reply("550 5.1.1 user unknown; 550 bytes") == "550 5.1.1 user unknown; 550 bytes"
+    assert joined_reply("550-Mailbox unavailable 550-invalid DNS MX") == "550-Mailbox unavailable invalid DNS MX"
+
+
 def test_a_user_server_cue_is_read_in_the_notices_words_too(tmp_path):
     path = tmp_path / "servers.toml"
     path.write_text("schema = 1\n[[server]]\nid = \"zz-relay\"\nrole = \"remote\"\n"

@@ -360,6 +360,26 @@ _QUOTED_REPLY = rx.compile(r"(?<![\w.])[245]\d\d(?=[ -]|$)")
 _CODED_SUMMARY = rx.compile(r"^\s*[245]\.\d{1,3}\.\d{1,3}\b")
 
 
+# a multi-line reply joined into one line repeats its codes before each of its lines, and the line breaks fall
+# between any two words ("550-5.7.1 The IP you're using to send mail is not authorized to 550-5.7.1 send email
+# directly ..."): the repeats are taken out, so that the words read as the one sentence they are
+_JOINED_REPLY = rx.Needing(r"(?<![\w.-])([245]\d\d)-([245]\.\d{1,3}\.\d{1,3}(?= ))?", need=r"\d-")
+
+
+def joined_reply(text: str) -> str:
+    """A reply's text without the codes repeated before each of its joined lines."""
+    m = _JOINED_REPLY.search(text)
+    if m is None:
+        return text
+    code, status = m.group(1), m.group(2)
+    rest = text[m.end():]
+    if status:
+        again = rest.replace(f" {code}-{status} ", " ").replace(f" {code} {status} ", " ")
+    else:
+        again = rest.replace(f" {code}-", " ")
+    return text if again == rest else text[:m.end()] + again
+
+
 def server_words(low: str) -> str:
     """The server's own reply inside a reporter's coded summary of it ("5.1.0 - Unknown address error 550-'5.7.1
     ... Access denied'"): cues read the reply, not the summary wrapped around it."""
@@ -373,6 +393,7 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
            rules: RuleSet, command: str | None = None) -> Decision:
     """The winning decision for one recipient: the highest-priority rule that matches, or the code tables."""
     by_code = _code_decision(status, reply, rules)
+    text = joined_reply(text)
     low = text.lower()
     found, gated = rules.index.matches(low)
     cue_low: str | None = None
