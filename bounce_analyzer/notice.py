@@ -61,6 +61,7 @@ def _html_to_text(html: str) -> str:
     out: list[str] = []
     pos = 0
     pre = False
+    link: tuple[str, int] | None = None  # an open mailto: link: its address and where its text starts in out
     for tag in rx.finditer(_TAG, html):
         text = html[pos:tag.start()]
         out.append(text.replace(" ", "\xa0") if pre else _collapsed(text))
@@ -69,7 +70,13 @@ def _html_to_text(html: str) -> str:
         name = inner.lstrip("/").split(None, 1)[0].rstrip("/").lower() if inner.lstrip("/") else ""
         if name == "pre":
             pre = not inner.startswith("/")
+        if name == "a":
+            if inner.startswith("/"):
+                _close_link(out, link)
+            link = None if inner.startswith("/") else _mailto(inner, len(out))
         if name in _LINE_TAGS:
+            if name == "br" and (text.endswith("@") or html.startswith("@", pos)) and text[-1:].strip():
+                continue  # an address broken by a line break at its "@" is one address
             out.append("\n")
         elif name in _PARAGRAPH_TAGS:
             out.append("\n\n")
@@ -80,6 +87,30 @@ def _html_to_text(html: str) -> str:
     # spaces the source's white space left at a line's ends go; no-break spaces at its start are its indentation
     lines = (line.strip(" \t").replace("\xa0", " ").rstrip() for line in unescape("".join(out)).split("\n"))
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+_MAILTO = re.compile(r"""href\s*=\s*["']?mailto:([^"'\s?>]{3,320})""", re.I)
+
+
+def _mailto(tag: str, start: int) -> tuple[str, int] | None:
+    """The address of a mailto: link's start tag (its query and %-escapes left out), with where its text starts."""
+    if "mailto:" not in tag.lower():
+        return None
+    m = _MAILTO.search(tag[:2000])
+    if m is None:
+        return None
+    from urllib.parse import unquote
+    address = unquote(m.group(1))
+    return (address, start) if "@" in address else None
+
+
+def _close_link(out: list[str], link: tuple[str, int] | None) -> None:
+    """At a mailto: link's end: when its text does not show the address ("Luca Bianchi", "click here"), the address
+    is shown after it, as a reader would find it by pointing at the link."""
+    if link is not None:
+        address, start = link
+        if address.lower() not in "".join(out[start:]).lower():
+            out.append(f" <{address}>")
 
 
 # what a reader sees as a space or a quote mark: the no-break, typographic, narrow, mathematical and ideographic
@@ -248,9 +279,12 @@ def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
 
 
 def _sender_address(msg: Message) -> str:
+    """The From address: in angle brackets, else the word that holds an "@" (the older form "address (Name)")."""
     value = header(msg, "from")
     m = _ANGLE_ADDRESS.search(value)
-    return (m.group(1) if m else value).strip().lower()
+    if m:
+        return m.group(1).strip().lower()
+    return next((w for w in value.split() if "@" in w), value).strip().lower()
 
 
 def read_notice(msg: Message, rules: RuleSet, options: Options, problems: list[Problem] | None = None,
