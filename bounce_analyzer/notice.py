@@ -287,6 +287,20 @@ def _sender_address(msg: Message) -> str:
     return next((w for w in value.split() if "@" in w), value).strip().lower()
 
 
+# an address a line's end wrapped at its "@" (on either side of it): "applications@" / "example.net", and the same
+# lines joined again with a space (as HTML shows a line's end) "applications@ example.net"
+_WRAPPED_AT = rx.compile(r"(?<=[\w.+-]@)(?:[ \t]{1,12}|[ \t]{0,12}\n[ \t]{0,12})(?=[\w-]{1,63}\.[\w-])|"
+                         r"(?<=[\w.+-])\n(?=@[\w-]{1,63}\.[\w-])")
+
+
+def _rejoined(text: str) -> str:
+    """The text with each address that a line's end broke at its "@" whole again (mail programs and people wrap
+    long lines wherever they can, and an "@" is a place some of them break at)."""
+    if "@\n" not in text and "\n@" not in text and "@ " not in text:
+        return text
+    return rx.sub(_WRAPPED_AT, "", text)
+
+
 def read_notice(msg: Message, rules: RuleSet, options: Options, problems: list[Problem] | None = None,
                 source: str = "-") -> tuple[Bounce, list[str]]:
     """The message read once for every parser, and the text of any feedback-report part."""
@@ -299,6 +313,7 @@ def read_notice(msg: Message, rules: RuleSet, options: Options, problems: list[P
     if found is not None and found[0].strip():
         notice = found[0]
         dsns = [*dsns, found[1]]
+    notice, first = _rejoined(notice), _rejoined(first)
     lead = first if len(first) < len(notice) else notice
     report_type = content_param(msg, "report-type") if content_type(msg) == "multipart/report" else ""
     b = Bounce(msg=msg, subject=header(msg, "subject"), sender=_sender_address(msg), report_type=report_type,

@@ -357,3 +357,14 @@ def test_an_address_in_doubled_brackets_or_with_a_full_stop_after_it_on_an_addre
               "  jonas.wolf@example.net.\n    550 5.1.1 Unknown user\n")
     report = analyze(notice)
     assert sorted(r.address for r in report.recipients) == ["hannah.berg@example.org", "jonas.wolf@example.net"]
+
+
+def test_an_address_wrapped_at_its_at_sign_is_one_address_again():
+    from bounce_analyzer.notice import _rejoined
+
+    assert _rejoined("reached: alice.long-name@\n  example.net\nnext") == "reached: alice.long-name@example.net\nnext"
+    assert _rejoined("reached: alice.long-name\n@example.net") == "reached: alice.long-name@example.net"
+    assert _rejoined("reached: alice.long-name@ example.net.") == "reached: alice.long-name@example.net."
+    # a line that ends with an "@" not followed by a domain, and a line that starts with an "@" word, stay
+    assert _rejoined("send to @\nthe desk") == "send to @\nthe desk"
+    assert _rejoined("see below.\n@mention here") == "see below.\n@mention here"
