@@ -39,6 +39,7 @@ from .parse.message import (
     header,
     normalise_newlines,
     parse_bytes,
+    part_bytes,
     walk,
 )
 from .reading import fill_actions, from_original, read_findings, sniff
@@ -95,7 +96,12 @@ def _inner_messages(b: Bounce, detect: Detect) -> list[Message]:
     inline after a "Forwarded message" / "Original Message" line that its headers follow."""
     out: list[Message] = []
     for part in walk(b.msg):
-        if part is b.msg or content_type(part) not in ("message/rfc822", "message/global"):
+        if part is b.msg:
+            continue
+        if _attached_eml(part):
+            out.append(parse_bytes(normalise_newlines(part_bytes(part)[:_MAX_ATTACHED])))
+            continue
+        if content_type(part) not in ("message/rfc822", "message/global"):
             continue
         payload = part.get_payload() if part.is_multipart() else None  # a leaf's text may not decode
         if isinstance(payload, list) and payload and isinstance(payload[0], Message):
@@ -113,7 +119,50 @@ def _inner_messages(b: Bounce, detect: Detect) -> list[Message]:
         if inner.lstrip().startswith(">"):
             inner = rx.sub(_QUOTE_PREFIX, "", inner)
         out.append(parse_bytes(_header_names_kept(inner.lstrip(" \t>")).encode("utf-8", "surrogateescape")))
+    elif "\n>" in text or text.startswith(">"):
+        block = _quoted_block(text)
+        if block:
+            out.append(parse_bytes(("\n" + block).encode("utf-8", "surrogateescape")))
     return out
+
+
+_MAX_ATTACHED = 4 * 1024 * 1024  # how much of a message attached as a file is read
+_FILE_TYPES = ("application/octet-stream", "application/x-eml", "application/eml", "text/plain")
+
+
+def _attached_eml(part: Message) -> bool:
+    """A message attached as a file rather than as ``message/rfc822``: a part of a generic type whose file name
+    ends in ".eml" (as mail programs and web mail attach a saved message)."""
+    if part.is_multipart() or content_type(part) not in _FILE_TYPES:
+        return False
+    try:
+        name = str(part.get_filename() or "")  # (the Content-Disposition's filename, else the Content-Type's name)
+    except Exception:  # a malformed parameter is no file name
+        return False
+    return name.strip().lower().endswith(".eml")
+
+
+_QUOTE_LEVELS = rx.compile(r"^[ \t]{0,3}(?:>[ \t]?){1,8}", rx.M)
+
+
+def _quoted_block(text: str) -> str:
+    """The first block of lines quoted with ">" (blank lines may stand between them) in a text that is not quoted
+    whole, every level of quoting taken off: a notice a person quoted in a reply under their own words, or quoted
+    again in a reply to that ("> > ..."). "" when there is no block of at least three lines."""
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if line.lstrip(" \t")[:1] == ">"), -1)
+    if start < 0:
+        return ""
+    end = start
+    for i in range(start, len(lines)):
+        head = lines[i].lstrip(" \t")[:1]
+        if head == ">":
+            end = i + 1
+        elif head:
+            break
+    if end - start < 3:
+        return ""
+    return rx.sub(_QUOTE_LEVELS, "", "\n".join(lines[start:end]))
 
 
 _FIELD_NAME = rx.compile(r"[^\W\d_][\w -]{0,39}(?=[ \t]*[:：])")

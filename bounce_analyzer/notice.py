@@ -61,6 +61,7 @@ def _html_to_text(html: str) -> str:
     out: list[str] = []
     pos = 0
     pre = False
+    link: tuple[str, int] | None = None  # an open mailto: link: its address and where its text starts in out
     for tag in rx.finditer(_TAG, html):
         text = html[pos:tag.start()]
         out.append(text.replace(" ", "\xa0") if pre else _collapsed(text))
@@ -69,7 +70,13 @@ def _html_to_text(html: str) -> str:
         name = inner.lstrip("/").split(None, 1)[0].rstrip("/").lower() if inner.lstrip("/") else ""
         if name == "pre":
             pre = not inner.startswith("/")
+        if name == "a":
+            if inner.startswith("/"):
+                _close_link(out, link)
+            link = None if inner.startswith("/") else _mailto(inner, len(out))
         if name in _LINE_TAGS:
+            if name == "br" and (text.endswith("@") or html.startswith("@", pos)) and text[-1:].strip():
+                continue  # an address broken by a line break at its "@" is one address
             out.append("\n")
         elif name in _PARAGRAPH_TAGS:
             out.append("\n\n")
@@ -80,6 +87,30 @@ def _html_to_text(html: str) -> str:
     # spaces the source's white space left at a line's ends go; no-break spaces at its start are its indentation
     lines = (line.strip(" \t").replace("\xa0", " ").rstrip() for line in unescape("".join(out)).split("\n"))
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+_MAILTO = re.compile(r"""href\s*=\s*["']?mailto:([^"'\s?>]{3,320})""", re.I)
+
+
+def _mailto(tag: str, start: int) -> tuple[str, int] | None:
+    """The address of a mailto: link's start tag (its query and %-escapes left out), with where its text starts."""
+    if "mailto:" not in tag.lower():
+        return None
+    m = _MAILTO.search(tag[:2000])
+    if m is None:
+        return None
+    from urllib.parse import unquote
+    address = unquote(m.group(1))
+    return (address, start) if "@" in address else None
+
+
+def _close_link(out: list[str], link: tuple[str, int] | None) -> None:
+    """At a mailto: link's end: when its text does not show the address ("Luca Bianchi", "click here"), the address
+    is shown after it, as a reader would find it by pointing at the link."""
+    if link is not None:
+        address, start = link
+        if address.lower() not in "".join(out[start:]).lower():
+            out.append(f" <{address}>")
 
 
 # what a reader sees as a space or a quote mark: the no-break, typographic, narrow, mathematical and ideographic
@@ -248,9 +279,26 @@ def _cut_original(notice: str, markers: tuple[str, ...]) -> tuple[str, str]:
 
 
 def _sender_address(msg: Message) -> str:
+    """The From address: in angle brackets, else the word that holds an "@" (the older form "address (Name)")."""
     value = header(msg, "from")
     m = _ANGLE_ADDRESS.search(value)
-    return (m.group(1) if m else value).strip().lower()
+    if m:
+        return m.group(1).strip().lower()
+    return next((w for w in value.split() if "@" in w), value).strip().lower()
+
+
+# an address a line's end wrapped at its "@" (on either side of it): "applications@" / "example.net", and the same
+# lines joined again with a space (as HTML shows a line's end) "applications@ example.net"
+_WRAPPED_AT = rx.compile(r"(?<=[\w.+-]@)(?:[ \t]{1,12}|[ \t]{0,12}\n[ \t]{0,12})(?=[\w-]{1,63}\.[\w-])|"
+                         r"(?<=[\w.+-])\n(?=@[\w-]{1,63}\.[\w-])")
+
+
+def _rejoined(text: str) -> str:
+    """The text with each address that a line's end broke at its "@" whole again (mail programs and people wrap
+    long lines wherever they can, and an "@" is a place some of them break at)."""
+    if "@\n" not in text and "\n@" not in text and "@ " not in text:
+        return text
+    return rx.sub(_WRAPPED_AT, "", text)
 
 
 def read_notice(msg: Message, rules: RuleSet, options: Options, problems: list[Problem] | None = None,
@@ -265,6 +313,7 @@ def read_notice(msg: Message, rules: RuleSet, options: Options, problems: list[P
     if found is not None and found[0].strip():
         notice = found[0]
         dsns = [*dsns, found[1]]
+    notice, first = _rejoined(notice), _rejoined(first)
     lead = first if len(first) < len(notice) else notice
     report_type = content_param(msg, "report-type") if content_type(msg) == "multipart/report" else ""
     b = Bounce(msg=msg, subject=header(msg, "subject"), sender=_sender_address(msg), report_type=report_type,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bounce_analyzer import analyze
 from bounce_analyzer.formats.generic import recipient_blocks
 
 
@@ -318,3 +319,52 @@ def test_recipients_listed_together_share_the_one_reply_quoted_away_from_them():
                "One server said: 550 5.1.1 User unknown\n\nThe other said: 452 4.2.2 Mailbox full\n")
     assert set(got) == {"anna@example.net", "bob@example.org"}
     assert not any("550" in d or "452" in d for d in got.values())
+
+
+def test_an_html_mailto_link_shows_its_address_when_its_text_does_not():
+    from bounce_analyzer.notice import _html_to_text
+
+    assert _html_to_text('to <a href="mailto:luca@example.org?subject=Hi">Luca Bianchi</a>.') == (
+        "to Luca Bianchi <luca@example.org>.")
+    # a link whose text is the address is left as it is; %-escapes in the address are undone
+    assert _html_to_text('<a href="mailto:luca@example.org">luca@example.org</a>') == "luca@example.org"
+    assert _html_to_text("<a href='mailto:luca%40example.org'>here</a>") == "here <luca@example.org>"
+    assert _html_to_text('<a href="https://example.org/">site</a>') == "site"
+
+
+def test_an_address_broken_by_an_html_line_break_at_its_at_sign_is_one_address():
+    from bounce_analyzer.notice import _html_to_text
+
+    assert _html_to_text("&lt;maximilian.vonderheide<br>@example.net&gt;") == "<maximilian.vonderheide@example.net>"
+    assert _html_to_text("alice@<br/>example.net") == "alice@example.net"
+    assert _html_to_text("Name:<br>alice@example.net") == "Name:\nalice@example.net"  # not at the "@": a break
+
+
+def test_a_recipient_named_with_a_display_name_in_a_sentence():
+    notice = ("From: MAILER-DAEMON@relay.example.com\nSubject: Delivery failure\n\n"
+              "Your message could not be delivered to Luca Bianchi <luca@example.org>.\n\n"
+              "The server mx.example.org replied:\n550 5.1.1 The email account does not exist.\n")
+    report = analyze(notice)
+    assert [(r.address, r.status) for r in report.recipients] == [("luca@example.org", "5.1.1")]
+
+
+def test_an_address_in_doubled_brackets_or_with_a_full_stop_after_it_on_an_address_line():
+    notice = ("From: Mail Delivery System <MAILER-DAEMON@mail.example.com>\n"
+              "Subject: Mail delivery failed: returning message to sender\n\n"
+              "A message that you sent could not be delivered to one or more of its\n"
+              "recipients. This is a permanent error. The following address(es) failed:\n\n"
+              "  <<Hannah.Berg@Example.ORG>>\n    550 5.1.1 User unknown\n"
+              "  jonas.wolf@example.net.\n    550 5.1.1 Unknown user\n")
+    report = analyze(notice)
+    assert sorted(r.address for r in report.recipients) == ["hannah.berg@example.org", "jonas.wolf@example.net"]
+
+
+def test_an_address_wrapped_at_its_at_sign_is_one_address_again():
+    from bounce_analyzer.notice import _rejoined
+
+    assert _rejoined("reached: alice.long-name@\n  example.net\nnext") == "reached: alice.long-name@example.net\nnext"
+    assert _rejoined("reached: alice.long-name\n@example.net") == "reached: alice.long-name@example.net"
+    assert _rejoined("reached: alice.long-name@ example.net.") == "reached: alice.long-name@example.net."
+    # a line that ends with an "@" not followed by a domain, and a line that starts with an "@" word, stay
+    assert _rejoined("send to @\nthe desk") == "send to @\nthe desk"
+    assert _rejoined("see below.\n@mention here") == "see below.\n@mention here"

@@ -137,3 +137,44 @@ def test_a_notice_naming_nobody_falls_back_to_the_original_s_single_recipient_bu
     listed = analyze(notice.format(extra="List-Id: <garden.lists.example.org>\n"))
     assert listed.recipients == ()
     assert [p.kind for p in listed.problems] == ["no-recipient"]
+
+
+def test_a_notice_attached_as_a_file_named_eml_is_read():
+    import base64
+
+    inner = base64.encodebytes(INNER.encode()).decode()
+    for ctype in ('application/octet-stream; name="Undelivered Mail.eml"', "application/octet-stream"):
+        raw = ("From: bob@example.org\nTo: helpdesk@example.com\nSubject: bounce\n"
+               'Content-Type: multipart/mixed; boundary="O"\n\n--O\nContent-Type: text/plain\n\n\n'
+               f"--O\nContent-Type: {ctype}\nContent-Transfer-Encoding: base64\n"
+               'Content-Disposition: attachment; filename="Undelivered Mail.eml"\n\n'
+               f"{inner}--O--\n")
+        report = analyze(raw)
+        assert report.kind is Kind.FAILURE
+        assert [(r.address, r.status) for r in report.recipients] == [("alice@example.net", "5.1.1")]
+    # another file is no message
+    raw = ("From: bob@example.org\nSubject: figures\n"
+           'Content-Type: multipart/mixed; boundary="O"\n\n--O\nContent-Type: text/plain\n\nSee attached.\n\n'
+           '--O\nContent-Type: application/octet-stream; name="figures.bin"\nContent-Transfer-Encoding: base64\n\n'
+           f"{inner}--O--\n")
+    assert analyze(raw).kind is Kind.NOT_BOUNCE
+
+
+def test_a_notice_quoted_under_a_person_s_words_once_or_twice_is_read():
+    notice = ("This is the mail system at host mail.example.com.\n\n"
+              "I'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n"
+              "<alice@example.net>: host mx.example.net[198.51.100.5] said: 550 5.1.1\n"
+              "    <alice@example.net>: Recipient address rejected: User unknown (in reply to RCPT TO command)\n")
+    once = "".join(f"> {line}\n" if line else ">\n" for line in notice.split("\n"))
+    twice = "".join(f"> {line}" if line != "\n" else ">\n" for line in once.splitlines(keepends=True))
+    for quoted in (once, "> see below\n>\n" + twice):
+        raw = (f"From: Ben <ben@example.com>\nTo: alice@example.com\nSubject: Re: Fwd: see this\n\n"
+               f"Their address must be wrong.\n\nAlice wrote:\n{quoted}")
+        report = analyze(raw)
+        assert report.kind is Kind.FAILURE, quoted
+        assert [(r.address, r.status, r.responder.host) for r in report.recipients] == [
+            ("alice@example.net", "5.1.1", "mx.example.net")]
+    # a reply that quotes a person's words about a bounce, and names nobody that failed, is no notice
+    raw = ("From: Ben <ben@example.com>\nSubject: Re: your mail bounced\n\nSorry, my old address was closed.\n\n"
+           "Alice wrote:\n> my mail to you came back undeliverable.\n> Did you change address?\n> Alice\n")
+    assert analyze(raw).kind is Kind.NOT_BOUNCE

@@ -36,9 +36,26 @@ def test_an_encoded_word_is_read_in_its_own_charset():
 
 
 def test_a_text_part_is_read_in_its_declared_charset():
-    msg = parse_bytes(b"Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xc3\xa9\n")
-    # the bytes of UTF-8 "é" read as Latin-1, as declared: two characters
-    assert part_text(msg) == "caf\u00c3\u00a9\n"
+    msg = parse_bytes(b"Content-Type: text/plain; charset=iso-8859-2\n\nza\xbf\xf3\xb3\xe6\n")
+    assert part_text(msg) == "zażółć\n"
+    msg = parse_bytes(b"Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9 cr\xe8me\n")
+    assert part_text(msg) == "café crème\n"
+
+
+def test_a_part_declared_ascii_or_latin1_that_holds_utf8_is_read_as_utf8():
+    # senders declare the default charset whatever they write: the bytes of UTF-8 "é" are one "é", not "Ã©"
+    for declared in (b"iso-8859-1", b"us-ascii", b"windows-1252", b"unknown-8bit"):
+        msg = parse_bytes(b"Content-Type: text/plain; charset=" + declared + b"\n\ncaf\xc3\xa9\n")
+        assert part_text(msg) == "caf\u00e9\n", declared
+
+
+def test_a_part_declared_latin1_is_read_as_windows_1252():
+    # Windows-1252's curly quotes and dashes stand where ISO-8859-1 has control codes no text holds
+    msg = parse_bytes(b"Content-Type: text/plain; charset=iso-8859-1\n\n\x93k.osei@example.org\x94 \x96 doesn\x92t\n")
+    assert part_text(msg) == "\u201ck.osei@example.org\u201d \u2013 doesn\u2019t\n"
+    # a byte Windows-1252 leaves undefined keeps its Latin-1 reading
+    msg = parse_bytes(b"Content-Type: text/plain; charset=iso-8859-1\n\n\x81\xe9\n")
+    assert part_text(msg) == "\x81\u00e9\n"
 
 
 def test_a_header_block_keeps_its_values_whole():

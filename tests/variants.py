@@ -23,6 +23,7 @@ from email.utils import parseaddr
 from io import BytesIO
 
 from bounce_analyzer import analyze
+from bounce_analyzer.parse.message import _DEFAULT_CHARSETS, CHARSET_ALIASES
 
 Variant = Callable[[bytes], "bytes | None"]
 Row = tuple[str, str, str, str, str, str, str]
@@ -199,6 +200,17 @@ def _text(part: Message) -> tuple[str, str] | None:
     if data is None:
         return None
     charset = _declared_charset(part) or "us-ascii"
+    if not data.isascii() and CHARSET_ALIASES.get(charset, charset) in _DEFAULT_CHARSETS:
+        # read as the analyzer reads it: a part declared ASCII or Latin-1 that holds UTF-8 is UTF-8, else Windows-1252
+        for codec in ("utf-8", "cp1252"):
+            if codec == "cp1252" and CHARSET_ALIASES.get(charset, charset) in ("iso-8859-15", "latin-9"):
+                break
+            try:
+                data.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            charset = codec
+            break
     try:
         text = data.decode(charset, "surrogateescape")
         if text.encode(charset, "surrogateescape") != data:

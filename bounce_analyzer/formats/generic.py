@@ -48,8 +48,9 @@ _ADDR_LINE = rx.compile(
     rf"SMTP[ \t]+(?=[<\"'])|"
     rf"\d{{3}}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?)?"
     # "[SMTP:alice@example.net]" (MailEnable, Exchange): the address with its type, in brackets
-    rf"(?:\[SMTP:|[<\"'\[]?(?:mailto:|SMTP:)?)({ADDR})[>\"'\]]?"
-    rf"(?:\s*(?:\.\.\.|:|,|;(?=[ \t]*['\"<\[]?[^\s@;]+@)|\(|\s+on\s|\s+[-–—]\s|\s+\[)|\s*$|[ \t]+(?=<[^<>\s]+@)|\t|"
+    # (doubled brackets, "<<alice@example.net>>", and a full stop after the address at the line's end are kept as sent)
+    rf"(?:\[SMTP:|[<\"'\[]{{0,2}}(?:mailto:|SMTP:)?)({ADDR})[>\"'\]]{{0,2}}"
+    rf"(?:\s*(?:\.\.\.|:|,|;(?=[ \t]*['\"<\[]?[^\s@;]+@)|\(|\s+on\s|\s+[-–—]\s|\s+\[)|\.?\s*$|[ \t]+(?=<[^<>\s]+@)|\t|"
     # "<alice@example.net> User unknown": words after an address in brackets or quotes
     rf"(?<=[>\"'])[ \t]+|"
     # "alice@example.net Invalid Address, ERROR_CODE :550, ...": words, then an SMTP code on the same line
@@ -100,7 +101,8 @@ _ADDR_SENTENCE = rx.compile(
     rf"\ball'indirizzo|"
     # "bound for": French, Spanish, Portuguese, Italian
     rf"\bà\s+destination\s+de|\b(?:destin|adress)[ée]e?s?\s+à|\bcon\s+destino\s+a|\b(?:dirigid|destinad|destinat)[oa]s?\s+a)"
-    rf"\s+['\"<\[]{{0,2}}({ADDR})>?", rx.I)
+    # the address, or a name and the address in brackets ("delivered to Luca Bianchi <luca@example.net>")
+    rf"\s+(?:(?:[^\W\d_][\w'.-]{{0,30}}[ \t]+){{1,4}}(?=<))?['\"<\[]{{0,2}}({ADDR})>?", rx.I)
 
 
 def _words(phrase: str) -> str:

@@ -129,11 +129,29 @@ def parse_headers_text(text: str, limit: int = 64 * 1024) -> Message:
     return msg
 
 
+# Charsets that senders declare by default whatever the bytes are: a part declared in one of them that holds 8-bit
+# bytes forming valid UTF-8 is UTF-8 (Latin-1 text almost never forms valid multi-byte sequences by chance), and
+# otherwise is read as Windows-1252, whose curly quotes and dashes sit where ISO-8859-1 has unused control codes.
+_DEFAULT_CHARSETS = frozenset({"ascii", "latin-1", "iso-8859-1", "iso8859-1", "latin1", "l1", "iso_8859-1",
+                               "windows-1252", "cp1252", "iso-8859-15", "latin-9"})
+
+
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
-    """Bytes to text: the declared charset if Python knows it, else UTF-8, else Windows-1252 (which never fails)."""
+    """Bytes to text: the declared charset if Python knows it, else UTF-8, else Windows-1252 (which never fails).
+    A part declared ASCII or Latin-1 that holds UTF-8 is read as UTF-8 (see _DEFAULT_CHARSETS)."""
     if charset:
         cs = charset.strip().strip('"').lower()
         cs = CHARSET_ALIASES.get(cs, cs)
+        if cs in _DEFAULT_CHARSETS and not data.isascii():
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            if cs not in ("iso-8859-15", "latin-9"):
+                try:
+                    return data.decode("cp1252")
+                except UnicodeDecodeError:
+                    return data.decode("latin-1")
         try:
             return data.decode(cs)
         except (LookupError, UnicodeDecodeError, ValueError):
