@@ -317,8 +317,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                         bar = _progress(source, args.no_progress)
                         scanner.on_skip = bar.advance if bar else None
                         for item, result in scanner.run([source]):
+                            new += 1  # (stored when it was handed out: counted before an interrupt can cut its line)
                             writer.write(result)
-                            new += 1
                             for problem in result.problems:
                                 if problem.kind != "no-recipient":
                                     _note(str(problem), bar)
