@@ -294,3 +294,13 @@ def test_a_lists_refusal_of_a_non_member_without_a_list_server_header():
     held = ("Your message to staff@lists.example.org awaits moderator approval: you are not a member, and the "
             "moderator may have it rejected.\n")
     assert analyze(head + held).kind is Kind.NOT_BOUNCE
+
+
+@pytest.mark.parametrize("said", ["Mój nowy adres to ana@example.com.", "Min nya e-postadress är ana@example.com.",
+                                  "Мой новый адрес: ana@example.com", "Yeni e-posta adresim ana@example.com"])
+def test_an_autoreply_that_gives_a_new_address_in_more_languages(said):
+    raw = ("From: Ana <ana@example.net>\nTo: list@example.org\nSubject: Auto\n"
+           f"Auto-Submitted: auto-replied\n\n{said}\n")
+    (r,) = analyze(raw).recipients
+    assert (r.address, r.reason) == ("ana@example.net", "has_moved")
+    assert ("new_address", "ana@example.com") in [(e.field, e.text) for e in r.evidence]
