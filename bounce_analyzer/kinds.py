@@ -132,12 +132,20 @@ class Signals:
         """A challenge/response system asks the sender to prove to be a person before the message is delivered: in
         words it is known by, or with a link, a request to confirm or verify and the message said to be held
         ("Ihre Nachricht wurde zurückgehalten. Bitte bestätigen Sie ...: https://..."), unless the words are a
-        lure's ("click here to verify your account") or a list moderator's ("held until the list moderator")."""
+        lure's ("click here to verify your account") or a list moderator's ("held until the list moderator"). A
+        reply that says it is one by RFC 3834 ("Auto-Submitted: auto-replied") may ask to "click the link": a lure
+        dresses as a server's notice, not as a person's automatic reply."""
         lead, d = self._lead, self.d
         if _any(lead, d.challenge_phrases):
             return True
         return ("http://" in lead or "https://" in lead) and _any(lead, d.challenge_verbs) \
-            and _any(lead, d.held_phrases) and not (_any(lead, d.lure_phrases) or _any(lead, d.list_phrases))
+            and _any(lead, d.held_phrases) and not _any(lead, d.list_phrases) and (
+                self.auto_replied or not _any(lead, d.lure_phrases))
+
+    @cached_property
+    def auto_replied(self) -> bool:
+        """Whether the message says by RFC 3834's header that it is an automatic reply."""
+        return header(self.b.msg, "auto-submitted").lower().startswith("auto-replied")
 
     @cached_property
     def look_alike(self) -> bool:
@@ -157,7 +165,7 @@ class Signals:
         b, d = self.b, self.d
         return bool(
             any(header(b.msg, h) for h in d.autoreply_headers)
-            or header(b.msg, "auto-submitted").lower().startswith("auto-replied")
+            or self.auto_replied
             or header(b.msg, "precedence").lower() in ("auto_reply", "auto-reply")
             or _any(self._subject, d.autoreply_subjects)
         )

@@ -254,3 +254,53 @@ def test_a_complaint_notification_from_ses_is_feedback_even_when_sendmail_folded
                                                                          "ses-complaint")]
     assert report.original is not None and report.original.to == "pia@example.net"  # Sendmail's "!" taken out
     assert analyze(raw.replace(b"Complaint", b"Delivery")).kind != "feedback"  # only a complaint is one
+
+
+def test_a_challenge_that_says_click_the_link_is_an_autoreply_only_when_it_says_it_is_one():
+    body = ("Your message to carol@example.net is waiting for your confirmation.\n"
+            "Please click the link below to confirm you are a real sender:\nhttps://verify.example.net/c/1\n")
+    head = "From: Carol <carol@example.net>\nTo: alice@example.com\nSubject: Please confirm\n"
+    assert analyze(head + "Auto-Submitted: auto-replied\n\n" + body).kind is Kind.AUTOREPLY
+    # the same words without RFC 3834's header: a lure's "click the link" may be dressed so
+    assert analyze(head + "\n" + body).kind is Kind.NOT_BOUNCE
+
+
+@pytest.mark.parametrize("subject", ["Házon kívül: ajánlat", "Poza biurem", "Εκτός γραφείου", "Ofis dışında",
+                                     "Frånvaro: Re: Faktura"])
+def test_an_out_of_office_subject_in_more_languages_is_an_autoreply(subject):
+    raw = f"From: P <p@example.net>\nTo: alice@example.com\nSubject: {subject}\n\nBack on 20 May.\n"
+    report = analyze(raw)
+    assert report.kind is Kind.AUTOREPLY and [r.address for r in report.recipients] == ["p@example.net"]
+
+
+@pytest.mark.parametrize("sentence, address", [
+    ("Ihre Nachricht an anna@example.net konnte nicht zugestellt werden.", "anna@example.net"),
+    ("Twoja wiadomość do jan@example.net nie została dostarczona.", "jan@example.net"),
+    ("Su mensaje para luis@example.net no se pudo entregar.", "luis@example.net"),
+])
+def test_a_notice_with_a_neutral_subject_and_from_names_the_recipient_of_message_to(sentence, address):
+    raw = ("From: Support <support@example.com>\nTo: alice@example.com\nSubject: Information\n\n"
+           f"{sentence}\nThe server replied: 550 5.1.1 user unknown\n")
+    report = analyze(raw)
+    assert report.kind is Kind.FAILURE and [r.address for r in report.failed] == [address]
+
+
+def test_a_lists_refusal_of_a_non_member_without_a_list_server_header():
+    head = "From: staff-owner@lists.example.org\nTo: alice@example.com\nSubject: Your message to staff\n\n"
+    refused = "Your post to staff@lists.example.org was rejected: you are not a member of this list.\n"
+    report = analyze(head + refused)
+    assert report.kind is Kind.FAILURE and [r.address for r in report.failed] == ["staff@lists.example.org"]
+    # held for the moderator, it is refused by nobody yet
+    held = ("Your message to staff@lists.example.org awaits moderator approval: you are not a member, and the "
+            "moderator may have it rejected.\n")
+    assert analyze(head + held).kind is Kind.NOT_BOUNCE
+
+
+@pytest.mark.parametrize("said", ["Mój nowy adres to ana@example.com.", "Min nya e-postadress är ana@example.com.",
+                                  "Мой новый адрес: ana@example.com", "Yeni e-posta adresim ana@example.com"])
+def test_an_autoreply_that_gives_a_new_address_in_more_languages(said):
+    raw = ("From: Ana <ana@example.net>\nTo: list@example.org\nSubject: Auto\n"
+           f"Auto-Submitted: auto-replied\n\n{said}\n")
+    (r,) = analyze(raw).recipients
+    assert (r.address, r.reason) == ("ana@example.net", "has_moved")
+    assert ("new_address", "ana@example.com") in [(e.field, e.text) for e in r.evidence]

@@ -31,6 +31,12 @@ KNOWN: dict[tuple[str, str], str] = {
     ("feedback/complaint-without-arf.eml", "neutral-subject"):
         "a complaint without the ARF format is told by its Subject ('complaint about message from ...'): "
         "without it, the copy alone is not a complaint",
+    ("feedback/spam-report-copy.eml", "neutral-subject"):
+        "a spam report without the ARF format is told by its Subject ('Spam report for a message ...'): without it, "
+        "the copy alone is not a complaint",
+    ("autoreply/out-of-office-hungarian-subject.eml", "neutral-subject"):
+        "an out-of-office reply with no Auto-Submitted or X-Autoreply header is told by its Subject ('Házon kívül', "
+        "out of office) alone: without it, a person's short note",
     ("generic/columns-server-spaces.eml", "html-only"):
         "the table's columns are set apart by runs of spaces, which HTML shows as one space (as a browser does): the "
         "server's name is then a word of a sentence, no longer a column",

@@ -11,19 +11,34 @@ The list is named by the ``(NAME ML)`` tag of the Subject or the ``X-ML-Name`` h
 text whose local part is that name. Without a name, a refusal that names a single address (other than the list's
 administrative ones) names the list. Ordinary posts distributed by the list carry the same ``X-MLServer`` header but
 come from their author, not from the list's own administrative address, and say none of these refusals.
+
+Other list servers (Mailman, Sympa, ...) write the same refusal without the ``X-MLServer`` header: from the list's
+administrative address, saying that the sender is no member and that the post was refused ("Your message to the
+list team@... has been rejected: you are not a subscriber"). A list that holds such a post for its moderator
+refuses nothing (``list_phrases`` in detect.toml: the message is no notice).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from ..classify.rules import default as default_rules
 from ..parse import bounded as rx
 from ..parse.address import PATTERN
 from ..parse.address import clean as _clean
 from ..parse.message import header
 from .base import CERTAIN, Bounce, Extract, Finding
 
-_ADMIN_SUFFIXES = ("-admin", "-ctl", "-owner", "-request", "-error", "-errors")
+_ADMIN_SUFFIXES = ("-admin", "-ctl", "-owner", "-request", "-error", "-errors", "-bounces")
+# a sender that is no member: English, German, French, Spanish, Italian, Portuguese, Dutch
+_NOT_MEMBER = ("not a member", "not member", "not a subscriber", "non-member", "nonmember", "not subscribed",
+               "not allowed to post", "members only", "only members", "only subscribers", "kein mitglied",
+               "nicht abonniert", "nicht eingetragen", "pas abonné", "pas membre", "pas inscrit", "no es miembro",
+               "no está suscrit", "no estás suscrit", "non è iscritt", "non sei iscritt", "não é membro",
+               "não está inscrit", "geen lid", "niet geabonneerd")
+# ... and the post refused, in the same languages
+_REFUSED = ("rejected", "refused", "denied", "not allowed", "not distributed", "abgelehnt", "zurückgewiesen",
+            "rejeté", "refusé", "rechazad", "rifiutat", "respint", "rejeitad", "recusad", "geweigerd", "afgewezen")
 # the refusals list servers of this kind write, in the Subject or the first lines
 _REFUSALS = ("not member", "not a member", "loop alert", "duplicated message-id", "rejected", "denied",
              "too big", "not allowed", "deny", "forbidden")
@@ -44,14 +59,17 @@ class MailingListRefusal:
     vendor: ClassVar[bool] = True  # one product's layout, not a standard or generic one
 
     def sniff(self, bounce: Bounce) -> int:
-        server = header(bounce.msg, "x-mlserver").lower()
-        if not server.startswith("fml"):
-            return 0
         local = bounce.sender.partition("@")[0]
         if not local.endswith(_ADMIN_SUFFIXES):
             return 0
         said = f"{bounce.subject}\n{bounce.notice[:1000]}".lower()
-        return CERTAIN if any(w in said for w in _REFUSALS) else 0
+        if header(bounce.msg, "x-mlserver").lower().startswith("fml"):
+            return CERTAIN if any(w in said for w in _REFUSALS) else 0
+        held = (bounce.detect or default_rules().detect).list_phrases
+        if bounce.dsn_texts or any(p in said for p in held):
+            return 0  # a delivery report, or a post held for the moderator
+        said = " ".join(said.split())
+        return CERTAIN if any(w in said for w in _NOT_MEMBER) and any(w in said for w in _REFUSED) else 0
 
     def parse(self, bounce: Bounce) -> Extract:
         name = _list_name(bounce)
