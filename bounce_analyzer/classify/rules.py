@@ -168,6 +168,8 @@ class Detect(NamedTuple):
     challenge_verbs: tuple[str, ...] = ()
     held_phrases: tuple[str, ...] = ()
     list_phrases: tuple[str, ...] = ()
+    non_member_phrases: tuple[str, ...] = ()
+    refusal_words: tuple[str, ...] = ()
     lure_phrases: tuple[str, ...] = ()
     lure_attachments: tuple[str, ...] = ()
     complaint_subjects: tuple[str, ...] = ()

@@ -14,7 +14,8 @@ come from their author, not from the list's own administrative address, and say 
 
 Other list servers (Mailman, Sympa, ...) write the same refusal without the ``X-MLServer`` header: from the list's
 administrative address, saying that the sender is no member and that the post was refused ("Your message to the
-list team@... has been rejected: you are not a subscriber"). A list that holds such a post for its moderator
+list team@... has been rejected: you are not a subscriber"; ``non_member_phrases`` and ``refusal_words`` in
+detect.toml). A list that holds such a post for its moderator
 refuses nothing (``list_phrases`` in detect.toml: the message is no notice).
 """
 
@@ -30,15 +31,6 @@ from ..parse.message import header
 from .base import CERTAIN, Bounce, Extract, Finding
 
 _ADMIN_SUFFIXES = ("-admin", "-ctl", "-owner", "-request", "-error", "-errors", "-bounces")
-# a sender that is no member: English, German, French, Spanish, Italian, Portuguese, Dutch
-_NOT_MEMBER = ("not a member", "not member", "not a subscriber", "non-member", "nonmember", "not subscribed",
-               "not allowed to post", "members only", "only members", "only subscribers", "kein mitglied",
-               "nicht abonniert", "nicht eingetragen", "pas abonné", "pas membre", "pas inscrit", "no es miembro",
-               "no está suscrit", "no estás suscrit", "non è iscritt", "non sei iscritt", "não é membro",
-               "não está inscrit", "geen lid", "niet geabonneerd")
-# ... and the post refused, in the same languages
-_REFUSED = ("rejected", "refused", "denied", "not allowed", "not distributed", "abgelehnt", "zurückgewiesen",
-            "rejeté", "refusé", "rechazad", "rifiutat", "respint", "rejeitad", "recusad", "geweigerd", "afgewezen")
 # the refusals list servers of this kind write, in the Subject or the first lines
 _REFUSALS = ("not member", "not a member", "loop alert", "duplicated message-id", "rejected", "denied",
              "too big", "not allowed", "deny", "forbidden")
@@ -65,11 +57,12 @@ class MailingListRefusal:
         said = f"{bounce.subject}\n{bounce.notice[:1000]}".lower()
         if header(bounce.msg, "x-mlserver").lower().startswith("fml"):
             return CERTAIN if any(w in said for w in _REFUSALS) else 0
-        held = (bounce.detect or default_rules().detect).list_phrases
-        if bounce.dsn_texts or any(p in said for p in held):
+        d = bounce.detect or default_rules().detect
+        if bounce.dsn_texts or any(p in said for p in d.list_phrases):
             return 0  # a delivery report, or a post held for the moderator
         said = " ".join(said.split())
-        return CERTAIN if any(w in said for w in _NOT_MEMBER) and any(w in said for w in _REFUSED) else 0
+        return CERTAIN if any(w in said for w in d.non_member_phrases) and any(w in said for w in d.refusal_words) \
+            else 0
 
     def parse(self, bounce: Bounce) -> Extract:
         name = _list_name(bounce)
