@@ -368,3 +368,28 @@ def test_an_address_wrapped_at_its_at_sign_is_one_address_again():
     # a line that ends with an "@" not followed by a domain, and a line that starts with an "@" word, stay
     assert _rejoined("send to @\nthe desk") == "send to @\nthe desk"
     assert _rejoined("see below.\n@mention here") == "see below.\n@mention here"
+
+
+def test_an_address_named_in_a_sentence_of_a_language_that_writes_to_after_it_or_against_it():
+    # Korean, Japanese and Turkish put the word for "to" after the address; Chinese writes its words against the
+    # address with no space, and an ideograph touching an address is no part of it
+    notices = {
+        "wei@example.org": "您发送给wei@example.org的邮件未能送达。\n\n"
+                           "对方服务器 mx.example.org 返回: 550 5.1.1 用户不存在\n",
+        "hanako@example.jp": "hanako@example.jp宛のメールは配信できませんでした。\n\n550 5.1.1 User unknown\n",
+        "jisoo@example.org": "jisoo@example.org 님에게 보낸 메일이 전달되지 못했습니다.\n\n"
+                             "550 5.1.1 존재하지 않는 사용자입니다\n",
+        "ali@example.com.tr": "ali@example.com.tr adresine gönderilen ileti teslim edilemedi.\n\n"
+                              "550 5.1.1 Kullanıcı bulunamadı\n",
+    }
+    for address, text in notices.items():
+        raw = f"From: Mail Delivery System <MAILER-DAEMON@mail.example.net>\nSubject: Undelivered Mail\n\n{text}"
+        report = analyze(raw)
+        assert [(r.address, r.status) for r in report.recipients] == [(address, "5.1.1")], address
+
+
+def test_an_address_stops_where_an_ideograph_kana_or_hangul_touches_it():
+    from bounce_analyzer.parse.address import PATTERN
+
+    assert PATTERN.search("您发送给wei@example.org的邮件").group(0) == "wei@example.org"
+    assert PATTERN.search("jörg@example.de").group(0) == "jörg@example.de"  # letters of alphabetic scripts stay

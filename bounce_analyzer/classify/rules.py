@@ -160,6 +160,7 @@ class Detect(NamedTuple):
     forward_titles: tuple[str, ...] = ()
     forward_lines: tuple[str, ...] = ()
     recipient_phrases: tuple[str, ...] = ()
+    recipient_after_phrases: tuple[str, ...] = ()
     reason_labels: tuple[str, ...] = ()
     autoreply_headers: tuple[str, ...] = ()
     autoreply_subjects: tuple[str, ...] = ()

@@ -109,6 +109,17 @@ def _words(phrase: str) -> str:
     return r"[ \t]+".join(re.escape(w) for w in phrase.split())
 
 
+def _alphabetic(ch: str) -> bool:
+    """A letter or digit of a script written with spaces between words (not an ideograph, kana or hangul)."""
+    return ch.isalnum() and ord(ch) < 0x2E80
+
+
+def _phrase(p: str) -> str:
+    """A phrase before an address as a pattern: at a word's edge, and apart from the address by white space, where
+    its script puts spaces between words; touching it where it does not ("发送给wei@example.org")."""
+    return (r"\b" if _alphabetic(p[0]) else "") + _words(p) + (r"\s+" if _alphabetic(p[-1]) else r"\s*")
+
+
 @lru_cache(maxsize=8)
 def _sentence_more(phrases: tuple[str, ...]) -> rx.Pattern | None:
     """``_ADDR_SENTENCE`` for "to the recipient" in more languages (``recipient_phrases`` in detect.toml), read only
@@ -116,7 +127,18 @@ def _sentence_more(phrases: tuple[str, ...]) -> rx.Pattern | None:
     made once for each list."""
     if not phrases:
         return None
-    return rx.compile(rf"\b(?:{'|'.join(_words(p) for p in phrases)})\s+['\"<]{{0,2}}({ADDR})>?", rx.I)
+    return rx.compile(rf"(?:{'|'.join(map(_phrase, phrases))})['\"<]{{0,2}}({ADDR})>?", rx.I)
+
+
+@lru_cache(maxsize=8)
+def _sentence_after(phrases: tuple[str, ...]) -> rx.Pattern | None:
+    """The same for the languages whose word for "to" follows the address (``recipient_after_phrases``:
+    "jisoo@example.org 님에게", "hanako@example.jp宛"): the words are found first and the address read behind them,
+    since an address tried at every place of a long line costs time in proportion to the line times its length."""
+    if not phrases:
+        return None
+    words = "|".join(map(_words, phrases))
+    return rx.compile(rf"(?:{words})(?<=({ADDR})>?['\"]?[ \t]*(?:{words}))", rx.I)
 
 
 # more addresses right after the one a sentence names: "Your email to alice@example.net, bob@example.org and
@@ -833,9 +855,12 @@ class GenericText:
         if "generated from" in notice.lower() or "expanded from" in notice.lower():
             _as_sent(notice, findings, excluded)
         detect = bounce.detect or default_rules().detect
-        for sentence in (_ADDR_SENTENCE, _sentence_more(detect.recipient_phrases)):
-            if findings or sentence is None:
+        for sentence in (_ADDR_SENTENCE, _sentence_more(detect.recipient_phrases),
+                         _sentence_after(detect.recipient_after_phrases)):
+            if findings:
                 break
+            if sentence is None:
+                continue
             for m in rx.finditer(sentence, notice):
                 for address in (m.group(1), *_listed_after(notice, m.end())[0]):
                     address = _clean(address)
