@@ -13,7 +13,6 @@ Bad input never raises: it becomes a ``Problem`` on the report (unless ``Options
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -25,7 +24,7 @@ from .classify.engine import MAX_DIAGNOSTIC, MAX_READ, classify
 from .classify.rules import Detect, RuleSet
 from .errors import InputError
 from .formats import CERTAIN, Bounce
-from .formats.generic import code_paragraphs
+from .formats.generic import code_paragraphs, words_pattern
 from .formats.sesjson import complaint as ses_complaint
 from .kinds import Signals, unsubscribe_request
 from .model import Kind, Original, Problem, Recipient, Report
@@ -79,11 +78,8 @@ _MAX_DEPTH = 3  # notices inside notices: how deep to look
 def _forwarded(titles: tuple[str, ...], lines: tuple[str, ...]) -> rx.Pattern:
     """The line mail programs put above a message forwarded or quoted whole (``forward_titles`` between dashes, or
     one of ``forward_lines``), with the forwarded message's first header field after it."""
-    def words(s: str) -> str:
-        return r"[ \t]+".join(re.escape(w) for w in s.split())
-
-    dashed = "|".join(words(t) for t in titles)
-    bare = "|".join(words(x.rstrip(":").rstrip()) + r"[ \t]*:" for x in lines)
+    dashed = "|".join(map(words_pattern, titles))
+    bare = "|".join(words_pattern(x.rstrip(":").rstrip()) + r"[ \t]*:" for x in lines)
     return rx.compile(rf"^[ \t>]*(?:-{{2,}}[ \t]*(?:{dashed or '(?!)'})[ \t]*-{{2,}}|{bare or '(?!)'})[ \t]*\n"
                       r"(?:[ \t>]*\n)?(?=[ \t>]*[^\W\d_][\w -]{1,39}[:：])", rx.I | rx.M)
 

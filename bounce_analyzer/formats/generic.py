@@ -105,7 +105,9 @@ _ADDR_SENTENCE = rx.compile(
     rf"\s+(?:(?:[^\W\d_][\w'.-]{{0,30}}[ \t]+){{1,4}}(?=<))?['\"<\[]{{0,2}}({ADDR})>?", rx.I)
 
 
-def _words(phrase: str) -> str:
+def words_pattern(phrase: str) -> str:
+    """A phrase of a rules file's word list as a pattern: its words as written, any run of spaces or tabs between
+    them."""
     return r"[ \t]+".join(re.escape(w) for w in phrase.split())
 
 
@@ -117,7 +119,7 @@ def _alphabetic(ch: str) -> bool:
 def _phrase(p: str) -> str:
     """A phrase before an address as a pattern: at a word's edge, and apart from the address by white space, where
     its script puts spaces between words; touching it where it does not ("发送给wei@example.org")."""
-    return (r"\b" if _alphabetic(p[0]) else "") + _words(p) + (r"\s+" if _alphabetic(p[-1]) else r"\s*")
+    return (r"\b" if _alphabetic(p[0]) else "") + words_pattern(p) + (r"\s+" if _alphabetic(p[-1]) else r"\s*")
 
 
 @lru_cache(maxsize=8)
@@ -137,7 +139,7 @@ def _sentence_after(phrases: tuple[str, ...]) -> rx.Pattern | None:
     since an address tried at every place of a long line costs time in proportion to the line times its length."""
     if not phrases:
         return None
-    words = "|".join(map(_words, phrases))
+    words = "|".join(map(words_pattern, phrases))
     return rx.compile(rf"(?:{words})(?<=({ADDR})>?['\"]?[ \t]*(?:{words}))", rx.I)
 
 
@@ -320,7 +322,7 @@ def _reason_label(labels: tuple[str, ...]) -> rx.Pattern | None:
     lines under it; made once for each list."""
     if not labels:
         return None
-    return rx.compile(rf"^[ \t]*(?:{'|'.join(_words(x) for x in labels)})[ \t]*[:：][ \t]*(?:\n(?:[ \t]*\n)?)?"
+    return rx.compile(rf"^[ \t]*(?:{'|'.join(map(words_pattern, labels))})[ \t]*[:：][ \t]*(?:\n(?:[ \t]*\n)?)?"
                       r"((?:[ \t]*\S[^\n]*\n?){1,6})", rx.I | rx.M)
 
 
