@@ -206,8 +206,9 @@ def test_code_tables_decide_in_order_with_their_evidence(shipped):
     ("550 5.1.1 Kotak surat penuh", "mailbox_full", "cue-recipient-full"),
     ("550 5.1.1 Schránka je plná", "mailbox_full", "cue-recipient-full"),
     ("552 5.1.1 Postfach voll", "mailbox_full", "mailbox-full-de"),
-    # other words of the recipient's side, or of nothing the cues know, leave the code as it is
-    ("550 5.1.1 Akun dinonaktifkan", "user_unknown", "status:X.1.1"),  # account disabled: still the code's reason
+    # a disabled account exists too: the words win over 5.1.1 as a full mailbox's do
+    ("550 5.1.1 Akun dinonaktifkan", "suspend", "cue-recipient-disabled"),
+    # words that agree with the code leave it as it is
     ("550 5.1.1 Pengguna tidak dikenal", "user_unknown", "status:X.1.1"),
 ])
 def test_words_of_the_senders_standing_beat_a_recipient_code_used_loosely(shipped, text, reason, rule):
@@ -228,6 +229,39 @@ def test_words_of_the_senders_standing_beat_a_recipient_code_used_loosely(shippe
 ])
 def test_words_that_the_message_is_too_large_beat_the_mailbox_full_code(shipped, text, reason, rule):
     d = decide(text, "diagnostic", "5.2.2", 552, (), shipped, "DATA-END")
+    assert (d.reason, d.rule) == (reason, rule)
+
+
+@pytest.mark.parametrize(("text", "status", "reason", "rule"), [
+    # a mailbox that does not exist is not full: words of an unknown user beat the mailbox-full code, in any language
+    # the cues read
+    ("550 5.2.2 Benutzer unbekannt", "5.2.2", "user_unknown", "user-unknown-de"),
+    ("550 5.2.2 Akaun pengguna tidak wujud", "5.2.2", "user_unknown", "cue-recipient-unknown"),
+    ("550 5.2.2 Người nhận không tồn tại", "5.2.2", "user_unknown", "cue-recipient-unknown"),
+    # and the other way round: a full or disabled mailbox exists, whatever 5.1.1 says
+    ("550 5.1.1 Hộp thư đã đầy", "5.1.1", "mailbox_full", "cue-recipient-full"),
+    ("550 5.1.1 Esta cuenta ha sido suspendida", "5.1.1", "suspend", "cue-recipient-disabled"),
+    # words that say what the code says as well as another state leave the code as it is
+    ("552 5.2.2 Postfach voll und deaktiviert", "5.2.2", "mailbox_full", "status:X.2.2"),
+    ("550 5.1.1 Akun dinonaktifkan, pengguna tidak dikenal", "5.1.1", "user_unknown", "status:X.1.1"),
+    # a domain's code is not weighed against words about the address under it
+    ("550 5.1.2 Recipient address invalid for this system", "5.1.2", "host_unknown", "status:X.1.2"),
+])
+def test_words_of_another_state_of_the_mailbox_beat_a_mailbox_code(shipped, text, status, reason, rule):
+    d = decide(text, "diagnostic", status, int(text[:3]), (), shipped, "RCPT")
+    assert (d.reason, d.rule) == (reason, rule)
+
+
+@pytest.mark.parametrize(("text", "command", "reason", "rule"), [
+    # a refusal at the banner or the greeting whose words name no subject is said of the host that connected
+    ("550 Access denied", "CONNECT", "blocked", "cue-sending-host-denied"),
+    ("554 Zugriff verweigert", "EHLO", "blocked", "cue-sending-host-denied"),
+    # the reporter's own words around the reply name no subject of their own
+    ("host mx.example.net [192.0.2.8] SMTP error from remote mail server after EHLO a.example.org: 550 Refused",
+     "EHLO", "blocked", "cue-sending-host-denied"),
+])
+def test_a_refusal_at_the_greeting_is_said_of_the_sending_host(shipped, text, command, reason, rule):
+    d = decide(text, "diagnostic", None, 550, (), shipped, command)
     assert (d.reason, d.rule) == (reason, rule)
 
 

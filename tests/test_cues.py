@@ -9,7 +9,8 @@ import pytest
 
 from bounce_analyzer import analyze
 from bounce_analyzer.classify.cues import Cue, Lexicon
-from bounce_analyzer.classify.rules import load
+from bounce_analyzer.classify.engine import decide
+from bounce_analyzer.classify.rules import ablated, default, load
 from bounce_analyzer.errors import RulesError
 
 LEX = Lexicon({"recipient": ["mailbox", "address", "user"], "sender": ["sender address", "sender"],
@@ -76,6 +77,34 @@ def test_shipped_cues_read_languages_the_phrase_rules_do_not(reply: str, reason:
            f"<b@example.com>: host mx.example.com[192.0.2.7] said: {reply} (in reply to RCPT TO command)\n")
     r = analyze(raw.encode()).recipients[0]
     assert (r.reason, r.rule) == (reason, rule)
+
+
+PHRASE_RULE_FILES = ("vendor", "address", "mailbox", "policy", "reputation", "size", "stage", "transport")
+
+
+@pytest.mark.parametrize(("reply", "command", "reason", "rule"), [
+    ("550 Пересылка почты на чужие домены запрещена", "RCPT", "no_relaying", "cue-relay-denied"),  # Russian: relaying
+    ("530 Требуется авторизация перед отправкой", "MAIL", "security_error", "cue-smtp-auth"),  # Russian: log in first
+    ("530 SMTP認証が必要です", "MAIL", "security_error", "cue-smtp-auth"),  # Japanese, the same
+    ("553 送信者のドメインが存在しません", "MAIL", "rejected", "cue-sender-unknown"),  # Japanese: the sender's domain
+    ("553 发件人域名不存在", "MAIL", "rejected", "cue-sender-unknown"),  # Chinese, the same
+    ("553 Gönderen alan adı mevcut değil", "MAIL", "rejected", "cue-sender-unknown"),  # Turkish, the same
+    ("550 Нет обратной записи DNS для вашего IP", "CONNECT", "require_ptr", "cue-reverse-dns"),  # Russian: no PTR
+    ("452 サーバーのディスク容量が不足しています", "RCPT", "system_full", "cue-system-full"),  # Japanese
+    ("550 Mailbox nicht verfügbar", "RCPT", "user_unknown", "cue-recipient-unavailable"),  # German
+    ("550 Schránka není dostupná", "RCPT", "user_unknown", "cue-recipient-unavailable"),  # Czech, the same
+    ("550 Odbiorca zmienił adres", "RCPT", "has_moved", "cue-recipient-moved"),  # Polish: changed address
+    ("554 Załączniki tego typu są zabronione", "DATA-END", "policy_violation", "cue-attachment-kind-denied"),
+    ("550 Wiadomość nie jest zgodna z RFC", "DATA-END", "not_compliant_rfc", "cue-rfc-nonconforming"),
+    ("554 Přeposílání není povoleno", "RCPT", "no_relaying", "cue-relay-denied"),  # Czech: relaying not allowed
+    ("554 Contenido sospechoso: mensaje rechazado", "DATA-END", "spam_detected", "cue-spam"),  # Spanish
+])
+def test_the_cues_alone_read_each_meaning_in_the_languages_a_concept_lacked(reply: str, command: str, reason: str,
+                                                                           rule: str) -> None:
+    # with no phrase rule at all (the generalization check's "codes and cues"), as on wording nobody has listed
+    rules = ablated(default(), PHRASE_RULE_FILES)
+    d = decide(reply, "diagnostic", None, int(reply[:3]), (), rules, command)
+    assert (d.reason, d.rule) == (reason, rule)
 
 
 def test_shipped_cues_read_wording_no_phrase_rule_lists() -> None:

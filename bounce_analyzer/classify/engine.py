@@ -353,9 +353,25 @@ def _rule_decision(rule: Rule, matched: str, text: str, field: str) -> Decision:
 # that is full exists, whatever 5.1.1 says)
 WORDS_OVER_LOOSE_CODE = frozenset({"blocked", "rate_limited", "bad_reputation", "spam_detected", "require_ptr",
                                    "email_too_large", "mailbox_full"})
+# the states of the recipient's mailbox: when a specific code names one and the words another (and not the code's
+# as well), the words say what the server found and the code is the one it had at hand ("550 5.2.2 user does not
+# exist": a mailbox that does not exist is not full; "550 5.1.1 account disabled": a disabled mailbox exists), in
+# both directions. A domain's code (5.1.2) is not weighed: words about an address under it often name the domain
+RECIPIENT_STATES = frozenset({"user_unknown", "has_moved", "mailbox_full", "suspend", "filtered"})
 
-# the subject a reply at an SMTP stage is about when its words name none ("550 Unknown" in reply to RCPT TO)
-STAGE_SUBJECT = {"RCPT": "recipient", "MAIL": "sender"}
+
+def words_over_code(words: str, code: str) -> bool:
+    """Whether the reason the words give beats the one a specific code of the recipient's side gives."""
+    if words == code:
+        return False
+    return words in WORDS_OVER_LOOSE_CODE or (words in RECIPIENT_STATES and code in RECIPIENT_STATES)
+
+
+# the subject a reply at an SMTP stage is about when its words name none ("550 Unknown" in reply to RCPT TO): a
+# refusal of the connection or the greeting, before any address is named, is said of the host that connected
+# ("550 Access denied" at the banner)
+STAGE_SUBJECT = {"RCPT": "recipient", "MAIL": "sender", "CONNECT": "sending_host", "HELO": "sending_host",
+                 "EHLO": "sending_host"}
 _QUOTED_REPLY = rx.compile(r"(?<![\w.])[245]\d\d(?=[ -]|$)")
 _CODED_SUMMARY = rx.compile(r"^\s*[245]\.\d{1,3}\.\d{1,3}\b")
 
@@ -397,31 +413,45 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
     low = text.lower()
     found, gated = rules.index.matches(low)
     cue_low: str | None = None
-    # a specific code of the recipient's side (5.1.1, 5.2.2) whose words tell of the sender's standing instead (a
-    # block list, a rate): the server used the code loosely, and the first rule the words match, down to the cues,
-    # is weighed against it rather than beaten by it
-    loose = by_code.priority == SPECIFIC_CODE and rules.reasons[by_code.reason].fault == "recipient"
-    floor = PRIORITY_CUE if loose else by_code.priority
-    # only rules that can match: a string of theirs is in the text, their regex may match, or they need no text
-    for n in sorted(found.keys() | gated | rules.index.guards_only | rules.index.cued):
+
+    def match(n: int) -> str | None:
+        """What rule ``n`` matches of the text, None when it does not match or its guards do not hold."""
+        nonlocal cue_low
         rule = rules.rules[n]
-        if rule.priority < floor:
-            break
         matched = "" if rule.guards_only else found.get(n)
         if matched is None and rule.regex is not None and n in gated:
             m = rx.search(rule.regex, low)
             matched = str(m.group(0)) if m else None
         if matched is None and rule.cue is not None:
             if not rule.guards_hold(status, reply, hosts, command):
-                continue  # (a cue rule guarded by a code is not worth a scan of the text when the code is another)
+                return None  # (a cue rule guarded by a code is not worth a scan of the text when the code is another)
             if cue_low is None:
                 cue_low = server_words(low)
             matched = rule.cue.match(cue_low, STAGE_SUBJECT.get(command or ""))
-        if matched is not None and rule.guards_hold(status, reply, hosts, command):
-            if rule.priority < by_code.priority and (rule.reason not in WORDS_OVER_LOOSE_CODE
-                                                     or rule.reason == by_code.reason):
+        return matched if matched is not None and rule.guards_hold(status, reply, hosts, command) else None
+
+    # a specific code of the recipient's side (5.1.1, 5.2.2) whose words tell of the sender's standing instead (a
+    # block list, a rate) or of another state of the mailbox (no such user under 5.2.2): the server used the code
+    # loosely, and the first rule the words match, down to the cues, is weighed against it rather than beaten by it
+    loose = by_code.priority == SPECIFIC_CODE and rules.reasons[by_code.reason].fault == "recipient"
+    floor = PRIORITY_CUE if loose else by_code.priority
+    # only rules that can match: a string of theirs is in the text, their regex may match, or they need no text
+    candidates = sorted(found.keys() | gated | rules.index.guards_only | rules.index.cued)
+    for i, n in enumerate(candidates):
+        rule = rules.rules[n]
+        if rule.priority < floor:
+            break
+        matched = match(n)
+        if matched is None:
+            continue
+        if rule.priority < by_code.priority:
+            if not words_over_code(rule.reason, by_code.reason):
                 return by_code  # (the words agree with the code, or say something else: the code stands)
-            return _rule_decision(rule, matched, text, field)
+            if rule.reason in RECIPIENT_STATES and any(
+                    rules.rules[k].reason == by_code.reason and match(k) is not None
+                    for k in candidates[i + 1:] if rules.rules[k].priority >= floor):
+                return by_code  # (the words say what the code says too: "out of space and inactive" under 5.2.2)
+        return _rule_decision(rule, matched, text, field)
     return by_code
 
 
