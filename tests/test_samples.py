@@ -60,8 +60,6 @@ KNOWN_WRONG: dict[tuple[str, str, str], str] = {
     **{("vendors/mms-gateway-no-valid-recipients", "5550100123@mms.example.net", name):
        "rule user-unknown-invalid-recipient reads 'no valid recipients for this MM' as an unknown user (hard); "
        "the notice does not say the number does not exist" for name in ("reason", "verdict", "fault", "rule")},
-    ("vendors/mdaemon-session-log", "jdoe@example.net", "responder_ip"):
-        "the address a session log says it connected to ('Connecting to [192.0.2.1 : 25]') is not read",
     ("sendmail/mixed-recipients", "jan.vos@example.org", "smtp_command"):
         "a relayed recipient takes the stage of another recipient's RCPT in the transcript",
 }

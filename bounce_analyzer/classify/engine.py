@@ -128,6 +128,14 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
         # since the reporting MTA's own refusals are caught above (its own words, or the recipient's own domain)
         host, ip = None, None
         role, evidence = Role.REMOTE, "an SMTP reply quoted without the server's name: the receiving server's"
+    if role is Role.REMOTE and ((host is None and not f.remote_mta) or (host and ip is None)) and notice:
+        # a reply whose server nothing about the recipient names (or not its address): the server the notice says it
+        # handed the message to ("Receiving server: mx.example.net (192.0.2.1)", Exchange's diagnostic information)
+        named = _reading_of(notice, rules).receiver()
+        if named is not None and named.host and host is None:
+            host, ip, evidence = named.host, named.ip, f"{evidence} / {named.evidence}"
+        elif named is not None and host == named.host:
+            ip = named.ip
     if role is Role.REMOTE and host and notice and _is_own(host, reporting_mta, notice, rules):
         if _inside_reply(host, f.diagnostic):
             # the notice's writer named inside the reply is the client the server refused ("554 5.7.1
@@ -172,6 +180,7 @@ class _NoticeReading:
         self.asked = self.found = 0  # recipients asked about, and those whose server was found
         self._signed: Gateway | object | None = _UNREAD
         self._own: str | object | None = _UNREAD
+        self._receiver: smtp.ServerCue | object | None = _UNREAD
 
     @property
     def strong(self) -> tuple[smtp.ServerRule, ...]:
@@ -188,6 +197,13 @@ class _NoticeReading:
         if self._own is _UNREAD:
             self._own = _generating_server(self.notice, self.rules)
         return self._own  # type: ignore[return-value]
+
+    def receiver(self) -> smtp.ServerCue | None:
+        """The server the notice names as the one it handed the message to, if any."""
+        if self._receiver is _UNREAD:
+            cues = _cues_of(self.rules).receivers
+            self._receiver = smtp.find_server(self.notice[:4000], cues, writers=True) if cues else None
+        return self._receiver  # type: ignore[return-value]
 
     def server(self, window: str, strong: bool) -> smtp.ServerCue | None:
         key = (window, strong)
@@ -208,6 +224,7 @@ class _Cues:
     rules: RuleSet
     strong: tuple[smtp.ServerRule, ...]  # the cues that are not weak
     naming_writer: tuple[smtp.ServerRule, ...]  # reporting and writer cues that read a host
+    receivers: tuple[smtp.ServerRule, ...]  # cues naming the server the notice's writer handed the message to
 
 
 _cues: dict[int, _Cues] = {}
@@ -220,7 +237,8 @@ def _cues_of(rules: RuleSet) -> _Cues:
             _cues.clear()
         found = _cues[id(rules)] = _Cues(
             rules, tuple(c for c in rules.servers if not c.weak),
-            tuple(c for c in rules.servers if c.role in ("reporting", "writer") and c.host))
+            tuple(c for c in rules.servers if c.role in ("reporting", "writer") and c.host),
+            tuple(c for c in rules.servers if c.role == "receiver"))
     return found
 
 

@@ -568,8 +568,8 @@ def _server(d: dict[str, Any], p: str, i: int) -> ServerRule:
     sid, where = _identified(d, p, "server", i, {"id", "role", "pattern", "host", "ip", "gates", "weak", "examples"},
                              _ID, 'kebab-case like "host-said"')
     role = _str(d, "role", p, where)
-    if role not in ("remote", "reporting", "writer"):
-        raise _err(p, where, f'field "role" must be "remote", "reporting" or "writer", got {role!r}')
+    if role not in ("remote", "reporting", "writer", "receiver"):
+        raise _err(p, where, f'field "role" must be "remote", "reporting", "writer" or "receiver", got {role!r}')
     pattern = _str(d, "pattern", p, where).replace("{HOST}", HOST).replace("{IP}", IP)
     gates = _strs(d, "gates", p, where)
     try:
