@@ -360,6 +360,8 @@ def _inside_reply(host: str, diagnostic: str) -> bool:
     """Whether a host is named only inside the SMTP reply a diagnostic quotes, after its reply code."""
     low = diagnostic.lower()
     i = low.find(host)
+    while i > 0 and (low[i - 1].isalnum() or low[i - 1] in "@.-_"):
+        i = low.find(host, i + 1)  # a piece of a longer name or of an address ("<a@mx.example.com>") is not it
     m = rx.search(_REPLY_START, diagnostic)
     return i >= 0 and m is not None and i > m.start()
 
