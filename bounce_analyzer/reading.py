@@ -90,7 +90,8 @@ def merge(primary: Extract, others: list[Extract]) -> None:
             elif g.diagnostic and says_more(g.diagnostic, f.diagnostic):
                 f.diagnostic = f"{f.diagnostic} {g.diagnostic}"
             f.smtp_command = f.smtp_command or g.smtp_command
-            f.remote_mta = f.remote_mta or g.remote_mta
+            if not f.remote_mta:
+                f.remote_mta, f.remote_ip = g.remote_mta, g.remote_ip
         primary.reporting_mta = primary.reporting_mta or other.reporting_mta
         primary.arrival_date = primary.arrival_date or other.arrival_date
 

@@ -485,3 +485,43 @@ Status: 4.0.0 (cat.example.net: host name lookup failure)
     # without the comment the same notice says nothing of the failure: the code alone decides
     (bare,) = analyze(raw.replace(b" (cat.example.net: host name lookup failure)", b"")).recipients
     assert bare.reason != "network_error"
+
+
+def test_a_server_named_as_the_notices_own_writer_answered_for_itself(shipped):
+    notice = "Generating server: EX01.corp.example.com\n\nb@example.net\n"
+    diag = "Server at EX01.corp.example.com returned '400 4.4.7 Message delayed'"
+    f = Finding("b@example.net", diagnostic=diag, action="delayed")
+    r = responder_for(f, 400, None, None, shipped, notice=notice + diag)
+    assert (r.role, r.host) == (Role.REPORTING, "ex01.corp.example.com")
+
+
+def test_the_writers_own_name_inside_the_reply_is_the_client_refused(shipped):
+    diag = "554 5.7.1 <out.example.org[192.0.2.9]>: Client host rejected: listed"
+    f = Finding("b@example.net", diagnostic=diag, diagnostic_type="smtp", remote_mta="mx.example.net")
+    r = responder_for(f, 554, "out.example.org", None, shipped, notice="This is the mail system at host "
+                      "out.example.org.\n\n<b@example.net>: " + diag)
+    assert (r.role, r.host, r.ip) == (Role.REMOTE, "mx.example.net", None)
+    # ... but the same name inside an address of the reply is no mention of it
+    diag = "552 5.2.2 <b@out.example.org>: Mailbox quota exceeded"
+    f = Finding("b@out.example.org", diagnostic=diag, diagnostic_type="smtp", remote_mta="out.example.org")
+    r = responder_for(f, 552, "out.example.org", None, shipped, notice="host out.example.org[192.0.2.9] said: " + diag)
+    assert (r.role, r.host) == (Role.REPORTING, "out.example.org")
+
+
+def test_a_reply_in_a_filtering_products_own_words_makes_its_server_a_gateway(shipped):
+    diag = "550 Invalid recipient - https://community.mimecast.com/docs/DOC-1369#550"
+    f = Finding("b@example.net", diagnostic=diag, diagnostic_type="smtp", remote_mta="in.example.net")
+    r = responder_for(f, 550, "out.example.org", None, shipped, notice=diag)
+    assert (r.role, r.host) == (Role.GATEWAY, "in.example.net")
+    # a block list the product runs, looked up by another server, is no such word
+    f = Finding("b@example.net", diagnostic="554 blocked using b.barracudacentral.org", diagnostic_type="smtp",
+                remote_mta="in.example.net")
+    assert responder_for(f, 554, "out.example.org", None, shipped, notice="x").role is Role.REMOTE
+
+
+def test_an_unnamed_reply_takes_the_server_the_notice_handed_the_message_to(shipped):
+    notice = ("Generating server: EX02.corp.example.com\nReceiving server: mx.example.net (192.0.2.44)\n\n"
+              "b@example.net\nRemote Server returned '550 5.1.1 User unknown'")
+    f = Finding("b@example.net", diagnostic="Remote Server returned '550 5.1.1 User unknown'")
+    r = responder_for(f, 550, "ex02.corp.example.com", None, shipped, notice=notice)
+    assert (r.role, r.host, r.ip) == (Role.REMOTE, "mx.example.net", "192.0.2.44")

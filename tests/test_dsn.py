@@ -324,3 +324,14 @@ def test_folded_lines_keep_their_words_and_trailing_blanks_go() -> None:
     [b] = f.recipients
     assert b.get("final-recipient") == "rfc822; a@example.net"
     assert b.get("diagnostic-code") == "smtp; 550 5.1.1 no such user here"
+
+
+def test_remote_mta_address_beside_the_host():
+    from bounce_analyzer.parse.dsn import ip_of
+
+    assert ip_of("dns; mx.example.net. (192.0.2.70, the server for the domain example.net.)") == "192.0.2.70"
+    assert ip_of("dns; mx.example.net [198.51.100.4]") == "198.51.100.4"
+    assert ip_of("dns; mail.example.net. (2001:db8:25::7, the server for the domain example.net.)") == "2001:db8:25::7"
+    assert ip_of("dns; mx.example.net") is None
+    assert ip_of("dns; mx.example.net (dead, beef)") is None
+    assert ip_of(None) is None

@@ -587,7 +587,7 @@ _SERVER = '[[server]]\nid = "zz-s"\nrole = "remote"\npattern = "zz ({HOST})"\n'
     (_SERVER + "colour = 1\n", "server #1: unknown field colour"),
     (_SERVER.replace("zz-s", "Zz_S"), 'server "Zz_S": field "id" must be kebab-case like "host-said"'),
     (_SERVER.replace('"remote"', '"gateway"'),
-     "server \"zz-s\": field \"role\" must be \"remote\", \"reporting\" or \"writer\", got 'gateway'"),
+     "server \"zz-s\": field \"role\" must be \"remote\", \"reporting\", \"writer\" or \"receiver\", got 'gateway'"),
     (_SERVER.replace('role = "remote"\n', ""), 'server "zz-s": field "role" is missing'),
     (_SERVER.replace('pattern = "zz ({HOST})"\n', ""), 'server "zz-s": field "pattern" is missing'),
     (_SERVER + "gates = 1\n", 'server "zz-s": field "gates" must be a list of strings, got 1'),

@@ -55,21 +55,11 @@ REPORT_FIELDS: dict[str, Any] = {
 # Values the sheets state from the message that the analyzer does not read yet: (sample, address or "" for the
 # report, field) -> what is wrong. Each is an expected failure; once the analyzer reads it, the entry must go.
 KNOWN_WRONG: dict[tuple[str, str, str], str] = {
-    ("delay/gmail-delay", "yoko.ishida@example.jp", "responder_ip"):
-        "an IP in the comment after Remote-MTA's host is not read",
-    ("gmail/address-not-found", "nadia.haddad@example.net", "responder_ip"):
-        "an IP in the comment after Remote-MTA's host is not read",
-    ("gmail/spf-fail", "gustav@example.net", "responder_ip"):
-        "an IP in the comment after Remote-MTA's host is not read",
-    ("rfc3464/powermta-virus", "chen.li@example.net", "responder_ip"):
-        "an IP in the comment after Remote-MTA's host is not read",
     ("vendors/oracle-messaging-server", "victor@example.net", "responder_ip"):
         "the destination IP of Oracle's (TCP|from|port|to|port) comment is not read",
     **{("vendors/mms-gateway-no-valid-recipients", "5550100123@mms.example.net", name):
        "rule user-unknown-invalid-recipient reads 'no valid recipients for this MM' as an unknown user (hard); "
        "the notice does not say the number does not exist" for name in ("reason", "verdict", "fault", "rule")},
-    ("vendors/mdaemon-session-log", "jdoe@example.net", "responder_ip"):
-        "the address a session log says it connected to ('Connecting to [192.0.2.1 : 25]') is not read",
     ("sendmail/mixed-recipients", "jan.vos@example.org", "smtp_command"):
         "a relayed recipient takes the stage of another recipient's RCPT in the transcript",
 }

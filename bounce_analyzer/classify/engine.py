@@ -96,7 +96,8 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
     dtype = f.diagnostic_type.lower()
     if cue is not None and cue.role == "remote":
         host = cue.host or f.remote_mta
-        ip = cue.ip or (smtp.ip_next_to(host, f.diagnostic, f.context) if host else None)
+        ip = cue.ip or (smtp.ip_next_to(host, f.diagnostic, f.context) if host else None) or (
+            f.remote_ip if host and host == f.remote_mta else None)
         role, evidence = Role.REMOTE, cue.evidence
     elif f.remote_mta and (dtype == "smtp" or reply is not None) and (cue is None or (
             reply is not None and not _same_org(f.remote_mta, reporting_mta)
@@ -105,7 +106,7 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
         # words the reporting MTA uses of its own refusals (Exchange's "RESOLVER.ADR..." from a remote Exchange);
         # one that names only the recipient's domain is where the MTA meant to go, and its own words that it gave
         # up ("Host unknown (Name server: ...)") say that no server there answered
-        host, ip = f.remote_mta, smtp.ip_next_to(f.remote_mta, f.diagnostic, f.context)
+        host, ip = f.remote_mta, smtp.ip_next_to(f.remote_mta, f.diagnostic, f.context) or f.remote_ip
         role, evidence = Role.REMOTE, f"Remote-MTA: {f.remote_mta}"
     elif cue is not None:
         host, ip = cue.host or _generating_server(notice, rules) or reporting_mta, cue.ip
@@ -127,9 +128,33 @@ def responder_for(f: Finding, reply: int | None, reporting_mta: str | None, dsn_
         # since the reporting MTA's own refusals are caught above (its own words, or the recipient's own domain)
         host, ip = None, None
         role, evidence = Role.REMOTE, "an SMTP reply quoted without the server's name: the receiving server's"
+    if role is Role.REMOTE and ((host is None and not f.remote_mta) or (host and ip is None)) and notice:
+        # a reply whose server nothing about the recipient names (or not its address): the server the notice says it
+        # handed the message to ("Receiving server: mx.example.net (192.0.2.1)", Exchange's diagnostic information)
+        named = _reading_of(notice, rules).receiver()
+        if named is not None and named.host and host is None:
+            host, ip, evidence = named.host, named.ip, f"{evidence} / {named.evidence}"
+        elif named is not None and host == named.host:
+            ip = named.ip
+    if role is Role.REMOTE and host and notice and _is_own(host, reporting_mta, notice, rules):
+        if _inside_reply(host, f.diagnostic):
+            # the notice's writer named inside the reply is the client the server refused ("554 5.7.1
+            # <out.example.com[192.0.2.1]>: Client host rejected"), not the server that gave it
+            host = f.remote_mta if f.remote_mta and not _is_own(f.remote_mta, reporting_mta, notice, rules) else None
+            ip = f.remote_ip if host else None
+            evidence = f"{evidence}: the reporting MTA's own name inside the reply (the client refused)"
+        else:
+            # the server named as the one that answered is the one that wrote the notice: its reply is its own
+            # ("Server at EXCH01.corp.example.com returned '400 4.4.7 Message delayed'", its own queue)
+            role, evidence = Role.REPORTING, f"{host} wrote the notice: {evidence}"
     gw = rules.gateway_for(host) or rules.gateway_for(dsn_gateway)
     if gw is not None:
         role, evidence = Role.GATEWAY, f"{host or dsn_gateway} is a {gw.name} filtering gateway"
+    elif role is Role.REMOTE and (said := rules.gateway_replied(f.diagnostic.lower())) is not None:
+        # a reply in a filtering product's own words (its documentation's address, the name it signs refusals
+        # with): the server that gave it is that product, whatever its host is called
+        gw, words = said
+        role, evidence = Role.GATEWAY, f"{evidence}: the reply carries {gw.name}'s own words \"{words}\""
     elif notice and (role is Role.REPORTING or host is None):
         # a notice a filtering product signed, naming no other server: the filter refused the message itself
         gw = _reading_of(notice, rules).signed()
@@ -154,6 +179,8 @@ class _NoticeReading:
         self.seen: dict[tuple[str, bool], smtp.ServerCue | None] = {}
         self.asked = self.found = 0  # recipients asked about, and those whose server was found
         self._signed: Gateway | object | None = _UNREAD
+        self._own: str | object | None = _UNREAD
+        self._receiver: smtp.ServerCue | object | None = _UNREAD
 
     @property
     def strong(self) -> tuple[smtp.ServerRule, ...]:
@@ -164,6 +191,19 @@ class _NoticeReading:
         if self._signed is _UNREAD:
             self._signed = self.rules.gateway_signed(" ".join(self.notice[:4000].lower().split()))
         return self._signed  # type: ignore[return-value]
+
+    def own_host(self) -> str | None:
+        """The host the notice names as the one that generated it, if any."""
+        if self._own is _UNREAD:
+            self._own = _generating_server(self.notice, self.rules)
+        return self._own  # type: ignore[return-value]
+
+    def receiver(self) -> smtp.ServerCue | None:
+        """The server the notice names as the one it handed the message to, if any."""
+        if self._receiver is _UNREAD:
+            cues = _cues_of(self.rules).receivers
+            self._receiver = smtp.find_server(self.notice[:4000], cues, writers=True) if cues else None
+        return self._receiver  # type: ignore[return-value]
 
     def server(self, window: str, strong: bool) -> smtp.ServerCue | None:
         key = (window, strong)
@@ -184,6 +224,7 @@ class _Cues:
     rules: RuleSet
     strong: tuple[smtp.ServerRule, ...]  # the cues that are not weak
     naming_writer: tuple[smtp.ServerRule, ...]  # reporting and writer cues that read a host
+    receivers: tuple[smtp.ServerRule, ...]  # cues naming the server the notice's writer handed the message to
 
 
 _cues: dict[int, _Cues] = {}
@@ -196,7 +237,8 @@ def _cues_of(rules: RuleSet) -> _Cues:
             _cues.clear()
         found = _cues[id(rules)] = _Cues(
             rules, tuple(c for c in rules.servers if not c.weak),
-            tuple(c for c in rules.servers if c.role in ("reporting", "writer") and c.host))
+            tuple(c for c in rules.servers if c.role in ("reporting", "writer") and c.host),
+            tuple(c for c in rules.servers if c.role == "receiver"))
     return found
 
 
@@ -302,6 +344,26 @@ def _generating_server(notice: str, rules: RuleSet) -> str | None:
         return None
     cue = smtp.find_server(notice[:4000], _cues_of(rules).naming_writer, writers=True)
     return cue.host if cue is not None else None
+
+
+def _is_own(host: str, reporting_mta: str | None, notice: str, rules: RuleSet) -> bool:
+    """Whether a host is the one that wrote the notice: its Reporting-MTA (or the host the notice names as its own),
+    or the server it names as having generated it ("Generating server: ...")."""
+    host = host.lower().rstrip(".")
+    if reporting_mta and host == reporting_mta.lower().rstrip("."):
+        return True
+    own = _reading_of(notice, rules).own_host()
+    return own is not None and host == own.rstrip(".")
+
+
+def _inside_reply(host: str, diagnostic: str) -> bool:
+    """Whether a host is named only inside the SMTP reply a diagnostic quotes, after its reply code."""
+    low = diagnostic.lower()
+    i = low.find(host)
+    while i > 0 and (low[i - 1].isalnum() or low[i - 1] in "@.-_"):
+        i = low.find(host, i + 1)  # a piece of a longer name or of an address ("<a@mx.example.com>") is not it
+    m = rx.search(_REPLY_START, diagnostic)
+    return i >= 0 and m is not None and i > m.start()
 
 
 def _same_org(a: str | None, b: str | None) -> bool:

@@ -184,6 +184,7 @@ class Gateway(NamedTuple):
     name: str
     hosts: tuple[str, ...]
     signatures: tuple[str, ...] = ()  # lower-case words a notice written by this product carries
+    replies: tuple[str, ...] = ()  # lower-case words only this product's own replies carry (its documentation links)
 
 
 class NeedleIndex:
@@ -290,6 +291,14 @@ class RuleSet:
             gw = by_suffix.get(".".join(labels[i:]))
             if gw is not None:
                 return gw
+        return None
+
+    def gateway_replied(self, low_reply: str) -> tuple[Gateway, str] | None:
+        """The filtering product whose own words a (lower-cased) server reply carries, and the words, if any."""
+        for gw in self.gateways:
+            for w in gw.replies:
+                if w in low_reply:
+                    return gw, w
         return None
 
     def gateway_signed(self, low_notice: str) -> Gateway | None:
@@ -443,11 +452,12 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
             b.detect.setdefault(key, []).extend(s.lower() for s in _strs(det, key, p, "detect"))
     for i, d in enumerate(data.get("gateway", [])):
         where = f"gateway #{i + 1}"
-        _check_keys(d, {"name", "hosts", "signatures"}, p, where)
+        _check_keys(d, {"name", "hosts", "signatures", "replies"}, p, where)
         name = _str(d, "name", p, where)
         where = f'gateway "{name}"'
         b.gateways[name] = Gateway(name, tuple(h.lower() for h in _strs(d, "hosts", p, where)),
-                                   tuple(w.lower() for w in _strs(d, "signatures", p, where)))
+                                   tuple(w.lower() for w in _strs(d, "signatures", p, where)),
+                                   tuple(w.lower() for w in _strs(d, "replies", p, where)))
     for i, d in enumerate(data.get("concept", [])):
         cid, where = _identified(d, p, "concept", i, {"id", "kind", "note", *LANGUAGES}, _REASON_ID,
                                  'snake_case like "mailbox" or "not_found"')
@@ -558,8 +568,8 @@ def _server(d: dict[str, Any], p: str, i: int) -> ServerRule:
     sid, where = _identified(d, p, "server", i, {"id", "role", "pattern", "host", "ip", "gates", "weak", "examples"},
                              _ID, 'kebab-case like "host-said"')
     role = _str(d, "role", p, where)
-    if role not in ("remote", "reporting", "writer"):
-        raise _err(p, where, f'field "role" must be "remote", "reporting" or "writer", got {role!r}')
+    if role not in ("remote", "reporting", "writer", "receiver"):
+        raise _err(p, where, f'field "role" must be "remote", "reporting", "writer" or "receiver", got {role!r}')
     pattern = _str(d, "pattern", p, where).replace("{HOST}", HOST).replace("{IP}", IP)
     gates = _strs(d, "gates", p, where)
     try:

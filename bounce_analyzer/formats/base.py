@@ -31,6 +31,7 @@ class Finding:
     diagnostic: str = ""  # the server's or the MTA's own words about this recipient
     diagnostic_type: str = ""  # "smtp" when the words are an SMTP reply, "x-postfix" etc. when the MTA wrote them
     remote_mta: str | None = None
+    remote_ip: str | None = None  # the address the Remote-MTA field gives beside it ("dns; mx.example.net (192.0.2.1)")
     smtp_command: str | None = None
     original_recipient: str | None = None
     last_attempt: str | None = None

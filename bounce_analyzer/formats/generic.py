@@ -783,7 +783,28 @@ def reporting_host(bounce: Bounce) -> str | None:
                                      or header(bounce.msg, "from").lower().startswith(_SELF_NAMES)):
         domain = domain.strip(">").lower()
         host = header(bounce.msg, "message-id").rpartition("@")[2].strip(" >").rstrip(".").lower()
-        return host if host.endswith("." + domain) and _HOSTNAME.fullmatch(host) else domain
+        if host.endswith("." + domain) and _HOSTNAME.fullmatch(host):
+            return host
+        return _relayed_from(bounce, domain) or domain
+    return None
+
+
+_RECEIVED_HOST = re.compile(r"\b(from|by)\s+\[?([A-Za-z0-9.-]{1,253})", re.I)
+
+
+def _relayed_from(bounce: Bounce, domain: str) -> str | None:
+    """The host in the sender's domain that the notice's Received headers show it came from (the earliest hop
+    first: "from notes7.example.net ... by mx.example.com"), for a notice whose From names only the domain."""
+    try:
+        fields = bounce.msg.get_all("received") or []
+    except (TypeError, ValueError, LookupError):
+        return None
+    for value in reversed([str(v) for v in fields[:8]]):
+        found = dict((k.lower(), v.rstrip(".").lower()) for k, v in reversed(_RECEIVED_HOST.findall(value[:500])))
+        for key in ("from", "by"):
+            host = str(found.get(key, ""))
+            if host.endswith("." + domain) and _HOSTNAME.fullmatch(host):
+                return host
     return None
 
 

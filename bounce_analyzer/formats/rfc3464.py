@@ -66,6 +66,7 @@ class RFC3464:
                     diagnostic=diagnostic,
                     diagnostic_type=diag_type,
                     remote_mta=dsn.host_of(block.get("remote-mta")) or None,
+                    remote_ip=dsn.ip_of(block.get("remote-mta")),
                     original_recipient=dsn.address_of(block.get("original-recipient")) or None,
                     last_attempt=block.get("last-attempt-date") or None,
                     will_retry_until=block.get("will-retry-until") or None,

@@ -238,6 +238,23 @@ def typed_value(value: str) -> tuple[str, str]:
     return "", value.strip()
 
 
+_IP_BESIDE = regex.compile(r"\s*[\[(]\s*(\d{1,3}(?:\.\d{1,3}){3}|(?:IPv6:)?[0-9A-Fa-f:]{2,45})\s*[\]),]")
+
+
+def ip_of(value: str | None) -> str | None:
+    """The address a Remote-MTA field gives right after the host: ``dns; mx.example.net [192.0.2.1]``,
+    ``dns; mx.example.net. (192.0.2.1, the server for the domain example.net.)`` → ``192.0.2.1``."""
+    if not value:
+        return None
+    _, rest = typed_value(value)
+    words = rest.strip().split(None, 1)
+    if len(words) < 2:
+        return None
+    m = _IP_BESIDE.match(words[1][:120])
+    ip = m.group(1) if m else None
+    return ip if ip and (ip.count(".") == 3 or ip.count(":") >= 2) else None
+
+
 def host_of(value: str) -> str:
     """``dns; mx.example.net [192.0.2.1]`` → ``mx.example.net``; "" for a local program (``X-Unix; procmail``)."""
     kind, rest = typed_value(value)

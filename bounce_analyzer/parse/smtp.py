@@ -219,11 +219,15 @@ def _cue_from(m: rx.Match, role: str, hg: int, ig: int) -> ServerCue:
     return ServerCue(role, host, ip, " ".join(m.string[start:m.end()].split())[:160])
 
 
+_NAMING_ONLY = ("writer", "receiver")  # cue roles that only name a host, never who answered
+
+
 def find_server(text: str, cues: tuple[ServerRule, ...] | None = None, *, writers: bool = False) -> ServerCue | None:
     """The first cue (of ``cues``, else the shipped ones) that tells which server produced the response. A cue that
     says the receiving server answered without naming it is completed by the first later cue naming a receiving
     server, if any: cues are ordered by how telling their words are, not by whether they read a host. A "writer"
-    cue only names the host that wrote the notice, and is tried only when ``writers`` asks for it."""
+    cue only names the host that wrote the notice, a "receiver" cue the one it handed the message to; they are
+    tried only when ``writers`` asks for them."""
     if not text:
         return None
     if cues is None:
@@ -242,7 +246,8 @@ def find_server(text: str, cues: tuple[ServerRule, ...] | None = None, *, writer
         tried = index[1].worth_trying(low)
     found: ServerCue | None = None
     for c in tried:
-        if (found is not None and (c.role != "remote" or not (c.host or c.ip))) or (c.role == "writer" and not writers):
+        if (found is not None and (c.role != "remote" or not (c.host or c.ip))) or (
+                c.role in _NAMING_ONLY and not writers):
             continue
         m = c.cue.search(text, low)
         if not m:
