@@ -126,6 +126,22 @@ def test_a_user_file_adds_words_to_a_concept_and_a_cue(tmp_path: Path) -> None:
     assert rules.rules.index(rule) < next(i for i, r in enumerate(rules.rules) if r.id == "cue-recipient-unknown")
 
 
+def test_a_cue_ranked_above_the_codes_is_tried_only_where_a_word_of_its_state_occurs(tmp_path: Path) -> None:
+    # ranked above a specific code, a cue is tried before the code decides, on nearly every text; its state's words
+    # gate it, so a text without any of them is not scanned for it, and one with them is decided by it
+    f = tmp_path / "mine.toml"
+    f.write_text('schema = 1\n[[concept]]\nid = "vanished"\nkind = "state"\nen = ["gone missing", "vanished"]\n'
+                 '[[rule]]\nid = "my-cue"\nreason = "user_unknown"\nconcepts = ["recipient", "vanished"]\n'
+                 'priority = 70\nexamples.match = ["the mailbox vanished"]\nexamples.no_match = ["x"]\n')
+    rules = load([f])
+    n = next(i for i, r in enumerate(rules.rules) if r.id == "my-cue")
+    assert n not in rules.index.cued
+    assert n in rules.index.matches("550 5.2.2 this mailbox has gone\n  missing")[1]
+    assert n not in rules.index.matches("550 5.2.2 mailbox full")[1]
+    assert decide("550 5.2.2 this mailbox has gone\n  missing", "smtp", "5.2.2", 550, (), rules).rule == "my-cue"
+    assert decide("552 5.2.2 mailbox full", "smtp", "5.2.2", 552, (), rules).reason == "mailbox_full"
+
+
 def test_a_cue_naming_an_undefined_concept_is_refused(tmp_path: Path) -> None:
     f = tmp_path / "mine.toml"
     f.write_text('schema = 1\n[[rule]]\nid = "my-cue"\nreason = "user_unknown"\nconcepts = ["nowhere"]\n'

@@ -187,6 +187,18 @@ class Gateway(NamedTuple):
     replies: tuple[str, ...] = ()  # lower-case words only this product's own replies carry (its documentation links)
 
 
+def _cue_gates(cue: Cue) -> frozenset[str] | None:
+    """Strings one of which a text holds wherever ``cue`` can match: the longest run without a space of each word of
+    its state with the fewest words (a space in a word stands for any white space, a stem ends where its "*" is).
+    None when it has no state (a subject may be implied by the SMTP stage, with no word for it)."""
+    states = [c for c in cue.concepts if c not in cue.lexicon.subjects]
+    if not states:
+        return None
+    words = min((cue.lexicon.concepts.get(c, ()) for c in states), key=len)
+    pieces = {max(w.rstrip("*").split(), key=len) for w in words if w.rstrip("*").strip()}
+    return frozenset(pieces) if pieces and all(pieces) else None
+
+
 class NeedleIndex:
     """Finds which rules' ``contains`` strings occur in a text without testing every string of every rule, and which
     rules' regexes are worth running at all (see ``literals.required_all``): the strings of three characters or more
@@ -196,11 +208,19 @@ class NeedleIndex:
         entries: list[tuple[int, str, bool]] = []  # (rule position, string, is a regex gate)
         self.ungated: set[int] = set()
         self.guards_only: frozenset[int] = frozenset(n for n, r in enumerate(rules) if r.guards_only)
-        self.cued: frozenset[int] = frozenset(n for n, r in enumerate(rules) if r.cue is not None)
+        # cue rules tried whatever the text holds; a cue ranked above the cues' own priority is tried before the
+        # code's decision and so on most texts, and is tried only where a word of one of its states may occur
+        cued: set[int] = set()
         # a regex's other sets of required strings, tested once one of its first set is found
         self.also: dict[int, tuple[frozenset[str], ...]] = {}
         for n, rule in enumerate(rules):
             entries.extend((n, needle, False) for needle in rule.contains)
+            if rule.cue is not None:
+                pieces = _cue_gates(rule.cue) if rule.priority > PRIORITY_CUE else None
+                if pieces:
+                    entries.extend((n, piece, True) for piece in pieces)
+                else:
+                    cued.add(n)
             if rule.regex is not None:
                 gates = PATTERNS.gates(rule.regex.pattern)
                 if not gates:
@@ -209,6 +229,7 @@ class NeedleIndex:
                     entries.extend((n, gate, True) for gate in gates[0])
                     if len(gates) > 1:
                         self.also[n] = gates[1:]
+        self.cued: frozenset[int] = frozenset(cued)
         self.by_string: dict[str, list[tuple[int, bool]]] = {}
         self.short: list[tuple[int, str, bool]] = []
         for n, needle, is_gate in entries:
