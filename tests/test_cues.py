@@ -294,3 +294,28 @@ def test_sender_side_words_beat_an_address_code(diagnostic: str, status: str, re
            f"Diagnostic-Code: smtp; {diagnostic}\n\n--b--\n").encode()
     r = analyze(raw).recipients[0]
     assert (r.reason, r.rule) == (reason, rule)
+
+
+@pytest.mark.parametrize(("diagnostic", "status", "reason", "rule"), [
+    # a phrase rule about the recipient's domain does not read the sender's domain (its "unless")
+    ("553 送信者のドメインが存在しません", "5.0.0", "rejected", "cue-sender-unknown"),
+    ("553 5.1.8 The sender domain does not exist", "5.1.8", "rejected", "rejected-sender-address"),
+    ("550 宛先のドメインが存在しません", "5.0.0", "host_unknown", "host-unknown-i18n"),
+    ("550 Домен получателя не существует", "5.0.0", "host_unknown", "host-unknown-i18n"),
+    # moved away with a new address spoken of, before the unknown-user cue; a loose "changed" takes nothing
+    ("550 Empfänger umgezogen, neue Adresse unbekannt", "5.0.0", "has_moved", "cue-relocated-new-address"),
+    ("550 Benutzer unbekannt, Konfiguration geändert", "5.0.0", "user_unknown", "user-unknown-de"),
+    # "does not accept mail" is a null MX said of a domain only; a Russian "unavailable" mailbox is no network error
+    ("550 ドメインはメールを受け付けていません", "5.0.0", "not_accept", "cue-domain-takes-no-mail"),
+    ("550 Почтовый ящик недоступен", "5.0.0", "user_unknown", "cue-recipient-unavailable"),
+    ("421 Сервер недоступен", "4.0.0", "network_error", "cue-no-connection"),
+])
+def test_words_said_of_the_right_subject(diagnostic: str, status: str, reason: str, rule: str) -> None:
+    raw = ("From: MAILER-DAEMON@mail.example.org\nTo: a@example.org\nSubject: Undelivered Mail Returned to Sender\n"
+           "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\n"
+           "Content-Type: text/plain\n\nYour message could not be delivered.\n\n--b\n"
+           "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.org\n\n"
+           f"Final-Recipient: rfc822; b@example.com\nAction: failed\nStatus: {status}\n"
+           f"Diagnostic-Code: smtp; {diagnostic}\n\n--b--\n").encode()
+    r = analyze(raw).recipients[0]
+    assert (r.reason, r.rule) == (reason, rule)

@@ -295,3 +295,14 @@ class Cue:
                     continue
                 return low[lo:hi]
         return None
+
+    def spares(self, low: str, words: str) -> bool:
+        """For a phrase rule with ``unless`` (and no concepts): whether its words, where ``low`` first has them, are
+        clear of those concepts: none of them ends within ``window`` characters before the words or overlaps them
+        ("the sender's domain does not exist" is not the recipient's domain)."""
+        at = low.find(words) if words else -1
+        if at < 0:
+            return True
+        lo, hi = at - self.window, at + len(words)
+        found = self.lexicon.scan(low)
+        return not any(s < hi and e > lo for c in self.unless for s, e, _ in found.spans.get(c, ()))

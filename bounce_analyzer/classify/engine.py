@@ -484,7 +484,12 @@ def decide(text: str, field: str, status: str | None, reply: int | None, hosts: 
         if matched is None and rule.regex is not None and n in gated:
             m = rx.search(rule.regex, low)
             matched = str(m.group(0)) if m else None
-        if matched is None and rule.cue is not None:
+        if matched is not None and rule.cue is not None and not rule.concepts:
+            if cue_low is None:
+                cue_low = server_words(low)
+            if not rule.cue.spares(cue_low, matched):
+                return None  # (a phrase rule's words said of what its ``unless`` names: "the sender's domain")
+        if matched is None and rule.cue is not None and rule.concepts:
             if not rule.guards_hold(status, reply, hosts, command):
                 return None  # (a cue rule guarded by a code is not worth a scan of the text when the code is another)
             if cue_low is None:

@@ -106,14 +106,18 @@ class Rule(NamedTuple):
         """The piece of ``low`` (lower-cased text) that makes this rule match, or None."""
         if self.guards_only:
             return ""
+        said = None
         for needle in self.contains:
             if needle in low:
-                return needle
-        if self.regex is not None:
+                said = needle
+                break
+        if said is None and self.regex is not None:
             m = self.regex.search(low, timeout=timeout)
             if m:
-                return str(m.group(0))
-        if self.cue is not None:
+                said = str(m.group(0))
+        if said is not None:
+            return said if self.cue is None or self.concepts or self.cue.spares(low, said) else None
+        if self.cue is not None and self.concepts:
             return self.cue.match(low)
         return None
 
@@ -215,7 +219,7 @@ class NeedleIndex:
         self.also: dict[int, tuple[frozenset[str], ...]] = {}
         for n, rule in enumerate(rules):
             entries.extend((n, needle, False) for needle in rule.contains)
-            if rule.cue is not None:
+            if rule.cue is not None and rule.concepts:  # (a phrase rule's cue only weighs its ``unless``)
                 pieces = _cue_gates(rule.cue) if rule.priority > PRIORITY_CUE else None
                 if pieces:
                     entries.extend((n, piece, True) for piece in pieces)
@@ -712,7 +716,8 @@ def _finish(b: _Builder) -> RuleSet:
     if problems:
         raise RulesError("\n".join(problems))
     lexicon = Lexicon(b.concepts, b.subject_concepts)
-    rules = [r._replace(cue=Cue(lexicon, r.concepts, r.unless, r.window)) if r.concepts else r
+    # (a phrase rule with ``unless`` gets a cue of no concepts: it tells whether those concepts are near its words)
+    rules = [r._replace(cue=Cue(lexicon, r.concepts, r.unless, r.window)) if r.concepts or r.unless else r
              for r in b.rules.values()]
     ordered = sorted(rules, key=lambda r: -r.priority)  # stable: file order among equals
     detect = Detect(**{k: tuple(v) for k, v in b.detect.items()})
