@@ -54,12 +54,12 @@ def test_an_html_notice_is_read_without_its_tags_styles_and_scripts():
 def test_an_html_notice_keeps_the_lines_paragraphs_and_indentation_a_browser_shows():
     from bounce_analyzer.notice import _html_to_text
 
-    # the source's own line breaks are spaces; <br> breaks a line, <p> makes a paragraph, a cell is a space
+    # the source's own line breaks are spaces; <br> breaks a line, <p> makes a paragraph, a cell starts after a tab
     assert _html_to_text("<p>The message to\n  <b>alice@example.net</b>\nfailed.<br>\n"
                          "Reason:<br/>\n&nbsp;&nbsp;550 5.1.1 &lt;alice@example.net&gt; unknown</p>\n"
                          "<table><tr><td>Remote server:</td><td>mx.example.net</td></tr></table>") == (
         "The message to alice@example.net failed.\nReason:\n  550 5.1.1 <alice@example.net> unknown\n\n"
-        "Remote server: mx.example.net")
+        "Remote server:\tmx.example.net")
     # plain text inside <pre> keeps its breaks and indentation
     assert _html_to_text("<pre>alice@example.net\n    host mx.example.net said: 550</pre>") == (
         "alice@example.net\n    host mx.example.net said: 550")
@@ -393,3 +393,22 @@ def test_an_address_stops_where_an_ideograph_kana_or_hangul_touches_it():
 
     assert PATTERN.search("您发送给wei@example.org的邮件").group(0) == "wei@example.org"
     assert PATTERN.search("jörg@example.de").group(0) == "jörg@example.de"  # letters of alphabetic scripts stay
+
+
+def test_a_table_label_cell_and_its_value_cell_name_the_recipient():
+    from bounce_analyzer.notice import _html_to_text
+
+    html = ("<table><tr><td>Absender</td><td>ines@example.com</td></tr>"
+            "<tr><td>Empfänger</td><td>Jonas Berg &lt;jonas@example.org&gt;</td></tr>"
+            "<tr><td>Fehler</td><td>550 5.1.1 unbekannt</td></tr></table>")
+    text = _html_to_text(html)
+    assert "Empfänger\tJonas Berg <jonas@example.org>" in text
+    # the sender's cell is no recipient's label; the recipient's name before the brackets is no part of it
+    assert list(recipient_blocks(text)) == ["jonas@example.org"]
+    # a definition list: the term is the label, its description the value
+    text = _html_to_text("<dl><dt>Vastaanottaja</dt><dd>aino@example.net</dd><dt>Syy</dt><dd>tuntematon</dd></dl>")
+    assert text.split("\n")[0] == "Vastaanottaja\taino@example.net"
+    assert list(recipient_blocks(text)) == ["aino@example.net"]
+    # a cell of words that names no recipient is no label ("Questions<TAB>help@...")
+    assert recipient_blocks("Questions\thelp@example.net\n") == {}
+

@@ -164,23 +164,12 @@ def _listed_after(notice: str, end: int) -> tuple[list[str], int]:
 
 
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
-# label that says what failed, then the address alone; the label is what the notice says about it
-_LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*[:：][ \t]*"
+# label that says what failed, then the address alone; the label is what the notice says about it. The label may
+# be a table's cell and the address the cell after it, set apart by a tab and no colon ("받는 사람<TAB>jisoo@..."),
+# and a name may stand before the address in brackets ("Empfänger: Klaus Berg <klaus@example.org>")
+_LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*(?:[:：]|(?=\t))[ \t]*"
+                         rf"(?:[^\t<>@\n]{{1,60}}?[ \t]+(?=<))?"
                          rf"(?:\[SMTP:|<?(?:mailto:|SMTP:)?)({ADDR})[>\]]?[ \t.]*$")
-_LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "domain", "fail", "error", "reject",
-                "invalid", "unknown", "quota", "full", "undeliverable", "bounced", "refused", "subscriber",
-                # Japanese, Chinese, Korean, Russian, German, French / Spanish / Portuguese / Italian, Dutch, Polish,
-                # Czech, Swedish, Turkish: "addressee", "recipient"
-                "宛先", "送信先", "受信者", "收件人", "收信人", "받는 사람", "받는사람", "수신자", "получател", "адрес",
-                "empfänger", "destinat", "ontvanger", "odbiorc", "příjemce", "mottagare", "alıcı",
-                # "address" in Polish, Czech, Slovak, Dutch, Turkish, Swedish ("na adresu:", "adres:")
-                "adres",
-                # "recipient", swept by language: Slovak, Slovenian, Croatian and Serbian, Lithuanian, Latvian,
-                # Estonian, Finnish, Danish and Norwegian, Hungarian, Greek, Ukrainian, Indonesian and Malay,
-                # Vietnamese, Hebrew, Arabic, Persian, Hindi, Thai, Icelandic
-                "príjemc", "prejemnik", "primatelj", "primalac", "прималац", "gavėj", "saņēmēj", "adressaat", "saaja",
-                "vastaanottaja", "modtager", "mottaker", "címzett", "παραλήπτ", "одержувач", "отримувач", "penerima",
-                "người nhận", "נמען", "مستلم", "گیرنده", "प्राप्तकर्ता", "ผู้รับ", "viðtakand")
 # "Recipient address: final@example.net" / "Original address: alias@example.org" (Oracle Messaging Server): the
 # address the sender used, on a line of its own in the block of the one the message was finally sent to
 _ORIGINAL_LINE = rx.compile(rf"^[ \t>*-]{{0,8}}Original[- ](?:address|recipient)[ \t]*:[ \t]*(?:rfc822;[ \t]*)?"
@@ -343,14 +332,16 @@ def _answered(texts: list[str]) -> bool:
     return False
 
 
-def _label_line(line: str) -> tuple[str, str] | None:
-    """(address, label) of a line that labels an address with what failed: "Unknown user: alice@example.net"."""
-    # the label and its colon stand before the address, the line's first "@": without them, no label line
+def _label_line(line: str, labels: tuple[str, ...]) -> tuple[str, str] | None:
+    """(address, label) of a line that labels an address with what failed: "Unknown user: alice@example.net".
+    ``labels``: the words such a label holds (``recipient_labels`` in detect.toml)."""
+    # the label and its colon (or the tab after its cell) stand before the address, the line's first "@": without
+    # them, no label line
     head = line[:line.find("@")].lower()
-    if (":" not in head and "：" not in head) or not any(w in head for w in _LABEL_WORDS):
+    if (":" not in head and "：" not in head and "\t" not in head.strip(" \t")) or not any(w in head for w in labels):
         return None
     m = rx.match(_LABEL_LINE, line)
-    if not m or not any(w in m.group(1).lower() for w in _LABEL_WORDS):
+    if not m or not any(w in m.group(1).lower() for w in labels):
         return None
     return m.group(2), m.group(1)
 
@@ -435,11 +426,14 @@ def _continues(lines: list[str], start: int, i: int, indent: int) -> bool:
                                                  for k in range(start + 1, i))
 
 
-def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[str]]:
+def recipient_blocks(notice: str, *, lead_ins: bool = True, labels: tuple[str, ...] | None = None,
+                     ) -> dict[str, list[str]]:
     """Every address line of the notice, with the lines that belong to it, by address in order of appearance.
     ``lead_ins=False`` leaves out lines that end with the address after a sentence's words: asked about the
     recipients a delivery-status part names, such a line is more often prose wrapped after the address than a
-    heading of what follows."""
+    heading of what follows. ``labels``: the words of a label naming a recipient (else the shipped rules')."""
+    if labels is None:
+        labels = default_rules().detect.recipient_labels
     lines = notice.split("\n")
     blocks: dict[str, list[str]] = {}
     starts: list[tuple[int, str, str, int]] = []  # (line, address, rest of the line, indent of the block)
@@ -463,7 +457,7 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
                 listed, after = _listed_after(line, m.end(1))
                 rest = line[after:].lstrip(" \t>:;,") if listed else rest
         else:
-            found = _named_line(line) or _label_line(line) or _wrapped_addr_line(lines, i) or (
+            found = _named_line(line) or _label_line(line, labels) or _wrapped_addr_line(lines, i) or (
                 _lead_in_line(line) if lead_ins else None)
             if found is None:
                 continue
@@ -800,7 +794,8 @@ class GenericText:
         wanted = [a for a in addresses if a in low]
         if not wanted:
             return Extract()
-        blocks = recipient_blocks(notice, lead_ins=False)
+        blocks = recipient_blocks(notice, lead_ins=False,
+                                  labels=(bounce.detect or default_rules().detect).recipient_labels)
         findings = [Finding(address=a, diagnostic=_best_block(blocks[a]), source="text") for a in wanted if a in blocks]
         self._finish(notice, findings)
         return Extract(findings=findings)
@@ -828,7 +823,8 @@ class GenericText:
         notice = bounce.notice
         listed, about = headed_sections(notice)
         excluded = _Excluded(bounce, listed)
-        blocks = recipient_blocks(notice)
+        detect = bounce.detect or default_rules().detect
+        blocks = recipient_blocks(notice, labels=detect.recipient_labels)
         failed_header = header(bounce.msg, "x-failed-recipients")
         # the header lists addresses and nothing else: read each one whole, so that an internationalised local part
         # ("🐈@example.jp", which the address pattern of free text does not take) is kept too
