@@ -412,3 +412,20 @@ def test_a_table_label_cell_and_its_value_cell_name_the_recipient():
     # a cell of words that names no recipient is no label ("Questions<TAB>help@...")
     assert recipient_blocks("Questions\thelp@example.net\n") == {}
 
+def test_a_transcript_names_the_recipients_a_failure_reply_answered_at_rcpt_to():
+    from bounce_analyzer.formats.generic import transcript_stages
+
+    t = transcript_stages(">>> MAIL FROM:<ines@example.com>\n<<< 250 ok\n"
+                          ">>> RCPT TO:<kept@example.org>\n<<< 250 2.1.5 ok\n"
+                          ">>> RCPT TO:<lost@example.org>\n<<< 550-5.1.1 No such\n<<< 550 5.1.1 mailbox here\n"
+                          ">>> RCPT TO:<later@example.org>\n<<< 452 4.2.2 full\n>>> DATA\n<<< 354 go on\n")
+    assert t.refused == {"lost@example.org": "550-5.1.1 No such 550 5.1.1 mailbox here",
+                         "later@example.org": "452 4.2.2 full"}
+    assert t.stages == {"lost@example.org": "RCPT", "later@example.org": "RCPT"}
+    notice = ("Subject: Delivery failure\nFrom: MAILER-DAEMON@mx.example.com\n\n"
+              "Your message could not be delivered to all of its recipients.\n\n"
+              ">>> RCPT TO:<kept@example.org>\n<<< 250 ok\n"
+              ">>> RCPT TO:<lost@example.org>\n<<< 550 5.1.1 no such user\n")
+    report = analyze(notice)
+    assert [(r.address, r.reply_code, r.smtp_command) for r in report.recipients] == [("lost@example.org", 550, "RCPT")]
+

@@ -515,12 +515,14 @@ _TALKING_TO = rx.compile(rf"^\.\.\.[ \t]*while[ \t]+talking[ \t]+to[ \t]+\[?({sm
 class Transcript:
     """What a session transcript (``... while talking to HOST:``, ``>>> DATA``, ``<<< 550 ...``) says: the command
     each recipient's rejection answered and the server that answered, by the address quoted in or under the reply,
-    and the command and server of the first rejection of all."""
+    the command and server of the first rejection of all, and the addresses of ``RCPT TO`` commands that a failure
+    reply answered (``refused``)."""
 
     stages: dict[str, str] = field(default_factory=dict)
     hosts: dict[str, str] = field(default_factory=dict)
     first: str | None = None
     first_host: str | None = None
+    refused: dict[str, str] = field(default_factory=dict)  # RCPT TO's address -> the failure reply it got
 
 
 # a session log that marks what was sent and received with arrows after a time stamp (MDaemon:
@@ -574,6 +576,7 @@ def transcript_stages(notice: str) -> Transcript:
     last: str | None = None
     rejected: str | None = None  # the command whose rejection the lines below talk about
     host: str | None = None  # the server the transcript is talking to
+    rcpt: str | None = None  # the address of the RCPT TO command whose reply comes next
     arrows = ("<--" in notice or "-->" in notice) and _is_arrow_log(notice)
     if ">>>" not in notice and "<<<" not in notice and not arrows:
         return t
@@ -595,8 +598,21 @@ def transcript_stages(notice: str) -> Transcript:
         if m:
             last = _STAGE.get(" ".join(m.group(1).upper().split()))
             rejected = None
+            ma = rx.search(_ADDR, line[m.end():m.end() + 400]) if last == "RCPT" else None
+            rcpt = _clean(ma.group(0)) if ma else None
             continue
         stripped = line.strip()
+        if rcpt and stripped.startswith("<<<"):
+            # the reply to "RCPT TO:<...>": a failure reply refuses the address the command named, even when the
+            # reply does not name it ("<<< 550 5.1.1 No such mailbox here")
+            reply = stripped[3:].strip()
+            if reply[:1] in "45" and _CODE_LINE.search(reply[:12]):
+                t.refused[rcpt] = f"{t.refused.get(rcpt, '')} {reply}".strip()[:2000]
+                by_address.setdefault(rcpt, "RCPT")
+                if host:
+                    t.hosts.setdefault(rcpt, host)
+            if reply[3:4] != "-":  # (a reply of several lines goes on: "550-...")
+                rcpt = None
         if rejected and not stripped.startswith("<<<") and "@" in stripped:
             # Sendmail sums up under the reply: "<a@example.org>... Deferred: 452 4.3.1 Insufficient storage"
             for a in rx.finditer(_ADDR, stripped.split("...")[0]):
@@ -852,7 +868,12 @@ class GenericText:
             findings = [f for f in findings if f.address not in originals or f.original_recipient]
         if "generated from" in notice.lower() or "expanded from" in notice.lower():
             _as_sent(notice, findings, excluded)
-        detect = bounce.detect or default_rules().detect
+        if not findings:
+            # a session transcript with no address line: each "RCPT TO:<...>" a failure reply answered ("<<< 550
+            # 5.1.1 No such mailbox here"); an accepted one is no failure
+            for address, reply in transcript_stages(notice).refused.items():
+                if not excluded.excludes(address, answered=True):
+                    findings.append(Finding(address=address, diagnostic=reply, source="text"))
         for sentence in (_ADDR_SENTENCE, _sentence_more(detect.recipient_phrases),
                          _sentence_after(detect.recipient_after_phrases)):
             if findings:
