@@ -412,6 +412,7 @@ def test_a_table_label_cell_and_its_value_cell_name_the_recipient():
     # a cell of words that names no recipient is no label ("Questions<TAB>help@...")
     assert recipient_blocks("Questions\thelp@example.net\n") == {}
 
+
 def test_a_transcript_names_the_recipients_a_failure_reply_answered_at_rcpt_to():
     from bounce_analyzer.formats.generic import transcript_stages
 
@@ -429,3 +430,12 @@ def test_a_transcript_names_the_recipients_a_failure_reply_answered_at_rcpt_to()
     report = analyze(notice)
     assert [(r.address, r.reply_code, r.smtp_command) for r in report.recipients] == [("lost@example.org", 550, "RCPT")]
 
+
+def test_a_sentence_names_the_recipient_in_parentheses_or_after_a_name():
+    for text, want in (("Your message could not be delivered to the following recipient (hugo@example.org)",
+                        "hugo@example.org"),
+                       ("Não foi possível entregar sua mensagem para João Silva <joao@example.org>.",
+                        "joao@example.org"),
+                       ("Ujumbe wako kwa mpokeaji amina@example.org haukuweza kuwasilishwa.", "amina@example.org")):
+        notice = f"Subject: Undeliverable\nFrom: postmaster@mx.example.com\n\n{text}\n"
+        assert [r.address for r in analyze(notice).recipients] == [want], text

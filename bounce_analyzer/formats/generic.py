@@ -89,6 +89,8 @@ def _addr_line(line: str) -> rx.Match | None:
     return rx.match(_ADDR_LINE, line)
 
 
+# a recipient's name before the address in brackets: "Luca Bianchi <luca@example.net>", "João Silva <joao@...>"
+_NAMED = r"(?:(?:[^\W\d_][\w'.-]{0,30}[ \t]+){1,4}(?=<))?"
 # "Your message to alice@example.net couldn't be delivered." / "failed to deliver to <alice@example.net>" /
 # "Failed to deliver to '<alice@example.net>'" / "Your message to: alice@example.net" / "... по адресу alice@..." /
 # "Local mailbox alice@example.net is unavailable"
@@ -101,8 +103,9 @@ _ADDR_SENTENCE = rx.compile(
     rf"\ball'indirizzo|"
     # "bound for": French, Spanish, Portuguese, Italian
     rf"\bà\s+destination\s+de|\b(?:destin|adress)[ée]e?s?\s+à|\bcon\s+destino\s+a|\b(?:dirigid|destinad|destinat)[oa]s?\s+a)"
-    # the address, or a name and the address in brackets ("delivered to Luca Bianchi <luca@example.net>")
-    rf"\s+(?:(?:[^\W\d_][\w'.-]{{0,30}}[ \t]+){{1,4}}(?=<))?['\"<\[]{{0,2}}({ADDR})>?", rx.I)
+    # the address, or a name and the address in brackets ("delivered to Luca Bianchi <luca@example.net>"), or the
+    # address in parentheses ("the following recipient (hugo@example.org)")
+    rf"\s+{_NAMED}['\"<\[(]{{0,2}}({ADDR})>?", rx.I)
 
 
 def words_pattern(phrase: str) -> str:
@@ -129,7 +132,7 @@ def _sentence_more(phrases: tuple[str, ...]) -> rx.Pattern | None:
     made once for each list."""
     if not phrases:
         return None
-    return rx.compile(rf"(?:{'|'.join(map(_phrase, phrases))})['\"<]{{0,2}}({ADDR})>?", rx.I)
+    return rx.compile(rf"(?:{'|'.join(map(_phrase, phrases))}){_NAMED}['\"<(]{{0,2}}({ADDR})>?", rx.I)
 
 
 @lru_cache(maxsize=8)
