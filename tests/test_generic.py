@@ -439,3 +439,17 @@ def test_a_sentence_names_the_recipient_in_parentheses_or_after_a_name():
                        ("Ujumbe wako kwa mpokeaji amina@example.org haukuweza kuwasilishwa.", "amina@example.org")):
         notice = f"Subject: Undeliverable\nFrom: postmaster@mx.example.com\n\n{text}\n"
         assert [r.address for r in analyze(notice).recipients] == [want], text
+
+
+def test_a_recipient_label_makes_a_notice_of_one_sentence_whose_subject_and_from_say_nothing():
+    letter = ("From: Agnes Hill <agnes.hill@example.com>\nTo: Shop Orders <orders@example.net>\nSubject: Order 5521\n\n"
+              "Hello,\nmy order 5521 could not be delivered last week.\nCould you send it again?\n\nAgnes Hill\n")
+    # a person's letter that names an address on a line of its own, or after an "E-mail address:" label, is none
+    for signature in ("agnes@home.example\n", "E-mail address: agnes@home.example\n",
+                      "Questions: orders@example.net\n"):
+        assert analyze(letter + signature).kind.value == "not_bounce", signature
+    notice = ("From: Service <service@example.net>\nTo: ines@example.com\nSubject: Information\n\n"
+              "Bonjour,\n\nnous n'avons pas pu remettre votre message.\n\n"
+              "Adresse du destinataire : jules@example.org\nAdresse de l'expéditeur : ines@example.com\n")
+    report = analyze(notice)
+    assert report.kind.value == "failure" and [r.address for r in report.recipients] == ["jules@example.org"]

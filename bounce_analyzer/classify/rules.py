@@ -163,6 +163,7 @@ class Detect(NamedTuple):
     recipient_after_phrases: tuple[str, ...] = ()
     reason_labels: tuple[str, ...] = ()
     recipient_labels: tuple[str, ...] = ()
+    address_labels: tuple[str, ...] = ()
     autoreply_headers: tuple[str, ...] = ()
     autoreply_subjects: tuple[str, ...] = ()
     moved_phrases: tuple[str, ...] = ()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar
 
+from ..classify.rules import Detect
 from ..classify.rules import default as default_rules
 from ..parse import bounded as rx
 from ..parse import dsn, smtp
@@ -335,9 +336,15 @@ def _answered(texts: list[str]) -> bool:
     return False
 
 
-def _label_line(line: str, labels: tuple[str, ...]) -> tuple[str, str] | None:
+@lru_cache(maxsize=8)
+def label_words(detect: Detect) -> tuple[str, ...]:
+    """The words of a label that names a recipient: ``recipient_labels`` and ``address_labels``."""
+    return detect.recipient_labels + detect.address_labels
+
+
+def label_line(line: str, labels: tuple[str, ...]) -> tuple[str, str] | None:
     """(address, label) of a line that labels an address with what failed: "Unknown user: alice@example.net".
-    ``labels``: the words such a label holds (``recipient_labels`` in detect.toml)."""
+    ``labels``: the words such a label holds (``recipient_labels`` and ``address_labels`` in detect.toml)."""
     # the label and its colon (or the tab after its cell) stand before the address, the line's first "@": without
     # them, no label line
     head = line[:line.find("@")].lower()
@@ -436,7 +443,7 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True, labels: tuple[str, .
     recipients a delivery-status part names, such a line is more often prose wrapped after the address than a
     heading of what follows. ``labels``: the words of a label naming a recipient (else the shipped rules')."""
     if labels is None:
-        labels = default_rules().detect.recipient_labels
+        labels = label_words(default_rules().detect)
     lines = notice.split("\n")
     blocks: dict[str, list[str]] = {}
     starts: list[tuple[int, str, str, int]] = []  # (line, address, rest of the line, indent of the block)
@@ -460,7 +467,7 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True, labels: tuple[str, .
                 listed, after = _listed_after(line, m.end(1))
                 rest = line[after:].lstrip(" \t>:;,") if listed else rest
         else:
-            found = _named_line(line) or _label_line(line, labels) or _wrapped_addr_line(lines, i) or (
+            found = _named_line(line) or label_line(line, labels) or _wrapped_addr_line(lines, i) or (
                 _lead_in_line(line) if lead_ins else None)
             if found is None:
                 continue
@@ -814,7 +821,7 @@ class GenericText:
         if not wanted:
             return Extract()
         blocks = recipient_blocks(notice, lead_ins=False,
-                                  labels=(bounce.detect or default_rules().detect).recipient_labels)
+                                  labels=label_words(bounce.detect or default_rules().detect))
         findings = [Finding(address=a, diagnostic=_best_block(blocks[a]), source="text") for a in wanted if a in blocks]
         self._finish(notice, findings)
         return Extract(findings=findings)
@@ -843,7 +850,7 @@ class GenericText:
         listed, about = headed_sections(notice)
         excluded = _Excluded(bounce, listed)
         detect = bounce.detect or default_rules().detect
-        blocks = recipient_blocks(notice, labels=detect.recipient_labels)
+        blocks = recipient_blocks(notice, labels=label_words(detect))
         failed_header = header(bounce.msg, "x-failed-recipients")
         # the header lists addresses and nothing else: read each one whole, so that an internationalised local part
         # ("🐈@example.jp", which the address pattern of free text does not take) is kept too
