@@ -453,3 +453,22 @@ def test_a_recipient_label_makes_a_notice_of_one_sentence_whose_subject_and_from
               "Adresse du destinataire : jules@example.org\nAdresse de l'expéditeur : ines@example.com\n")
     report = analyze(notice)
     assert report.kind.value == "failure" and [r.address for r in report.recipients] == ["jules@example.org"]
+
+
+def test_an_encoded_name_a_mailto_link_and_a_lists_address_around_the_recipient():
+    head = "From: MAILER-DAEMON@mx.example.com\nTo: ana@example.com\nSubject: Undelivered Mail\n\n"
+    # a name left in encoded words before the address in brackets
+    notice = head + ("Delivery failed to the following recipients:\n\n"
+                     "  =?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= <jorg@example.org>\n  550 5.1.1 unknown user\n")
+    assert [r.address for r in analyze(notice).recipients] == ["jorg@example.org"]
+    # the address written as a link in a sentence
+    notice = head + "Your message to mailto:jorg@example.org failed: 550 5.1.1 no such user\n"
+    assert [r.address for r in analyze(notice).recipients] == ["jorg@example.org"]
+    # the list the original was posted to is no recipient of it; the member that failed is
+    notice = ("From: team-bounces@lists.example.org\nTo: ana@example.com\nSubject: Undeliverable: [team] plan\n"
+              "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\n"
+              "Your message to team@lists.example.org could not be delivered to one member:\n"
+              "  m1@example.net (550 5.1.1 unknown)\n\n--B\nContent-Type: message/rfc822\n\n"
+              "From: ana@example.com\nTo: team@lists.example.org\nList-Post: <mailto:team@lists.example.org>\n"
+              "Subject: plan\n\nhi\n--B--\n")
+    assert [r.address for r in analyze(notice).recipients] == ["m1@example.net"]

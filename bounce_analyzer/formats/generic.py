@@ -105,8 +105,8 @@ _ADDR_SENTENCE = rx.compile(
     # "bound for": French, Spanish, Portuguese, Italian
     rf"\bà\s+destination\s+de|\b(?:destin|adress)[ée]e?s?\s+à|\bcon\s+destino\s+a|\b(?:dirigid|destinad|destinat)[oa]s?\s+a)"
     # the address, or a name and the address in brackets ("delivered to Luca Bianchi <luca@example.net>"), or the
-    # address in parentheses ("the following recipient (hugo@example.org)")
-    rf"\s+{_NAMED}['\"<\[(]{{0,2}}({ADDR})>?", rx.I)
+    # address in parentheses ("the following recipient (hugo@example.org)"), or as a link ("mailto:hugo@...")
+    rf"\s+{_NAMED}['\"<\[(]{{0,2}}(?:mailto:)?({ADDR})>?", rx.I)
 
 
 def words_pattern(phrase: str) -> str:
@@ -133,7 +133,7 @@ def _sentence_more(phrases: tuple[str, ...]) -> rx.Pattern | None:
     made once for each list."""
     if not phrases:
         return None
-    return rx.compile(rf"(?:{'|'.join(map(_phrase, phrases))}){_NAMED}['\"<(]{{0,2}}({ADDR})>?", rx.I)
+    return rx.compile(rf"(?:{'|'.join(map(_phrase, phrases))}){_NAMED}['\"<(]{{0,2}}(?:mailto:)?({ADDR})>?", rx.I)
 
 
 @lru_cache(maxsize=8)
@@ -240,12 +240,15 @@ class _Excluded:
         return address in self._senders()  # "MAIL FROM:<a@example.org>", "Sender: a@example.org"
 
     def _header_addresses(self) -> set[str]:
-        """The notice's addressee and the original's sender, as their headers name them."""
+        """The notice's addressee and the original's sender (and its list's posting address), as their headers name
+        them."""
         if self._headers is None:
             b = self.bounce
             values = [header(b.msg, n) for n in ("to", "return-path", "reply-to", "sender")]
             if b.original is not None:
-                values += [header(b.original, n) for n in ("from", "return-path", "sender", "reply-to")]
+                # (and the address of the list it was posted to: "Your message to team@lists.example.org could not be
+                # delivered to one member: ...")
+                values += [header(b.original, n) for n in ("from", "return-path", "sender", "reply-to", "list-post")]
             self._headers = {_clean(m.group(0)) for m in rx.finditer(_ADDR, " ".join(values))}
         return self._headers
 
@@ -379,11 +382,15 @@ def _lead_in_line(line: str) -> tuple[str, str] | None:
     return m.group(1), ""
 
 
+_ENCODED_WORD = r"=\?[\w-]{1,40}\?[BbQq]\?[^?\s]{1,200}\?="
 # a recipient's display name before the address in brackets or quotes: "Jane Doe <jane@example.net>", '"Doe, Jane"
 # <jane@example.net>: 550 ...' (a few words that each start with a capital or a letter of a script without case, or
-# anything in quotes: "please contact <help@example.com>" is a sentence, and a header's name and colon no name)
+# anything in quotes, or encoded words: "please contact <help@example.com>" is a sentence, and a header's name and
+# colon no name)
 _DISPLAY_NAME = rx.compile(r"^[ \t>*-]{0,8}(?:\"[^\"\n]{1,80}\"|"
-                           r"[\p{Lu}\p{Lo}][^\W_]*(?:[ \t.,'-]+[\p{Lu}\p{Lo}][^\W_]*){0,4}\.?)"
+                           r"[\p{Lu}\p{Lo}][^\W_]*(?:[ \t.,'-]+[\p{Lu}\p{Lo}][^\W_]*){0,4}\.?|"
+                           # a name left as the original's header wrote it, in encoded words ("=?UTF-8?B?...?=")
+                           rf"{_ENCODED_WORD}(?:[ \t]+{_ENCODED_WORD}){{0,4}})"
                            r"[ \t]+(?=[<\"'][^<>\"'\s@]+@)")
 
 
