@@ -472,3 +472,15 @@ def test_an_encoded_name_a_mailto_link_and_a_lists_address_around_the_recipient(
               "From: ana@example.com\nTo: team@lists.example.org\nList-Post: <mailto:team@lists.example.org>\n"
               "Subject: plan\n\nhi\n--B--\n")
     assert [r.address for r in analyze(notice).recipients] == ["m1@example.net"]
+
+
+def test_an_html_table_whose_first_cell_numbers_its_rows_lists_one_recipient_a_row():
+    notice = ("From: MAILER-DAEMON@mx.example.com\nTo: ana@example.com\nSubject: Undelivered Mail\n"
+              "Content-Type: text/html; charset=utf-8\n\n<p>Delivery failed for these recipients.</p><table>"
+              "<tr><th>No.</th><th>Recipient</th><th>Result</th><th>Details</th></tr>"
+              "<tr><td>1</td><td>x1@example.org</td><td>Failed</td><td>550 5.1.1 unknown</td></tr>"
+              "<tr><td>2</td><td>x2@example.net</td><td>Delivered</td><td>250 2.0.0 ok</td></tr>"
+              "<tr><td>3</td><td>x3@example.net</td><td>Failed</td><td>552 5.2.2 full</td></tr></table>")
+    report = analyze(notice)
+    assert [(r.address, r.action, r.reply_code) for r in report.recipients] == [
+        ("x1@example.org", "failed", 550), ("x2@example.net", "delivered", 250), ("x3@example.net", "failed", 552)]

@@ -35,10 +35,11 @@ from ..parse.message import header
 from .base import Bounce, Extract, Finding
 
 _ADDR = PATTERN
-# an address line: the address (bracketed or not) at the start of the line (after a bullet or a number, "1)"), then
-# ":" / "..." / "(" / a dash / a tab / text / nothing, or ";" and another address
+# an address line: the address (bracketed or not) at the start of the line (after a bullet or a number, "1)", or a
+# table's cell that numbers its rows, "1<TAB>"), then ":" / "..." / "(" / a dash / a tab / text / nothing, or ";"
+# and another address
 _ADDR_LINE = rx.compile(
-    rf"^[ \t>*•·◦▪‣-]{{0,8}}(?:\d{{1,3}}[.)][ \t]+)?"
+    rf"^[ \t>*•·◦▪‣-]{{0,8}}(?:\d{{1,3}}(?:[.)][ \t]+|[ ]?\t[ \t]*))?"
     rf"(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipients?(?:\(s\))?(?: address(?:es)?)?:\s*|"
     rf"Failed recipient:\s*|To:\s*|Address:\s*|"
     # "Rcpt To:   <alice@example.net>": the recipient in a block of a session's details (XMail and the like), in
