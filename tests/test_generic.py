@@ -249,10 +249,10 @@ def test_a_reason_label_in_another_language_gives_the_only_recipient_its_words()
 
 def test_recipients_named_in_a_sentence_of_other_languages():
     from bounce_analyzer.classify.rules import default
-    from bounce_analyzer.formats.generic import _sentence_more
+    from bounce_analyzer.formats.generic import phrase_sentence
     from bounce_analyzer.parse import bounded as rx
 
-    _ADDR_SENTENCE_MORE = _sentence_more(default().detect.recipient_phrases)
+    _ADDR_SENTENCE_MORE = phrase_sentence(default().detect.recipient_phrases)
     assert _ADDR_SENTENCE_MORE is not None
 
     for sentence in ("Thư của bạn gửi tới minh@example.org không thể gửi được.",
@@ -484,3 +484,13 @@ def test_an_html_table_whose_first_cell_numbers_its_rows_lists_one_recipient_a_r
     report = analyze(notice)
     assert [(r.address, r.action, r.reply_code) for r in report.recipients] == [
         ("x1@example.org", "failed", 550), ("x2@example.net", "delivered", 250), ("x3@example.net", "failed", 552)]
+
+
+def test_your_message_to_an_address_makes_a_notice_of_one_sentence_whose_subject_and_from_say_nothing():
+    head = "From: Info <info@example.net>\nTo: ana@example.com\nSubject: (no subject)\n\n"
+    report = analyze(head + "Your message to beatriz@example.org could not be delivered: the address was not found.\n")
+    assert report.kind.value == "failure" and [r.address for r in report.recipients] == ["beatriz@example.org"]
+    # a person writes of their own message; nor is a contact address at the sender's domain a recipient
+    for text in ("My message to beatriz@example.org could not be delivered, do you have her new address?\n",
+                 "Your order could not be delivered. Your message to orders@example.net reaches us any time.\n"):
+        assert analyze(head + text).kind.value == "not_bounce", text

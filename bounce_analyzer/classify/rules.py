@@ -161,6 +161,7 @@ class Detect(NamedTuple):
     forward_lines: tuple[str, ...] = ()
     recipient_phrases: tuple[str, ...] = ()
     recipient_after_phrases: tuple[str, ...] = ()
+    your_message_phrases: tuple[str, ...] = ()
     reason_labels: tuple[str, ...] = ()
     recipient_labels: tuple[str, ...] = ()
     address_labels: tuple[str, ...] = ()

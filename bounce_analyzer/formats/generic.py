@@ -128,7 +128,7 @@ def _phrase(p: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _sentence_more(phrases: tuple[str, ...]) -> rx.Pattern | None:
+def phrase_sentence(phrases: tuple[str, ...]) -> rx.Pattern | None:
     """``_ADDR_SENTENCE`` for "to the recipient" in more languages (``recipient_phrases`` in detect.toml), read only
     when nothing else named a recipient (the words at the start of a pattern are tried at every place of a text);
     made once for each list."""
@@ -892,7 +892,7 @@ class GenericText:
             for address, reply in transcript_stages(notice).refused.items():
                 if not excluded.excludes(address, answered=True):
                     findings.append(Finding(address=address, diagnostic=reply, source="text"))
-        for sentence in (_ADDR_SENTENCE, _sentence_more(detect.recipient_phrases),
+        for sentence in (_ADDR_SENTENCE, phrase_sentence(detect.recipient_phrases),
                          _sentence_after(detect.recipient_after_phrases)):
             if findings:
                 break
