@@ -494,3 +494,18 @@ def test_your_message_to_an_address_makes_a_notice_of_one_sentence_whose_subject
     for text in ("My message to beatriz@example.org could not be delivered, do you have her new address?\n",
                  "Your order could not be delivered. Your message to orders@example.net reaches us any time.\n"):
         assert analyze(head + text).kind.value == "not_bounce", text
+
+
+def test_a_table_row_with_the_name_cell_before_the_address_cell_and_a_failure_reply():
+    notice = ("From: MAILER-DAEMON@mx.example.com\nTo: ana@example.com\nSubject: Undelivered Mail\n"
+              "Content-Type: text/html; charset=utf-8\n\n<p>Delivery failed.</p><table>"
+              "<tr><th>Name</th><th>Address</th><th>Result</th><th>Details</th></tr>"
+              "<tr><td>Jane Doe</td><td>jane@example.org</td><td>Failed</td><td>550 5.1.1 unknown</td></tr>"
+              "<tr><td>Kim Lee</td><td>kim@example.net</td><td>Failed</td><td>552 Mailbox full</td></tr></table>"
+              "<p>Questions?</p><table><tr><td>Help desk</td><td>help@example.com</td><td>555-0123</td></tr></table>")
+    assert [(r.address, r.reply_code) for r in analyze(notice).recipients] == [
+        ("jane@example.org", 550), ("kim@example.net", 552)]
+    # a row with no failure reply, or a telephone number where the reply would be, names no recipient
+    for row in ("Questions\thelp@example.net\n", "Help Desk\thelp@example.net\tcall 555 1234\n",
+                "Help Desk\thelp@example.net\t555 1234\n"):
+        assert recipient_blocks(row) == {}, row

@@ -395,10 +395,29 @@ _DISPLAY_NAME = rx.compile(r"^[ \t>*-]{0,8}(?:\"[^\"\n]{1,80}\"|"
                            r"[ \t]+(?=[<\"'][^<>\"'\s@]+@)")
 
 
+# a table's row whose first cell is the recipient's name and the next its address, with a server's failure reply in a
+# later cell (an enhanced status code, or a cell opening with the reply: "Jane Doe<TAB>jane@example.net<TAB>Failed<TAB>
+# 550 5.1.1 ..."): the name's cell, read as a name
+_NAME_CELL = rx.compile(r"^[ \t]{0,8}[\p{Lu}\p{Lo}][^\W_]*(?:[ .,'-]+[\p{Lu}\p{Lo}][^\W_]*){0,4}\.?[ ]?\t[ \t]*"
+                        r"(?=[^<>\"'\s@]+@)")
+# a cell that opens with a failure reply and its words ("<TAB>550 Requested action not taken"), not with a number a
+# telephone's ("<TAB>555-0123")
+_REPLY_CELL = rx.compile(r"\t[ ]?[45]\d\d[ -]\p{L}")
+
+
 def _named_line(line: str) -> tuple[str, str] | None:
     """(address, rest of the line) of an address line whose address, in brackets or quotes, follows the recipient's
-    name: read as the address line it would be without the name."""
-    if ("<" not in line and '"' not in line) or len(line) > 300:
+    name (or stands in the table's cell after the name's, the line quoting a reply): read as the address line it
+    would be without the name."""
+    if len(line) > 300:
+        return None
+    if "\t" in line.strip():
+        m = rx.match(_NAME_CELL, line)
+        if m is not None and (smtp.find_status(line[m.end():]) or rx.search(_REPLY_CELL, line[m.end():])):
+            found = _addr_line(line[m.end():])
+            if found:
+                return found.group(1), found.group(2)
+    if "<" not in line and '"' not in line:
         return None
     m = rx.match(_DISPLAY_NAME, line)
     if m is None:
