@@ -509,3 +509,11 @@ def test_a_table_row_with_the_name_cell_before_the_address_cell_and_a_failure_re
     for row in ("Questions\thelp@example.net\n", "Help Desk\thelp@example.net\tcall 555 1234\n",
                 "Help Desk\thelp@example.net\t555 1234\n"):
         assert recipient_blocks(row) == {}, row
+
+
+def test_the_word_for_sent_to_after_the_address_in_more_languages():
+    head = "From: MAILER-DAEMON@mx.example.com\nTo: ana@example.com\nSubject: Undeliverable\n\n"
+    for sentence in ("priya@example.org को भेजा गया संदेश वितरित नहीं किया जा सका।",
+                     "aziz@example.org manziliga yuborilgan xat yetkazilmadi.",
+                     "elvin@example.org ünvanına göndərilən məktub çatdırılmadı."):
+        assert [r.address for r in analyze(head + sentence + "\n").recipients] == [sentence.split()[0]], sentence
