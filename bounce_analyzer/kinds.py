@@ -9,10 +9,12 @@ from functools import cached_property
 
 from .classify.rules import RuleSet
 from .formats import Bounce
-from .formats.generic import code_paragraphs
+from .formats.generic import code_paragraphs, label_line, phrase_sentence
 from .original import verp_recipient
 from .parse import bounded as rx
 from .parse import dsn as dsn_mod
+from .parse.address import in_header
+from .parse.dsn import address_of
 from .parse.message import content_param, header, walk
 
 _REPLY_SUBJECT = rx.compile(r"^\s*(?:re|aw|sv|antw|vs|r|rif|res)\s*:", rx.I)
@@ -111,10 +113,35 @@ class Signals:
             said = sum(1 for p in found if not any(p != q and p in q for q in found))
             if said == 1 and self.rules.gateway_signed(self._lead) is not None:
                 said = 2  # a filtering product's signature says it too: its notice, whatever its Subject
+            if said == 1 and not code_paragraphs(b.notice) and self._names_recipient:
+                said = 2  # it names the recipient as a notice does ("Recipient: ADDRESS", "Your message to ADDRESS")
             return (said > 1 or bool(code_paragraphs(b.notice))) and not (
                 rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
         # a person's reply that talks about a bounce is not one
         return sender or not (rx.match(_REPLY_SUBJECT, b.subject) or header(b.msg, "in-reply-to"))
+
+    @cached_property
+    def _names_recipient(self) -> bool:
+        """Whether the notice names the recipient as a notice does and a person's letter does not: on a line of its
+        own after a recipient's label ("Adresse du destinataire : ADDRESS", "Empfänger<TAB>ADDRESS" in a table; an
+        "E-mail address:" label is no recipient's), or as "your message to ADDRESS" (a person writes of "my message"
+        or "I sent ... to"); not the notice's own addressee, nor an address at the sender's own domain or the
+        addressee's (a contact address)."""
+        b = self.b
+        own = {b.sender.rpartition("@")[2].strip(" >").lower(), *(a.rpartition("@")[2] for a in in_header(
+            header(b.msg, "to")))} - {""}
+        mine = in_header(header(b.msg, "to")) | {b.sender.lower()}
+
+        def other(address: str) -> bool:
+            return bool(address) and address not in mine and address.rpartition("@")[2] not in own
+
+        lead = b.lead[:8000]
+        for line in lead.split("\n"):
+            found = label_line(line, self.d.recipient_labels) if "@" in line and len(line) <= 300 else None
+            if found is not None and other(address_of(found[0])):
+                return True
+        yours = phrase_sentence(self.d.your_message_phrases)
+        return yours is not None and any(other(address_of(m.group(1))) for m in rx.finditer(yours, lead))
 
     @cached_property
     def complaint(self) -> bool:

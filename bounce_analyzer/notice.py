@@ -25,13 +25,15 @@ _BLOCK_START = rx.compile(r"<(?:style|script)\b", rx.I)
 _BLOCK_END = rx.compile(r"</(?:style|script)>", rx.I)
 
 
-# how a tag breaks the text as a browser shows it: a line break, a paragraph (a blank line), a new cell (a space);
-# any other tag breaks nothing ("ali<b>ce</b>" is one word)
-_LINE_TAGS = frozenset({"br", "div", "tr", "li", "dt", "dd", "center", "title", "address", "section", "article",
+# how a tag breaks the text as a browser shows it: a line break, a paragraph (a blank line), a new cell (a tab, as
+# a table's columns are set apart in plain text: "Recipient<TAB>alice@example.net" is a label cell and its value
+# cell); any other tag breaks nothing ("ali<b>ce</b>" is one word). A definition's description (<dd>) stands after
+# its term (<dt>) as a value cell after its label, and ends its line
+_LINE_TAGS = frozenset({"br", "div", "tr", "li", "dt", "center", "title", "address", "section", "article",
                         "header", "footer", "caption", "form", "fieldset", "legend", "option", "nav", "main"})
 _PARAGRAPH_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre", "ul", "ol", "dl",
                              "hr"})
-_CELL_TAGS = frozenset({"td", "th"})
+_CELL_TAGS = frozenset({"td", "th", "dd"})
 _BLANKS = re.compile(r"\n{3,}")
 
 _ANGLE_ADDRESS = rx.Needing(r"<([^<>]+)>", need="<")
@@ -75,13 +77,15 @@ def _html_to_text(html: str) -> str:
                 _close_link(out, link)
             link = None if inner.startswith("/") else _mailto(inner, len(out))
         if name in _LINE_TAGS:
+            if name == "dt" and inner.startswith("/"):
+                continue  # a term's description follows it on its line
             if name == "br" and (text.endswith("@") or html.startswith("@", pos)) and text[-1:].strip():
                 continue  # an address broken by a line break at its "@" is one address
             out.append("\n")
         elif name in _PARAGRAPH_TAGS:
             out.append("\n\n")
-        elif name in _CELL_TAGS and not inner.startswith("/"):
-            out.append(" ")
+        elif name in _CELL_TAGS:
+            out.append("\n" if name == "dd" and inner.startswith("/") else "" if inner.startswith("/") else "\t")
     text = html[pos:]
     out.append(text.replace(" ", "\xa0") if pre else _collapsed(text))
     # spaces the source's white space left at a line's ends go; no-break spaces at its start are its indentation

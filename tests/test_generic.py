@@ -54,12 +54,12 @@ def test_an_html_notice_is_read_without_its_tags_styles_and_scripts():
 def test_an_html_notice_keeps_the_lines_paragraphs_and_indentation_a_browser_shows():
     from bounce_analyzer.notice import _html_to_text
 
-    # the source's own line breaks are spaces; <br> breaks a line, <p> makes a paragraph, a cell is a space
+    # the source's own line breaks are spaces; <br> breaks a line, <p> makes a paragraph, a cell starts after a tab
     assert _html_to_text("<p>The message to\n  <b>alice@example.net</b>\nfailed.<br>\n"
                          "Reason:<br/>\n&nbsp;&nbsp;550 5.1.1 &lt;alice@example.net&gt; unknown</p>\n"
                          "<table><tr><td>Remote server:</td><td>mx.example.net</td></tr></table>") == (
         "The message to alice@example.net failed.\nReason:\n  550 5.1.1 <alice@example.net> unknown\n\n"
-        "Remote server: mx.example.net")
+        "Remote server:\tmx.example.net")
     # plain text inside <pre> keeps its breaks and indentation
     assert _html_to_text("<pre>alice@example.net\n    host mx.example.net said: 550</pre>") == (
         "alice@example.net\n    host mx.example.net said: 550")
@@ -249,10 +249,10 @@ def test_a_reason_label_in_another_language_gives_the_only_recipient_its_words()
 
 def test_recipients_named_in_a_sentence_of_other_languages():
     from bounce_analyzer.classify.rules import default
-    from bounce_analyzer.formats.generic import _sentence_more
+    from bounce_analyzer.formats.generic import phrase_sentence
     from bounce_analyzer.parse import bounded as rx
 
-    _ADDR_SENTENCE_MORE = _sentence_more(default().detect.recipient_phrases)
+    _ADDR_SENTENCE_MORE = phrase_sentence(default().detect.recipient_phrases)
     assert _ADDR_SENTENCE_MORE is not None
 
     for sentence in ("Thư của bạn gửi tới minh@example.org không thể gửi được.",
@@ -393,3 +393,127 @@ def test_an_address_stops_where_an_ideograph_kana_or_hangul_touches_it():
 
     assert PATTERN.search("您发送给wei@example.org的邮件").group(0) == "wei@example.org"
     assert PATTERN.search("jörg@example.de").group(0) == "jörg@example.de"  # letters of alphabetic scripts stay
+
+
+def test_a_table_label_cell_and_its_value_cell_name_the_recipient():
+    from bounce_analyzer.notice import _html_to_text
+
+    html = ("<table><tr><td>Absender</td><td>ines@example.com</td></tr>"
+            "<tr><td>Empfänger</td><td>Jonas Berg &lt;jonas@example.org&gt;</td></tr>"
+            "<tr><td>Fehler</td><td>550 5.1.1 unbekannt</td></tr></table>")
+    text = _html_to_text(html)
+    assert "Empfänger\tJonas Berg <jonas@example.org>" in text
+    # the sender's cell is no recipient's label; the recipient's name before the brackets is no part of it
+    assert list(recipient_blocks(text)) == ["jonas@example.org"]
+    # a definition list: the term is the label, its description the value
+    text = _html_to_text("<dl><dt>Vastaanottaja</dt><dd>aino@example.net</dd><dt>Syy</dt><dd>tuntematon</dd></dl>")
+    assert text.split("\n")[0] == "Vastaanottaja\taino@example.net"
+    assert list(recipient_blocks(text)) == ["aino@example.net"]
+    # a cell of words that names no recipient is no label ("Questions<TAB>help@...")
+    assert recipient_blocks("Questions\thelp@example.net\n") == {}
+
+
+def test_a_transcript_names_the_recipients_a_failure_reply_answered_at_rcpt_to():
+    from bounce_analyzer.formats.generic import transcript_stages
+
+    t = transcript_stages(">>> MAIL FROM:<ines@example.com>\n<<< 250 ok\n"
+                          ">>> RCPT TO:<kept@example.org>\n<<< 250 2.1.5 ok\n"
+                          ">>> RCPT TO:<lost@example.org>\n<<< 550-5.1.1 No such\n<<< 550 5.1.1 mailbox here\n"
+                          ">>> RCPT TO:<later@example.org>\n<<< 452 4.2.2 full\n>>> DATA\n<<< 354 go on\n")
+    assert t.refused == {"lost@example.org": "550-5.1.1 No such 550 5.1.1 mailbox here",
+                         "later@example.org": "452 4.2.2 full"}
+    assert t.stages == {"lost@example.org": "RCPT", "later@example.org": "RCPT"}
+    notice = ("Subject: Delivery failure\nFrom: MAILER-DAEMON@mx.example.com\n\n"
+              "Your message could not be delivered to all of its recipients.\n\n"
+              ">>> RCPT TO:<kept@example.org>\n<<< 250 ok\n"
+              ">>> RCPT TO:<lost@example.org>\n<<< 550 5.1.1 no such user\n")
+    report = analyze(notice)
+    assert [(r.address, r.reply_code, r.smtp_command) for r in report.recipients] == [("lost@example.org", 550, "RCPT")]
+
+
+def test_a_sentence_names_the_recipient_in_parentheses_or_after_a_name():
+    for text, want in (("Your message could not be delivered to the following recipient (hugo@example.org)",
+                        "hugo@example.org"),
+                       ("Não foi possível entregar sua mensagem para João Silva <joao@example.org>.",
+                        "joao@example.org"),
+                       ("Ujumbe wako kwa mpokeaji amina@example.org haukuweza kuwasilishwa.", "amina@example.org")):
+        notice = f"Subject: Undeliverable\nFrom: postmaster@mx.example.com\n\n{text}\n"
+        assert [r.address for r in analyze(notice).recipients] == [want], text
+
+
+def test_a_recipient_label_makes_a_notice_of_one_sentence_whose_subject_and_from_say_nothing():
+    letter = ("From: Agnes Hill <agnes.hill@example.com>\nTo: Shop Orders <orders@example.net>\nSubject: Order 5521\n\n"
+              "Hello,\nmy order 5521 could not be delivered last week.\nCould you send it again?\n\nAgnes Hill\n")
+    # a person's letter that names an address on a line of its own, or after an "E-mail address:" label, is none
+    for signature in ("agnes@home.example\n", "E-mail address: agnes@home.example\n",
+                      "Questions: orders@example.net\n"):
+        assert analyze(letter + signature).kind.value == "not_bounce", signature
+    notice = ("From: Service <service@example.net>\nTo: ines@example.com\nSubject: Information\n\n"
+              "Bonjour,\n\nnous n'avons pas pu remettre votre message.\n\n"
+              "Adresse du destinataire : jules@example.org\nAdresse de l'expéditeur : ines@example.com\n")
+    report = analyze(notice)
+    assert report.kind.value == "failure" and [r.address for r in report.recipients] == ["jules@example.org"]
+
+
+def test_an_encoded_name_a_mailto_link_and_a_lists_address_around_the_recipient():
+    head = "From: MAILER-DAEMON@mx.example.com\nTo: ana@example.com\nSubject: Undelivered Mail\n\n"
+    # a name left in encoded words before the address in brackets
+    notice = head + ("Delivery failed to the following recipients:\n\n"
+                     "  =?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= <jorg@example.org>\n  550 5.1.1 unknown user\n")
+    assert [r.address for r in analyze(notice).recipients] == ["jorg@example.org"]
+    # the address written as a link in a sentence
+    notice = head + "Your message to mailto:jorg@example.org failed: 550 5.1.1 no such user\n"
+    assert [r.address for r in analyze(notice).recipients] == ["jorg@example.org"]
+    # the list the original was posted to is no recipient of it; the member that failed is
+    notice = ("From: team-bounces@lists.example.org\nTo: ana@example.com\nSubject: Undeliverable: [team] plan\n"
+              "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\n"
+              "Your message to team@lists.example.org could not be delivered to one member:\n"
+              "  m1@example.net (550 5.1.1 unknown)\n\n--B\nContent-Type: message/rfc822\n\n"
+              "From: ana@example.com\nTo: team@lists.example.org\nList-Post: <mailto:team@lists.example.org>\n"
+              "Subject: plan\n\nhi\n--B--\n")
+    assert [r.address for r in analyze(notice).recipients] == ["m1@example.net"]
+
+
+def test_an_html_table_whose_first_cell_numbers_its_rows_lists_one_recipient_a_row():
+    notice = ("From: MAILER-DAEMON@mx.example.com\nTo: ana@example.com\nSubject: Undelivered Mail\n"
+              "Content-Type: text/html; charset=utf-8\n\n<p>Delivery failed for these recipients.</p><table>"
+              "<tr><th>No.</th><th>Recipient</th><th>Result</th><th>Details</th></tr>"
+              "<tr><td>1</td><td>x1@example.org</td><td>Failed</td><td>550 5.1.1 unknown</td></tr>"
+              "<tr><td>2</td><td>x2@example.net</td><td>Delivered</td><td>250 2.0.0 ok</td></tr>"
+              "<tr><td>3</td><td>x3@example.net</td><td>Failed</td><td>552 5.2.2 full</td></tr></table>")
+    report = analyze(notice)
+    assert [(r.address, r.action, r.reply_code) for r in report.recipients] == [
+        ("x1@example.org", "failed", 550), ("x2@example.net", "delivered", 250), ("x3@example.net", "failed", 552)]
+
+
+def test_your_message_to_an_address_makes_a_notice_of_one_sentence_whose_subject_and_from_say_nothing():
+    head = "From: Info <info@example.net>\nTo: ana@example.com\nSubject: (no subject)\n\n"
+    report = analyze(head + "Your message to beatriz@example.org could not be delivered: the address was not found.\n")
+    assert report.kind.value == "failure" and [r.address for r in report.recipients] == ["beatriz@example.org"]
+    # a person writes of their own message; nor is a contact address at the sender's domain a recipient
+    for text in ("My message to beatriz@example.org could not be delivered, do you have her new address?\n",
+                 "Your order could not be delivered. Your message to orders@example.net reaches us any time.\n"):
+        assert analyze(head + text).kind.value == "not_bounce", text
+
+
+def test_a_table_row_with_the_name_cell_before_the_address_cell_and_a_failure_reply():
+    notice = ("From: MAILER-DAEMON@mx.example.com\nTo: ana@example.com\nSubject: Undelivered Mail\n"
+              "Content-Type: text/html; charset=utf-8\n\n<p>Delivery failed.</p><table>"
+              "<tr><th>Name</th><th>Address</th><th>Result</th><th>Details</th></tr>"
+              "<tr><td>Jane Doe</td><td>jane@example.org</td><td>Failed</td><td>550 5.1.1 unknown</td></tr>"
+              "<tr><td>Kim Lee</td><td>kim@example.net</td><td>Failed</td><td>552 Mailbox full</td></tr></table>"
+              "<p>Questions?</p><table><tr><td>Help desk</td><td>help@example.com</td><td>555-0123</td></tr></table>")
+    assert [(r.address, r.reply_code) for r in analyze(notice).recipients] == [
+        ("jane@example.org", 550), ("kim@example.net", 552)]
+    # a row with no failure reply, or a telephone number where the reply would be, names no recipient
+    for row in ("Questions\thelp@example.net\n", "Help Desk\thelp@example.net\tcall 555 1234\n",
+                "Help Desk\thelp@example.net\t555 1234\n"):
+        assert recipient_blocks(row) == {}, row
+
+
+def test_the_word_for_sent_to_after_the_address_in_more_languages():
+    head = "From: MAILER-DAEMON@mx.example.com\nTo: ana@example.com\nSubject: Undeliverable\n\n"
+    for sentence in ("priya@example.org को भेजा गया संदेश वितरित नहीं किया जा सका।",
+                     "aziz@example.org manziliga yuborilgan xat yetkazilmadi.",
+                     "elvin@example.org ünvanına göndərilən məktub çatdırılmadı."):
+        assert [r.address for r in analyze(head + sentence + "\n").recipients] == [sentence.split()[0]], sentence

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar
 
+from ..classify.rules import Detect
 from ..classify.rules import default as default_rules
 from ..parse import bounded as rx
 from ..parse import dsn, smtp
@@ -34,10 +35,11 @@ from ..parse.message import header
 from .base import Bounce, Extract, Finding
 
 _ADDR = PATTERN
-# an address line: the address (bracketed or not) at the start of the line (after a bullet or a number, "1)"), then
-# ":" / "..." / "(" / a dash / a tab / text / nothing, or ";" and another address
+# an address line: the address (bracketed or not) at the start of the line (after a bullet or a number, "1)", or a
+# table's cell that numbers its rows, "1<TAB>"), then ":" / "..." / "(" / a dash / a tab / text / nothing, or ";"
+# and another address
 _ADDR_LINE = rx.compile(
-    rf"^[ \t>*•·◦▪‣-]{{0,8}}(?:\d{{1,3}}[.)][ \t]+)?"
+    rf"^[ \t>*•·◦▪‣-]{{0,8}}(?:\d{{1,3}}(?:[.)][ \t]+|[ ]?\t[ \t]*))?"
     rf"(?:(?:Original|Final)[- ]Recipient:\s*(?:rfc822;\s*)?|Recipients?(?:\(s\))?(?: address(?:es)?)?:\s*|"
     rf"Failed recipient:\s*|To:\s*|Address:\s*|"
     # "Rcpt To:   <alice@example.net>": the recipient in a block of a session's details (XMail and the like), in
@@ -89,6 +91,8 @@ def _addr_line(line: str) -> rx.Match | None:
     return rx.match(_ADDR_LINE, line)
 
 
+# a recipient's name before the address in brackets: "Luca Bianchi <luca@example.net>", "João Silva <joao@...>"
+_NAMED = r"(?:(?:[^\W\d_][\w'.-]{0,30}[ \t]+){1,4}(?=<))?"
 # "Your message to alice@example.net couldn't be delivered." / "failed to deliver to <alice@example.net>" /
 # "Failed to deliver to '<alice@example.net>'" / "Your message to: alice@example.net" / "... по адресу alice@..." /
 # "Local mailbox alice@example.net is unavailable"
@@ -101,8 +105,9 @@ _ADDR_SENTENCE = rx.compile(
     rf"\ball'indirizzo|"
     # "bound for": French, Spanish, Portuguese, Italian
     rf"\bà\s+destination\s+de|\b(?:destin|adress)[ée]e?s?\s+à|\bcon\s+destino\s+a|\b(?:dirigid|destinad|destinat)[oa]s?\s+a)"
-    # the address, or a name and the address in brackets ("delivered to Luca Bianchi <luca@example.net>")
-    rf"\s+(?:(?:[^\W\d_][\w'.-]{{0,30}}[ \t]+){{1,4}}(?=<))?['\"<\[]{{0,2}}({ADDR})>?", rx.I)
+    # the address, or a name and the address in brackets ("delivered to Luca Bianchi <luca@example.net>"), or the
+    # address in parentheses ("the following recipient (hugo@example.org)"), or as a link ("mailto:hugo@...")
+    rf"\s+{_NAMED}['\"<\[(]{{0,2}}(?:mailto:)?({ADDR})>?", rx.I)
 
 
 def words_pattern(phrase: str) -> str:
@@ -123,13 +128,13 @@ def _phrase(p: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _sentence_more(phrases: tuple[str, ...]) -> rx.Pattern | None:
+def phrase_sentence(phrases: tuple[str, ...]) -> rx.Pattern | None:
     """``_ADDR_SENTENCE`` for "to the recipient" in more languages (``recipient_phrases`` in detect.toml), read only
     when nothing else named a recipient (the words at the start of a pattern are tried at every place of a text);
     made once for each list."""
     if not phrases:
         return None
-    return rx.compile(rf"(?:{'|'.join(map(_phrase, phrases))})['\"<]{{0,2}}({ADDR})>?", rx.I)
+    return rx.compile(rf"(?:{'|'.join(map(_phrase, phrases))}){_NAMED}['\"<(]{{0,2}}(?:mailto:)?({ADDR})>?", rx.I)
 
 
 @lru_cache(maxsize=8)
@@ -164,23 +169,12 @@ def _listed_after(notice: str, end: int) -> tuple[list[str], int]:
 
 
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
-# label that says what failed, then the address alone; the label is what the notice says about it
-_LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*[:：][ \t]*"
+# label that says what failed, then the address alone; the label is what the notice says about it. The label may
+# be a table's cell and the address the cell after it, set apart by a tab and no colon ("받는 사람<TAB>jisoo@..."),
+# and a name may stand before the address in brackets ("Empfänger: Klaus Berg <klaus@example.org>")
+_LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*(?:[:：]|(?=\t))[ \t]*"
+                         rf"(?:[^\t<>@\n]{{1,60}}?[ \t]+(?=<))?"
                          rf"(?:\[SMTP:|<?(?:mailto:|SMTP:)?)({ADDR})[>\]]?[ \t.]*$")
-_LABEL_WORDS = ("user", "mailbox", "recipient", "address", "deliver", "host", "domain", "fail", "error", "reject",
-                "invalid", "unknown", "quota", "full", "undeliverable", "bounced", "refused", "subscriber",
-                # Japanese, Chinese, Korean, Russian, German, French / Spanish / Portuguese / Italian, Dutch, Polish,
-                # Czech, Swedish, Turkish: "addressee", "recipient"
-                "宛先", "送信先", "受信者", "收件人", "收信人", "받는 사람", "받는사람", "수신자", "получател", "адрес",
-                "empfänger", "destinat", "ontvanger", "odbiorc", "příjemce", "mottagare", "alıcı",
-                # "address" in Polish, Czech, Slovak, Dutch, Turkish, Swedish ("na adresu:", "adres:")
-                "adres",
-                # "recipient", swept by language: Slovak, Slovenian, Croatian and Serbian, Lithuanian, Latvian,
-                # Estonian, Finnish, Danish and Norwegian, Hungarian, Greek, Ukrainian, Indonesian and Malay,
-                # Vietnamese, Hebrew, Arabic, Persian, Hindi, Thai, Icelandic
-                "príjemc", "prejemnik", "primatelj", "primalac", "прималац", "gavėj", "saņēmēj", "adressaat", "saaja",
-                "vastaanottaja", "modtager", "mottaker", "címzett", "παραλήπτ", "одержувач", "отримувач", "penerima",
-                "người nhận", "נמען", "مستلم", "گیرنده", "प्राप्तकर्ता", "ผู้รับ", "viðtakand")
 # "Recipient address: final@example.net" / "Original address: alias@example.org" (Oracle Messaging Server): the
 # address the sender used, on a line of its own in the block of the one the message was finally sent to
 _ORIGINAL_LINE = rx.compile(rf"^[ \t>*-]{{0,8}}Original[- ](?:address|recipient)[ \t]*:[ \t]*(?:rfc822;[ \t]*)?"
@@ -247,12 +241,15 @@ class _Excluded:
         return address in self._senders()  # "MAIL FROM:<a@example.org>", "Sender: a@example.org"
 
     def _header_addresses(self) -> set[str]:
-        """The notice's addressee and the original's sender, as their headers name them."""
+        """The notice's addressee and the original's sender (and its list's posting address), as their headers name
+        them."""
         if self._headers is None:
             b = self.bounce
             values = [header(b.msg, n) for n in ("to", "return-path", "reply-to", "sender")]
             if b.original is not None:
-                values += [header(b.original, n) for n in ("from", "return-path", "sender", "reply-to")]
+                # (and the address of the list it was posted to: "Your message to team@lists.example.org could not be
+                # delivered to one member: ...")
+                values += [header(b.original, n) for n in ("from", "return-path", "sender", "reply-to", "list-post")]
             self._headers = {_clean(m.group(0)) for m in rx.finditer(_ADDR, " ".join(values))}
         return self._headers
 
@@ -343,14 +340,22 @@ def _answered(texts: list[str]) -> bool:
     return False
 
 
-def _label_line(line: str) -> tuple[str, str] | None:
-    """(address, label) of a line that labels an address with what failed: "Unknown user: alice@example.net"."""
-    # the label and its colon stand before the address, the line's first "@": without them, no label line
+@lru_cache(maxsize=8)
+def label_words(detect: Detect) -> tuple[str, ...]:
+    """The words of a label that names a recipient: ``recipient_labels`` and ``address_labels``."""
+    return detect.recipient_labels + detect.address_labels
+
+
+def label_line(line: str, labels: tuple[str, ...]) -> tuple[str, str] | None:
+    """(address, label) of a line that labels an address with what failed: "Unknown user: alice@example.net".
+    ``labels``: the words such a label holds (``recipient_labels`` and ``address_labels`` in detect.toml)."""
+    # the label and its colon (or the tab after its cell) stand before the address, the line's first "@": without
+    # them, no label line
     head = line[:line.find("@")].lower()
-    if (":" not in head and "：" not in head) or not any(w in head for w in _LABEL_WORDS):
+    if (":" not in head and "：" not in head and "\t" not in head.strip(" \t")) or not any(w in head for w in labels):
         return None
     m = rx.match(_LABEL_LINE, line)
-    if not m or not any(w in m.group(1).lower() for w in _LABEL_WORDS):
+    if not m or not any(w in m.group(1).lower() for w in labels):
         return None
     return m.group(2), m.group(1)
 
@@ -378,18 +383,41 @@ def _lead_in_line(line: str) -> tuple[str, str] | None:
     return m.group(1), ""
 
 
+_ENCODED_WORD = r"=\?[\w-]{1,40}\?[BbQq]\?[^?\s]{1,200}\?="
 # a recipient's display name before the address in brackets or quotes: "Jane Doe <jane@example.net>", '"Doe, Jane"
 # <jane@example.net>: 550 ...' (a few words that each start with a capital or a letter of a script without case, or
-# anything in quotes: "please contact <help@example.com>" is a sentence, and a header's name and colon no name)
+# anything in quotes, or encoded words: "please contact <help@example.com>" is a sentence, and a header's name and
+# colon no name)
 _DISPLAY_NAME = rx.compile(r"^[ \t>*-]{0,8}(?:\"[^\"\n]{1,80}\"|"
-                           r"[\p{Lu}\p{Lo}][^\W_]*(?:[ \t.,'-]+[\p{Lu}\p{Lo}][^\W_]*){0,4}\.?)"
+                           r"[\p{Lu}\p{Lo}][^\W_]*(?:[ \t.,'-]+[\p{Lu}\p{Lo}][^\W_]*){0,4}\.?|"
+                           # a name left as the original's header wrote it, in encoded words ("=?UTF-8?B?...?=")
+                           rf"{_ENCODED_WORD}(?:[ \t]+{_ENCODED_WORD}){{0,4}})"
                            r"[ \t]+(?=[<\"'][^<>\"'\s@]+@)")
+
+
+# a table's row whose first cell is the recipient's name and the next its address, with a server's failure reply in a
+# later cell (an enhanced status code, or a cell opening with the reply: "Jane Doe<TAB>jane@example.net<TAB>Failed<TAB>
+# 550 5.1.1 ..."): the name's cell, read as a name
+_NAME_CELL = rx.compile(r"^[ \t]{0,8}[\p{Lu}\p{Lo}][^\W_]*(?:[ .,'-]+[\p{Lu}\p{Lo}][^\W_]*){0,4}\.?[ ]?\t[ \t]*"
+                        r"(?=[^<>\"'\s@]+@)")
+# a cell that opens with a failure reply and its words ("<TAB>550 Requested action not taken"), not with a number a
+# telephone's ("<TAB>555-0123")
+_REPLY_CELL = rx.compile(r"\t[ ]?[45]\d\d[ -]\p{L}")
 
 
 def _named_line(line: str) -> tuple[str, str] | None:
     """(address, rest of the line) of an address line whose address, in brackets or quotes, follows the recipient's
-    name: read as the address line it would be without the name."""
-    if ("<" not in line and '"' not in line) or len(line) > 300:
+    name (or stands in the table's cell after the name's, the line quoting a reply): read as the address line it
+    would be without the name."""
+    if len(line) > 300:
+        return None
+    if "\t" in line.strip():
+        m = rx.match(_NAME_CELL, line)
+        if m is not None and (smtp.find_status(line[m.end():]) or rx.search(_REPLY_CELL, line[m.end():])):
+            found = _addr_line(line[m.end():])
+            if found:
+                return found.group(1), found.group(2)
+    if "<" not in line and '"' not in line:
         return None
     m = rx.match(_DISPLAY_NAME, line)
     if m is None:
@@ -435,11 +463,14 @@ def _continues(lines: list[str], start: int, i: int, indent: int) -> bool:
                                                  for k in range(start + 1, i))
 
 
-def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[str]]:
+def recipient_blocks(notice: str, *, lead_ins: bool = True, labels: tuple[str, ...] | None = None,
+                     ) -> dict[str, list[str]]:
     """Every address line of the notice, with the lines that belong to it, by address in order of appearance.
     ``lead_ins=False`` leaves out lines that end with the address after a sentence's words: asked about the
     recipients a delivery-status part names, such a line is more often prose wrapped after the address than a
-    heading of what follows."""
+    heading of what follows. ``labels``: the words of a label naming a recipient (else the shipped rules')."""
+    if labels is None:
+        labels = label_words(default_rules().detect)
     lines = notice.split("\n")
     blocks: dict[str, list[str]] = {}
     starts: list[tuple[int, str, str, int]] = []  # (line, address, rest of the line, indent of the block)
@@ -463,7 +494,7 @@ def recipient_blocks(notice: str, *, lead_ins: bool = True) -> dict[str, list[st
                 listed, after = _listed_after(line, m.end(1))
                 rest = line[after:].lstrip(" \t>:;,") if listed else rest
         else:
-            found = _named_line(line) or _label_line(line) or _wrapped_addr_line(lines, i) or (
+            found = _named_line(line) or label_line(line, labels) or _wrapped_addr_line(lines, i) or (
                 _lead_in_line(line) if lead_ins else None)
             if found is None:
                 continue
@@ -521,12 +552,14 @@ _TALKING_TO = rx.compile(rf"^\.\.\.[ \t]*while[ \t]+talking[ \t]+to[ \t]+\[?({sm
 class Transcript:
     """What a session transcript (``... while talking to HOST:``, ``>>> DATA``, ``<<< 550 ...``) says: the command
     each recipient's rejection answered and the server that answered, by the address quoted in or under the reply,
-    and the command and server of the first rejection of all."""
+    the command and server of the first rejection of all, and the addresses of ``RCPT TO`` commands that a failure
+    reply answered (``refused``)."""
 
     stages: dict[str, str] = field(default_factory=dict)
     hosts: dict[str, str] = field(default_factory=dict)
     first: str | None = None
     first_host: str | None = None
+    refused: dict[str, str] = field(default_factory=dict)  # RCPT TO's address -> the failure reply it got
 
 
 # a session log that marks what was sent and received with arrows after a time stamp (MDaemon:
@@ -580,6 +613,7 @@ def transcript_stages(notice: str) -> Transcript:
     last: str | None = None
     rejected: str | None = None  # the command whose rejection the lines below talk about
     host: str | None = None  # the server the transcript is talking to
+    rcpt: str | None = None  # the address of the RCPT TO command whose reply comes next
     arrows = ("<--" in notice or "-->" in notice) and _is_arrow_log(notice)
     if ">>>" not in notice and "<<<" not in notice and not arrows:
         return t
@@ -601,8 +635,21 @@ def transcript_stages(notice: str) -> Transcript:
         if m:
             last = _STAGE.get(" ".join(m.group(1).upper().split()))
             rejected = None
+            ma = rx.search(_ADDR, line[m.end():m.end() + 400]) if last == "RCPT" else None
+            rcpt = _clean(ma.group(0)) if ma else None
             continue
         stripped = line.strip()
+        if rcpt and stripped.startswith("<<<"):
+            # the reply to "RCPT TO:<...>": a failure reply refuses the address the command named, even when the
+            # reply does not name it ("<<< 550 5.1.1 No such mailbox here")
+            reply = stripped[3:].strip()
+            if reply[:1] in "45" and _CODE_LINE.search(reply[:12]):
+                t.refused[rcpt] = f"{t.refused.get(rcpt, '')} {reply}".strip()[:2000]
+                by_address.setdefault(rcpt, "RCPT")
+                if host:
+                    t.hosts.setdefault(rcpt, host)
+            if reply[3:4] != "-":  # (a reply of several lines goes on: "550-...")
+                rcpt = None
         if rejected and not stripped.startswith("<<<") and "@" in stripped:
             # Sendmail sums up under the reply: "<a@example.org>... Deferred: 452 4.3.1 Insufficient storage"
             for a in rx.finditer(_ADDR, stripped.split("...")[0]):
@@ -821,7 +868,8 @@ class GenericText:
         wanted = [a for a in addresses if a in low]
         if not wanted:
             return Extract()
-        blocks = recipient_blocks(notice, lead_ins=False)
+        blocks = recipient_blocks(notice, lead_ins=False,
+                                  labels=label_words(bounce.detect or default_rules().detect))
         findings = [Finding(address=a, diagnostic=_best_block(blocks[a]), source="text") for a in wanted if a in blocks]
         self._finish(notice, findings)
         return Extract(findings=findings)
@@ -849,7 +897,8 @@ class GenericText:
         notice = bounce.notice
         listed, about = headed_sections(notice)
         excluded = _Excluded(bounce, listed)
-        blocks = recipient_blocks(notice)
+        detect = bounce.detect or default_rules().detect
+        blocks = recipient_blocks(notice, labels=label_words(detect))
         failed_header = header(bounce.msg, "x-failed-recipients")
         # the header lists addresses and nothing else: read each one whole, so that an internationalised local part
         # ("🐈@example.jp", which the address pattern of free text does not take) is kept too
@@ -877,8 +926,13 @@ class GenericText:
             findings = [f for f in findings if f.address not in originals or f.original_recipient]
         if "generated from" in notice.lower() or "expanded from" in notice.lower():
             _as_sent(notice, findings, excluded)
-        detect = bounce.detect or default_rules().detect
-        for sentence in (_ADDR_SENTENCE, _sentence_more(detect.recipient_phrases),
+        if not findings:
+            # a session transcript with no address line: each "RCPT TO:<...>" a failure reply answered ("<<< 550
+            # 5.1.1 No such mailbox here"); an accepted one is no failure
+            for address, reply in transcript_stages(notice).refused.items():
+                if not excluded.excludes(address, answered=True):
+                    findings.append(Finding(address=address, diagnostic=reply, source="text"))
+        for sentence in (_ADDR_SENTENCE, phrase_sentence(detect.recipient_phrases),
                          _sentence_after(detect.recipient_after_phrases)):
             if findings:
                 break
