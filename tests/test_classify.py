@@ -495,6 +495,36 @@ def test_a_server_named_as_the_notices_own_writer_answered_for_itself(shipped):
     assert (r.role, r.host) == (Role.REPORTING, "ex01.corp.example.com")
 
 
+@pytest.mark.parametrize("generating, said", [
+    ("Generierender Server: {own}", "Server bei {host} hat '{reply}' zurückgegeben"),
+    ("Serveur de génération : {own}", "Le serveur sur {host} a retourné '{reply}'"),
+    ("Serwer generujący: {own}", "Serwer w {host} zwrócił '{reply}'"),
+    ("Создающий сервер: {own}", "Сервер {host} вернул '{reply}'"),
+    ("生成サーバー: {own}", "{host} のサーバーから '{reply}' が返されました"),
+    ("생성 서버: {own}", "{host}의 서버에서 '{reply}'을(를) 반환했습니다."),
+])
+def test_exchanges_localized_server_at_returned_reads_its_own_queue_and_a_remote_server(shipped, generating, said):
+    own = "EXMB3.corp.example.com"
+    notice = generating.format(own=own) + "\n\nb@example.net\n"
+    diag = said.format(host=own, reply="400 4.4.7 Message delayed")
+    r = responder_for(Finding("b@example.net", diagnostic=diag, action="delayed"), 400, None, None, shipped,
+                      notice=notice + diag)
+    assert (r.role, r.host, r.ip) == (Role.REPORTING, "exmb3.corp.example.com", None)
+    diag = said.format(host="mx.example.net (192.0.2.40)", reply="451 4.7.1 Try again later")
+    r = responder_for(Finding("b@example.net", diagnostic=diag, action="delayed"), 451, None, None, shipped,
+                      notice=notice + diag)
+    assert (r.role, r.host, r.ip) == (Role.REMOTE, "mx.example.net", "192.0.2.40")
+
+
+@pytest.mark.parametrize("label", ["Mottagande server:", "Serwer odbierający:", "Принимающий сервер:", "受信サーバー:",
+                                   "接收服务器:", "받는 서버:", "Fogadó kiszolgáló:", "Servidor de recebimento:"])
+def test_exchanges_localized_receiving_server_names_an_unnamed_reply(shipped, label):
+    notice = f"Generating server: EXMB3.corp.example.com\n{label} mx.example.net (192.0.2.41)\n\nb@example.net\n"
+    diag = "550 5.1.1 <b@example.net>: Recipient address rejected: no such user"
+    r = responder_for(Finding("b@example.net", diagnostic=diag), 550, None, None, shipped, notice=notice + diag)
+    assert (r.role, r.host, r.ip) == (Role.REMOTE, "mx.example.net", "192.0.2.41")
+
+
 def test_the_writers_own_name_inside_the_reply_is_the_client_refused(shipped):
     diag = "554 5.7.1 <out.example.org[192.0.2.9]>: Client host rejected: listed"
     f = Finding("b@example.net", diagnostic=diag, diagnostic_type="smtp", remote_mta="mx.example.net")
