@@ -194,16 +194,21 @@ class Gateway(NamedTuple):
     replies: tuple[str, ...] = ()  # lower-case words only this product's own replies carry (its documentation links)
 
 
-def _cue_gates(cue: Cue) -> frozenset[str] | None:
-    """Strings one of which a text holds wherever ``cue`` can match: the longest run without a space of each word of
-    its state with the fewest words (a space in a word stands for any white space, a stem ends where its "*" is).
-    None when it has no state (a subject may be implied by the SMTP stage, with no word for it)."""
+def _cue_gates(cue: Cue) -> dict[str, tuple[tuple[str, ...], ...]] | None:
+    """Where ``cue`` can match, a text holds every run without a space of one word of its state with the fewest words
+    (a space in a word stands for any white space, a stem ends where its "*" is): the longest run of each word, with
+    the runs of the words it is the longest of. None when the cue has no state (a subject may be implied by the SMTP
+    stage, with no word for it)."""
     states = [c for c in cue.concepts if c not in cue.lexicon.subjects]
     if not states:
         return None
-    words = min((cue.lexicon.concepts.get(c, ()) for c in states), key=len)
-    pieces = {max(w.rstrip("*").split(), key=len) for w in words if w.rstrip("*").strip()}
-    return frozenset(pieces) if pieces and all(pieces) else None
+    gates: dict[str, list[tuple[str, ...]]] = {}
+    for w in min((cue.lexicon.concepts.get(c, ()) for c in states), key=len):
+        runs = tuple(w.rstrip("*").split())
+        if not runs:
+            return None
+        gates.setdefault(max(runs, key=len), []).append(runs)
+    return {run: tuple(words) for run, words in gates.items()} or None
 
 
 class NeedleIndex:
@@ -220,12 +225,15 @@ class NeedleIndex:
         cued: set[int] = set()
         # a regex's other sets of required strings, tested once one of its first set is found
         self.also: dict[int, tuple[frozenset[str], ...]] = {}
+        # a gated cue's words by the run it is gated on: one must have all its runs in the text
+        self.words: dict[int, dict[str, tuple[tuple[str, ...], ...]]] = {}
         for n, rule in enumerate(rules):
             entries.extend((n, needle, False) for needle in rule.contains)
             if rule.cue is not None and rule.concepts:  # (a phrase rule's cue only weighs its ``unless``)
-                pieces = _cue_gates(rule.cue) if rule.priority > PRIORITY_CUE else None
-                if pieces:
-                    entries.extend((n, piece, True) for piece in pieces)
+                runs = _cue_gates(rule.cue) if rule.priority > PRIORITY_CUE else None
+                if runs:
+                    entries.extend((n, run, True) for run in runs)
+                    self.words[n] = runs
                 else:
                     cued.add(n)
             if rule.regex is not None:
@@ -252,10 +260,12 @@ class NeedleIndex:
         found: dict[int, str] = {}
         gated = set(self.ungated)
         also = self.also
+        words = self.words
         for needle in self.finder.present(low):
             for n, is_gate in self.by_string[needle]:
                 if is_gate:
-                    if n not in gated and (n not in also or rx.holds(also[n], low)):
+                    if n not in gated and (n not in also or rx.holds(also[n], low)) and (
+                            n not in words or _has_word(words[n][needle], low)):
                         gated.add(n)
                 elif n not in found or needle < found[n]:
                     # of a rule's strings found, the first in alphabetical order: the same one in every process,
@@ -263,11 +273,23 @@ class NeedleIndex:
                     found[n] = needle
         for n, needle, is_gate in self.short:  # strings under three characters, in file order, after the others
             if is_gate:
-                if n not in gated and needle in low and (n not in also or rx.holds(also[n], low)):
+                if n not in gated and needle in low and (n not in also or rx.holds(also[n], low)) and (
+                        n not in words or _has_word(words[n][needle], low)):
                     gated.add(n)
             elif n not in found and needle in low:
                 found[n] = needle
         return found, gated
+
+
+def _has_word(words: tuple[tuple[str, ...], ...], low: str) -> bool:
+    """Whether a text holds every run of one of ``words`` (each its runs without a space)."""
+    for runs in words:
+        for run in runs:
+            if run not in low:
+                break
+        else:
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
