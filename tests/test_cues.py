@@ -138,6 +138,7 @@ def test_a_cue_ranked_above_the_codes_is_tried_only_where_a_word_of_its_state_oc
     assert n not in rules.index.cued
     assert n in rules.index.matches("550 5.2.2 this mailbox has gone\n  missing")[1]
     assert n not in rules.index.matches("550 5.2.2 mailbox full")[1]
+    assert n not in rules.index.matches("550 5.2.2 a mailbox is missing")[1]  # one run of "gone missing" alone
     assert decide("550 5.2.2 this mailbox has gone\n  missing", "smtp", "5.2.2", 550, (), rules).rule == "my-cue"
     assert decide("552 5.2.2 mailbox full", "smtp", "5.2.2", 552, (), rules).reason == "mailbox_full"
 
