@@ -169,6 +169,20 @@ def test_label_words_of_other_languages_make_label_lines():
     assert list(recipient_blocks(notice)) == ["park@example.net", "ana@example.net", "quinn@example.net"]
 
 
+def test_a_reply_quoted_after_a_label_is_no_name_before_the_address():
+    # "Remote host said: 550 5.1.1 <a@...>" wrapped onto its own line is the reply of the block above, not a label
+    # line naming a recipient "550 5.1.1"; a person's name before the address in brackets is one
+    notice = ("<ann@example.net>:\n192.0.2.153 does not like recipient.\n"
+              "Remote host said: 550 5.1.1 <ann@example.net>...\nUser Unknown Giving up on 192.0.2.153.\n\n"
+              "<bo@example.net>:\n192.0.2.153 does not like recipient.\n"
+              "Remote host said: 550 5.2.1 <bo@example.net>...\nUser Unknown Giving up on 192.0.2.153.\n")
+    blocks = recipient_blocks(notice)
+    assert [b[0].split("\n")[1] for b in blocks.values()] == [
+        "Remote host said: 550 5.1.1 <ann@example.net>...", "Remote host said: 550 5.2.1 <bo@example.net>..."]
+    assert list(recipient_blocks("Empfänger: Klaus Berg <klaus@example.org>\nGrund: 550 5.1.1 unbekannt\n")) == [
+        "klaus@example.org"]
+
+
 def test_a_session_log_with_arrows_and_time_stamps_reads_as_a_transcript():
     from bounce_analyzer.formats.generic import transcript_stages
 

@@ -171,9 +171,10 @@ def _listed_after(notice: str, end: int) -> tuple[list[str], int]:
 # "Unknown user: alice@example.net" (IMail), "Unable to deliver message to: <alice@example.net>" (MailFoundry): a
 # label that says what failed, then the address alone; the label is what the notice says about it. The label may
 # be a table's cell and the address the cell after it, set apart by a tab and no colon ("받는 사람<TAB>jisoo@..."),
-# and a name may stand before the address in brackets ("Empfänger: Klaus Berg <klaus@example.org>")
+# and a name may stand before the address in brackets ("Empfänger: Klaus Berg <klaus@example.org>"), a name that
+# does not start with a digit ("Remote host said: 550 5.1.1 <alice@example.net>..." quotes a reply, not a name)
 _LABEL_LINE = rx.compile(rf"^[ \t]{{0,8}}([^\W\d_][\w '-]{{0,48}}?)[ \t]*(?:[:：]|(?=\t))[ \t]*"
-                         rf"(?:[^\t<>@\n]{{1,60}}?[ \t]+(?=<))?"
+                         rf"(?:[^\t <>@\n\d][^\t<>@\n]{{0,59}}?[ \t]+(?=<))?"
                          rf"(?:\[SMTP:|<?(?:mailto:|SMTP:)?)({ADDR})[>\]]?[ \t.]*$")
 # "Recipient address: final@example.net" / "Original address: alias@example.org" (Oracle Messaging Server): the
 # address the sender used, on a line of its own in the block of the one the message was finally sent to
