@@ -167,6 +167,8 @@ class Detect(NamedTuple):
     recipient_after_phrases: tuple[str, ...] = ()
     your_message_phrases: tuple[str, ...] = ()
     reason_labels: tuple[str, ...] = ()
+    transcript_client_marks: tuple[str, ...] = ()
+    transcript_server_marks: tuple[str, ...] = ()
     recipient_labels: tuple[str, ...] = ()
     address_labels: tuple[str, ...] = ()
     autoreply_headers: tuple[str, ...] = ()
