@@ -531,3 +531,41 @@ def test_the_word_for_sent_to_after_the_address_in_more_languages():
                      "aziz@example.org manziliga yuborilgan xat yetkazilmadi.",
                      "elvin@example.org ünvanına göndərilən məktub çatdırılmadı."):
         assert [r.address for r in analyze(head + sentence + "\n").recipients] == [sentence.split()[0]], sentence
+
+
+def test_pipelined_replies_answer_the_commands_in_their_order():
+    from bounce_analyzer.formats.generic import transcript_stages
+
+    log = ("C: MAIL FROM:<me@example.org>\nC: RCPT TO:<a@example.net>\nC: RCPT TO:<b@example.net>\n"
+           "C: RCPT TO:<c@example.net>\nC: DATA\nS: 250 ok\nS: 250 ok\nS: 550-5.1.1 no such\nS: 550 5.1.1 mailbox\n"
+           "S: 452 4.2.2 full\nS: 354 go on\n")
+    t = transcript_stages(log)
+    assert t.refused == {"b@example.net": "550-5.1.1 no such 550 5.1.1 mailbox", "c@example.net": "452 4.2.2 full"}
+    assert t.stages == {"b@example.net": "RCPT", "c@example.net": "RCPT"}
+
+
+def test_a_log_with_fewer_replies_than_commands_pairs_only_a_reply_that_names_its_address():
+    from bounce_analyzer.formats.generic import transcript_stages
+
+    log = (">>> RCPT TO:<a@example.net>\n>>> RCPT TO:<b@example.net>\n>>> RCPT TO:<c@example.net>\n"
+           "<<< 550 5.1.1 <b@example.net> unknown\n<<< 550 5.1.1 unknown\n")
+    assert transcript_stages(log).refused == {"b@example.net": "550 5.1.1 <b@example.net> unknown"}
+
+
+def test_marks_count_only_before_a_command_or_a_reply_code():
+    from bounce_analyzer.formats.generic import transcript_stages
+
+    # a quoted copy's "Sent:" and "Received:" headers are no session
+    text = ("Sent: Thursday, 3 December 2026 08:00\nReceived: from mx.example.net by relay.example.org\n"
+            "To: a@example.net\nin: 550 5.1.1 unknown\n")
+    assert transcript_stages(text).refused == {}
+    assert transcript_stages("out: " + "RCPT " * 40000 + "\nin: " + "5" * 200000).refused == {}
+
+
+def test_a_loose_word_for_exceeded_is_said_of_what_stands_nearest():
+    note = ("From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered Mail Returned to Sender\n\n"
+            "Your message could not be delivered.\n\n<a@example.com>: {}\n")
+    reason = {t: analyze(note.format(t).encode()).recipients[0].reason for t in (
+        "Límite de envío excedido para su cuenta", "El buzón del destinatario ha excedido su cuota",
+        "Размер сообщения превышен", "Квота почтового ящика превышена")}
+    assert list(reason.values()) == ["rate_limited", "mailbox_full", "email_too_large", "mailbox_full"]

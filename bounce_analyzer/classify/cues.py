@@ -221,6 +221,11 @@ class Lexicon:
         return found
 
 
+def _gap(span: Span, start: int, end: int) -> int:
+    """How many characters lie between a span and the stretch ``start:end``."""
+    return max(0, span[0] - end, start - span[1])
+
+
 class _Places:
     """Where each character of a text with its runs of white space made single spaces was in the text."""
 
@@ -255,12 +260,15 @@ def _single_spaced(low: str) -> tuple[str, _Places | None]:
 @dataclass(frozen=True, slots=True)
 class Cue:
     """All of ``concepts`` within ``window`` characters of each other, none of ``unless`` in the stretch they
-    span, and, when the cue names subjects, its first state's nearest subject one of them."""
+    span, none of ``rivals`` nearer to the first state than the nearest of the other concepts (a loose word such as
+    "excedido" is said of what stands nearest: "límite de envío excedido para su cuenta" is a sending limit, not a
+    full mailbox), and, when the cue names subjects, its first state's nearest subject one of them."""
 
     lexicon: Lexicon
     concepts: tuple[str, ...]
     unless: tuple[str, ...] = ()
     window: int = 60
+    rivals: tuple[str, ...] = ()
 
     def match(self, low: str, implied: str | None = None) -> str | None:
         """The stretch of ``low`` that the concepts span, or None. ``implied`` is the subject the SMTP stage names
@@ -282,17 +290,23 @@ class Cue:
         w = self.window
         for a_start, a_end, _ in found.spans[anchor]:
             lo, hi = a_start, a_end
+            partner = w + 1  # how far the nearest of the other concepts is from the state
             for spans_of in lists:
                 near = [sp for sp in spans_of or () if a_start - w <= sp[0] and sp[1] <= a_end + w]
                 if not near:
                     break
                 best = min(near, key=lambda sp: abs(sp[0] - a_start))
                 lo, hi = min(lo, best[0]), max(hi, best[1])
+                if best[:2] != (a_start, a_end):
+                    partner = min(partner, _gap(best, a_start, a_end))
             else:
                 if named and states and (said_of or found.nearest_subject(a_start, a_end, w)) not in named:
                     continue
                 if any(s < hi and e > lo for c in self.unless for s, e, _ in found.spans.get(c, ())):
                     continue
+                if any(_gap(sp, a_start, a_end) < partner for c in self.rivals for sp in found.spans.get(c, ())
+                       if not (sp[0] < a_end and sp[1] > a_start)):
+                    continue  # a rival is nearer: the state is said of it
                 return low[lo:hi]
         return None
 

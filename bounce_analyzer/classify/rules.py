@@ -95,6 +95,7 @@ class Rule(NamedTuple):
     concepts: tuple[str, ...] = ()  # a cue: these concepts near each other (see cues.py)
     unless: tuple[str, ...] = ()  # ... and none of these near them
     window: int = 60
+    rivals: tuple[str, ...] = ()  # ... and none of these nearer to the first state than the concept it goes with
     cue: Cue | None = None  # set once every concept is loaded
 
     @property
@@ -167,6 +168,8 @@ class Detect(NamedTuple):
     recipient_after_phrases: tuple[str, ...] = ()
     your_message_phrases: tuple[str, ...] = ()
     reason_labels: tuple[str, ...] = ()
+    transcript_client_marks: tuple[str, ...] = ()
+    transcript_server_marks: tuple[str, ...] = ()
     recipient_labels: tuple[str, ...] = ()
     address_labels: tuple[str, ...] = ()
     autoreply_headers: tuple[str, ...] = ()
@@ -536,7 +539,7 @@ def _load_file(b: _Builder, path: Path, *, default_priority: int) -> None:
 
 
 _RULE_KEYS = {"id", "reason", "contains", "regex", "priority", "status", "reply", "hosts", "commands", "verdict",
-              "hint", "refs", "examples", "fault", "concepts", "unless", "window"}
+              "hint", "refs", "examples", "fault", "concepts", "unless", "window", "rivals"}
 COMMANDS = ("CONNECT", "HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "DATA-END")
 
 
@@ -603,7 +606,7 @@ def _rule(d: dict[str, Any], p: str, i: int, default_priority: int) -> Rule:
         fault=_fault(d, p, where),
         match_examples=_examples(ex.get("match", []), p, where, "match"),
         no_match_examples=_examples(ex.get("no_match", []), p, where, "no_match"),
-        concepts=concepts, unless=_strs(d, "unless", p, where), window=window,
+        concepts=concepts, unless=_strs(d, "unless", p, where), window=window, rivals=_strs(d, "rivals", p, where),
     )
 
 
@@ -730,7 +733,7 @@ def _finish(b: _Builder) -> RuleSet:
         if rule.reason not in b.reasons:
             problems.append(f'{rule.file}: rule "{rule.id}": reason "{rule.reason}" is not defined in any '
                             "[[reason]] table")
-        for c in (*rule.concepts, *rule.unless):
+        for c in (*rule.concepts, *rule.unless, *rule.rivals):
             if c not in b.concepts:
                 problems.append(f'{rule.file}: rule "{rule.id}": concept "{c}" is not defined in any [[concept]] '
                                 "table")
@@ -742,7 +745,7 @@ def _finish(b: _Builder) -> RuleSet:
         raise RulesError("\n".join(problems))
     lexicon = Lexicon(b.concepts, b.subject_concepts)
     # (a phrase rule with ``unless`` gets a cue of no concepts: it tells whether those concepts are near its words)
-    rules = [r._replace(cue=Cue(lexicon, r.concepts, r.unless, r.window)) if r.concepts or r.unless else r
+    rules = [r._replace(cue=Cue(lexicon, r.concepts, r.unless, r.window, r.rivals)) if r.concepts or r.unless else r
              for r in b.rules.values()]
     ordered = sorted(rules, key=lambda r: -r.priority)  # stable: file order among equals
     detect = Detect(**{k: tuple(v) for k, v in b.detect.items()})

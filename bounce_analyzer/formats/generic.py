@@ -574,7 +574,7 @@ _GREETING = rx.compile(r"<<<[ \t]*220[ \t-]+([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]
 def _arrow_at(line: str, i: int) -> bool:
     """Whether the arrow found at ``i`` marks a log entry: at the start, or after a space or a time stamp's colon,
     and followed by a space."""
-    return line[i + 3:i + 4] in (" ", "\t") and (i == 0 or line[i - 1] in " \t:")
+    return line[i + 3:i + 4] in (" ", "\t") and (i == 0 or line[i - 1] in " \t:\n")
 
 
 def _is_arrow_log(notice: str) -> bool:
@@ -607,21 +607,101 @@ def _find_all(line: str, needle: str) -> list[int]:
     return out
 
 
-def transcript_stages(notice: str) -> Transcript:
+# what follows a client's mark (an SMTP command) and a server's (a reply code) in a transcript
+_AFTER_CLIENT_MARK = rx.compile(r"[ \t]*(?:(?:MAIL|RCPT|DATA|EHLO|HELO|LHLO|QUIT|RSET|NOOP|STARTTLS|AUTH|BDAT|"
+                                r"XFORWARD)\b|\.[ \t]*$)", rx.I)
+_AFTER_SERVER_MARK = rx.compile(r"[ \t]*[2-5]\d\d(?:[ \t-]|$)")
+
+
+def _with_marks(lines: list[str], detect: Detect) -> list[str]:
+    """The lines of a transcript whose client and server are marked otherwise than with ">>>" and "<<<" ("C:" /
+    "S:", "Sent:" / "Received:", "->" / "<-": ``transcript_*_marks`` in detect.toml) as ">>>" and "<<<" lines: a
+    client's mark where an SMTP command follows it, a server's where a reply code does; unchanged unless some line
+    has each."""
+    client = sorted(detect.transcript_client_marks, key=len, reverse=True)
+    server = sorted(detect.transcript_server_marks, key=len, reverse=True)
+    out: list[str] = []
+    sent = answered = False
+    for line in lines:
+        rest = line.lstrip(" \t")
+        head = rest[:12].casefold()
+        for marks, after, as_mark in ((client, _AFTER_CLIENT_MARK, ">>> "), (server, _AFTER_SERVER_MARK, "<<< ")):
+            mark = next((m for m in marks if head.startswith(m)), None)
+            if mark and rx.match(after, rest[len(mark):len(mark) + 40]):
+                line = as_mark + rest[len(mark):].lstrip(" \t")
+                sent, answered = sent or as_mark == ">>> ", answered or as_mark == "<<< "
+                break
+        out.append(line)
+    return out if sent and answered else lines
+
+
+def _refusals(lines: list[str]) -> dict[int, list[tuple[str, str, str]]]:
+    """The recipients each failure reply of a transcript refuses, by the line on which the reply ends: (address,
+    command, reply). Each reply answers the command in its place: one by one, or, where the client sent several
+    commands together (pipelining, RFC 2920: "MAIL FROM", "RCPT TO" ..., "DATA", then the replies in the same
+    order), the first reply the first command, the second the second. A log that shows fewer replies than the
+    commands sent together leaves out some; there a reply answers only a RCPT TO whose address it names. A failure
+    at the end of the message's data refuses every recipient accepted before it."""
+    out: dict[int, list[tuple[str, str, str]]] = {}
+    pending: list[tuple[str | None, str | None]] = []  # the commands sent and not yet answered: (command, address)
+    replies: list[tuple[int, str]] = []  # the replies to them so far: (the line it ends on, the reply)
+    accepted: list[str] = []
+    part: list[str] = []
+
+    def settle() -> None:
+        if len(replies) >= len(pending):
+            pairs = list(zip(pending, replies, strict=False))
+        else:
+            pairs = [(c, r) for r in replies for c in pending if c[1] and c[1] in r[1].lower()]
+        for (command, address), (i, reply) in pairs:
+            failed = reply[:1] in "45"
+            if command == "RCPT" and address:
+                if failed:
+                    out.setdefault(i, []).append((address, "RCPT", reply))
+                elif reply[:1] == "2" and address not in accepted:
+                    accepted.append(address)
+            elif command == "DATA-END" and failed:
+                out.setdefault(i, []).extend((a, "DATA-END", reply) for a in accepted)
+
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith(">>>"):
+            if replies:
+                settle()
+                pending, replies = [], []
+            m = rx.match(_SENT, line)
+            command = _STAGE.get(" ".join(m.group(1).upper().split())) if m else None
+            ma = rx.search(_ADDR, line[m.end():m.end() + 400]) if m and command == "RCPT" else None
+            pending.append((command, _clean(ma.group(0)) if ma else None))
+        elif stripped.startswith("<<<") and pending:
+            reply = stripped[3:].strip()
+            if not rx.match(_AFTER_SERVER_MARK, reply[:8]):
+                continue
+            part.append(reply)
+            if reply[3:4] != "-":  # (a reply of several lines goes on: "550-...")
+                replies.append((i, " ".join(part)[:2000]))
+                part = []
+    if replies:
+        settle()
+    return out
+
+
+def transcript_stages(notice: str, detect: Detect | None = None) -> Transcript:
     """Read the session transcript of a notice, if it has one."""
     t = Transcript()
     by_address = t.stages
     last: str | None = None
     rejected: str | None = None  # the command whose rejection the lines below talk about
     host: str | None = None  # the server the transcript is talking to
-    rcpt: str | None = None  # the address of the RCPT TO command whose reply comes next
     arrows = ("<--" in notice or "-->" in notice) and _is_arrow_log(notice)
-    if ">>>" not in notice and "<<<" not in notice and not arrows:
-        return t
     lines = notice.split("\n")
     if arrows:
         lines = [marked for line in lines for marked in (_as_marked(line) if "--" in line else [line])]
-    for line in lines:
+    lines = _with_marks(lines, detect or default_rules().detect)
+    if not any(line.lstrip().startswith((">>>", "<<<")) for line in lines):
+        return t
+    refusals = _refusals(lines)
+    for n, line in enumerate(lines):
         if host is None and "<<<" in line and "220" in line:
             mg = rx.match(_GREETING, line.lstrip())
             if mg:
@@ -636,21 +716,15 @@ def transcript_stages(notice: str) -> Transcript:
         if m:
             last = _STAGE.get(" ".join(m.group(1).upper().split()))
             rejected = None
-            ma = rx.search(_ADDR, line[m.end():m.end() + 400]) if last == "RCPT" else None
-            rcpt = _clean(ma.group(0)) if ma else None
             continue
         stripped = line.strip()
-        if rcpt and stripped.startswith("<<<"):
+        for address, command, reply in refusals.get(n, ()):
             # the reply to "RCPT TO:<...>": a failure reply refuses the address the command named, even when the
             # reply does not name it ("<<< 550 5.1.1 No such mailbox here")
-            reply = stripped[3:].strip()
-            if reply[:1] in "45" and _CODE_LINE.search(reply[:12]):
-                t.refused[rcpt] = f"{t.refused.get(rcpt, '')} {reply}".strip()[:2000]
-                by_address.setdefault(rcpt, "RCPT")
-                if host:
-                    t.hosts.setdefault(rcpt, host)
-            if reply[3:4] != "-":  # (a reply of several lines goes on: "550-...")
-                rcpt = None
+            t.refused.setdefault(address, reply)
+            by_address.setdefault(address, command)
+            if host:
+                t.hosts.setdefault(address, host)
         if rejected and not stripped.startswith("<<<") and "@" in stripped:
             # Sendmail sums up under the reply: "<a@example.org>... Deferred: 452 4.3.1 Insufficient storage"
             for a in rx.finditer(_ADDR, stripped.split("...")[0]):
@@ -872,11 +946,11 @@ class GenericText:
         blocks = recipient_blocks(notice, lead_ins=False,
                                   labels=label_words(bounce.detect or default_rules().detect))
         findings = [Finding(address=a, diagnostic=_best_block(blocks[a]), source="text") for a in wanted if a in blocks]
-        self._finish(notice, findings)
+        self._finish(notice, findings, bounce.detect)
         return Extract(findings=findings)
 
     @staticmethod
-    def _finish(notice: str, findings: list[Finding]) -> None:
+    def _finish(notice: str, findings: list[Finding], detect: Detect | None = None) -> None:
         """The server's reply for a lone recipient whose block lacks it (or for recipients listed together, sharing
         one block that lacks it), and each recipient's SMTP stage."""
         if len({f.diagnostic for f in findings}) == 1 and not _CODE_LINE.search(findings[0].diagnostic):
@@ -887,7 +961,7 @@ class GenericText:
                 # (several recipients share it only when it is one reply: replies that differ are each one's)
                 for f in findings:
                     f.diagnostic = f"{f.diagnostic} {quoted}".strip()
-        t = transcript_stages(notice)
+        t = transcript_stages(notice, detect)
         for f in findings:
             f.smtp_command = t.stages.get(f.address) or smtp.find_command(f.diagnostic) or (
                 t.first if len(findings) == 1 else None) or (
@@ -930,7 +1004,7 @@ class GenericText:
         if not findings:
             # a session transcript with no address line: each "RCPT TO:<...>" a failure reply answered ("<<< 550
             # 5.1.1 No such mailbox here"); an accepted one is no failure
-            for address, reply in transcript_stages(notice).refused.items():
+            for address, reply in transcript_stages(notice, detect).refused.items():
                 if not excluded.excludes(address, answered=True):
                     findings.append(Finding(address=address, diagnostic=reply, source="text"))
         for sentence in (_ADDR_SENTENCE, phrase_sentence(detect.recipient_phrases),
@@ -949,7 +1023,7 @@ class GenericText:
         if not findings:
             return Extract()
         _introduced(notice, findings)
-        self._finish(notice, findings)
+        self._finish(notice, findings, detect)
         if len(findings) == 1 and not findings[0].diagnostic.strip():
             about = about or _reason_line(notice, detect.reason_labels)
             if about:
