@@ -617,7 +617,11 @@ def _with_marks(lines: list[str], detect: Detect) -> list[str]:
     """The lines of a transcript whose client and server are marked otherwise than with ">>>" and "<<<" ("C:" /
     "S:", "Sent:" / "Received:", "->" / "<-": ``transcript_*_marks`` in detect.toml) as ">>>" and "<<<" lines: a
     client's mark where an SMTP command follows it, a server's where a reply code does; unchanged unless some line
-    has each."""
+    has each. Lines marked only with ">>>" and "<<<" are read as they are."""
+    others = tuple(m for m in (*detect.transcript_client_marks, *detect.transcript_server_marks)
+                   if m not in (">>>", "<<<"))
+    if not others or not any(line.lstrip(" \t")[:12].lower().startswith(others) for line in lines):
+        return lines
     client = sorted(detect.transcript_client_marks, key=len, reverse=True)
     server = sorted(detect.transcript_server_marks, key=len, reverse=True)
     out: list[str] = []
