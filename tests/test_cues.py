@@ -274,6 +274,16 @@ def test_a_spam_filter_named_by_its_product_name_is_no_virus_verdict() -> None:
     assert cue["cue-virus"].text_matches("550 5.7.1 refused: a virus was found") == "virus"
 
 
+def _dsn(diagnostic: str, status: str) -> bytes:
+    """A delivery status notification for one recipient with this Status and Diagnostic-Code."""
+    return ("From: MAILER-DAEMON@mail.example.org\nTo: a@example.org\nSubject: Undelivered Mail Returned to Sender\n"
+            "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\n"
+            "Content-Type: text/plain\n\nYour message could not be delivered.\n\n--b\n"
+            "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.org\n\n"
+            f"Final-Recipient: rfc822; b@example.com\nAction: failed\nStatus: {status}\n"
+            f"Diagnostic-Code: smtp; {diagnostic}\n\n--b--\n").encode()
+
+
 @pytest.mark.parametrize(("diagnostic", "status", "reason", "rule"), [
     # a rate limit and a block list sent with the unknown-address code are the sender's, not the address's
     ("550 5.1.1 Your server went over its hourly allowance", "5.1.1", "rate_limited", "rate-limited-volume"),
@@ -287,13 +297,7 @@ def test_a_spam_filter_named_by_its_product_name_is_no_virus_verdict() -> None:
     ("552 5.2.2 Das Postfach ist bis zum Limit belegt", "5.2.2", "mailbox_full", "status:X.2.2"),
 ])
 def test_sender_side_words_beat_an_address_code(diagnostic: str, status: str, reason: str, rule: str) -> None:
-    raw = ("From: MAILER-DAEMON@mail.example.org\nTo: a@example.org\nSubject: Undelivered Mail Returned to Sender\n"
-           "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\n"
-           "Content-Type: text/plain\n\nYour message could not be delivered.\n\n--b\n"
-           "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.org\n\n"
-           f"Final-Recipient: rfc822; b@example.com\nAction: failed\nStatus: {status}\n"
-           f"Diagnostic-Code: smtp; {diagnostic}\n\n--b--\n").encode()
-    r = analyze(raw).recipients[0]
+    r = analyze(_dsn(diagnostic, status)).recipients[0]
     assert (r.reason, r.rule) == (reason, rule)
 
 
@@ -312,11 +316,5 @@ def test_sender_side_words_beat_an_address_code(diagnostic: str, status: str, re
     ("421 Сервер недоступен", "4.0.0", "network_error", "cue-no-connection"),
 ])
 def test_words_said_of_the_right_subject(diagnostic: str, status: str, reason: str, rule: str) -> None:
-    raw = ("From: MAILER-DAEMON@mail.example.org\nTo: a@example.org\nSubject: Undelivered Mail Returned to Sender\n"
-           "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\n"
-           "Content-Type: text/plain\n\nYour message could not be delivered.\n\n--b\n"
-           "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.org\n\n"
-           f"Final-Recipient: rfc822; b@example.com\nAction: failed\nStatus: {status}\n"
-           f"Diagnostic-Code: smtp; {diagnostic}\n\n--b--\n").encode()
-    r = analyze(raw).recipients[0]
+    r = analyze(_dsn(diagnostic, status)).recipients[0]
     assert (r.reason, r.rule) == (reason, rule)
