@@ -341,9 +341,9 @@ def _answered(texts: list[str]) -> bool:
     return False
 
 
-@lru_cache(maxsize=8)
 def label_words(detect: Detect) -> tuple[str, ...]:
-    """The words of a label that names a recipient: ``recipient_labels`` and ``address_labels``."""
+    """The words of a label that names a recipient: ``recipient_labels`` and ``address_labels``. (Joined on each
+    call: a cache keyed by the word lists would hash all of them at each call, which takes longer.)"""
     return detect.recipient_labels + detect.address_labels
 
 
@@ -701,7 +701,10 @@ def transcript_stages(notice: str, detect: Detect | None = None) -> Transcript:
     lines = notice.split("\n")
     if arrows:
         lines = [marked for line in lines for marked in (_as_marked(line) if "--" in line else [line])]
-    lines = _with_marks(lines, detect or default_rules().detect)
+    marked = _with_marks(lines, detect or default_rules().detect)
+    if marked is lines and not arrows and ">>>" not in notice and "<<<" not in notice:
+        return t  # (no line marked as sent or received: no transcript)
+    lines = marked
     if not any(line.lstrip().startswith((">>>", "<<<")) for line in lines):
         return t
     refusals = _refusals(lines)
