@@ -43,6 +43,9 @@ KNOWN: dict[tuple[str, str], str] = {
     ("generic/columns-server-spaces.eml", "rewrap-narrow"):
         "re-flowing the text makes the runs of spaces that set the table's columns apart single spaces: the server's "
         "name is then a word of a sentence, no longer a column",
+    ("vendors/labelled-server-lines.eml", "html-only"):
+        "the second recipient's lines set label and value apart by a tab, which HTML shows as one space (as a browser "
+        "does): 'Recipient otto.brand@...' is then a word of a sentence, no longer a label's cell",
     ("autoreply/hebrew-out-of-office.eml", "neutral-subject"):
         "an out-of-office reply with no header that marks it: 'מענה אוטומטי' (automatic reply) in the Subject is all "
         "that says so",

@@ -191,10 +191,10 @@ _CODE_LINE = rx.Needing(r"(?<![\w.])[245]\d\d(?:[ -]|\n|$)|(?<![\w.])[245]\.\d{1
                         need=r"[245][.\d]\d")
 # "This is the mail system at host mx.example.com." / "This is the qmail-send program at mx.example.com." / "This is a
 # delivery status notification from mail.example.org" (Courier); not a server said to be another's ("rejected by
-# the recipient's mail server mx.example.net")
+# the recipient's mail server mx.example.net"), nor a table's label cell set off by a tab ("Mail server<TAB>HOST")
 _SELF_HOST = rx.Gated(r"\b(?:mail\s+system|mail\s+transport|qmail-send\s+program|mail\s+agent(?:\s+v[\d.]+)?|"
                       r"mail\s+delivery\s+(?:system|subsystem)|mail\s*server|mailservers|delivery\s+agent|mta|program|"
-                      r"status\s+notification\s+from)\s+(?:at|on|of)?"
+                      r"status\s+notification\s+from)(?![ ]*\t)\s+(?:at|on|of)?"
                       r"\s*(?:host\s+)?([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})\b", rx.I)
 _OTHERS_SERVER = ("recipient's ", "recipients ", "remote ", "receiving ", "destination ")
 # "   ----- The following addresses had permanent fatal errors -----", "|----- Message log follows: -----|"
